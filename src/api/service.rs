@@ -1,0 +1,75 @@
+//! Service endpoints: `/`, `/health`, `/openapi.json`, `/docs`.
+
+use super::App;
+use crate::http::Response;
+use base64::Engine;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+pub fn root() -> Response {
+    Response::json(
+        200,
+        &json!({ "message": format!("Todo API v{VERSION}"), "version": VERSION, "docs": "/docs", "health": "/health" }),
+    )
+}
+
+/// 200 while the process serves; `database` says whether PostgreSQL answers.
+pub fn health(app: &App) -> Response {
+    let wait = app.config.db_timeout.min(Duration::from_secs(1));
+    let database = match app.pool.get_timeout(wait) {
+        Ok(_) => "ok",
+        Err(_) => "unavailable",
+    };
+    Response::json(200, &json!({ "status": "ok", "message": "Todo API is running", "database": database }))
+}
+
+pub fn openapi() -> Response {
+    Response::json_bytes(200, OPENAPI.as_bytes().to_vec())
+}
+
+/// The Swagger UI page. Its assets come from `DOCS_ASSETS_URL`; the one inline script is allowed by
+/// its hash, so the Content-Security-Policy needs no `unsafe-inline` for scripts.
+pub struct Docs {
+    html: String,
+    csp: String,
+}
+
+const INIT: &str = r##"window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true });"##;
+
+impl Docs {
+    pub fn new(assets: &str) -> Docs {
+        let html = format!(
+            "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+             <title>todo-api: API reference</title>\n\
+             <link rel=\"stylesheet\" href=\"{assets}/swagger-ui.css\">\n</head>\n<body>\n\
+             <div id=\"swagger-ui\"></div>\n<script src=\"{assets}/swagger-ui-bundle.js\"></script>\n\
+             <script>{INIT}</script>\n</body>\n</html>\n"
+        );
+        let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(INIT.as_bytes()));
+        let source = if assets.starts_with("http://") || assets.starts_with("https://") {
+            format!("{assets}/")
+        } else {
+            "'self'".to_string()
+        };
+        let csp = format!(
+            "default-src 'none'; script-src {source} 'sha256-{hash}'; style-src {source} 'unsafe-inline'; \
+             img-src {source} data:; font-src {source}; connect-src 'self'; base-uri 'none'; \
+             form-action 'none'; frame-ancestors 'none'"
+        );
+        Docs { html, csp }
+    }
+
+    pub fn page(&self) -> Response {
+        Response {
+            status: 200,
+            content_type: "text/html; charset=utf-8",
+            headers: vec![("Content-Security-Policy", self.csp.clone())],
+            body: self.html.clone().into_bytes(),
+        }
+    }
+}

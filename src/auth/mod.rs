@@ -1,0 +1,4 @@
+//! Passwords (bcrypt behind a bounded section) and access tokens (JWT, HS256 only).
+
+pub mod password;
+pub mod token;

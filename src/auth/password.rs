@@ -1,0 +1,135 @@
+//! bcrypt, run in a bounded section: at most `concurrency` hashes at once and as many waiting (each at
+//! most `wait`); beyond that a sign-up or sign-in is refused with 503 at once. bcrypt is CPU-bound,
+//! so without this a sign-in flood would park every worker and stop the task routes.
+
+use crate::error::{ApiError, ApiResult};
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// A real hash (of a random string) verified when the e-mail is unknown, so both failures cost the same.
+const DUMMY_HASH: &str = "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy";
+
+pub struct Hasher {
+    cost: u32,
+    slots: Mutex<Slots>,
+    freed: Condvar,
+    concurrency: usize,
+    wait: Duration,
+}
+
+struct Slots {
+    running: usize,
+    waiting: usize,
+}
+
+const BUSY: ApiError = ApiError::Busy("Too many sign-ins at once; try again in a moment");
+
+impl Hasher {
+    pub fn new(cost: u32, concurrency: usize, wait: Duration) -> Hasher {
+        Hasher { cost, slots: Mutex::new(Slots { running: 0, waiting: 0 }), freed: Condvar::new(), concurrency, wait }
+    }
+
+    pub fn hash(&self, password: &str) -> ApiResult<String> {
+        self.bounded(|| bcrypt::non_truncating_hash(password, self.cost))?
+            .map_err(|e| ApiError::Internal(format!("bcrypt: {e}")))
+    }
+
+    /// Verifies against `hash`, or against a dummy hash when there is none (unknown e-mail).
+    pub fn verify(&self, password: &str, hash: Option<&str>) -> ApiResult<bool> {
+        let ok = self.bounded(|| bcrypt::verify(password, hash.unwrap_or(DUMMY_HASH)))?;
+        Ok(hash.is_some() && ok.unwrap_or(false))
+    }
+
+    fn bounded<T>(&self, work: impl FnOnce() -> T) -> ApiResult<T> {
+        {
+            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            if slots.running >= self.concurrency {
+                if slots.waiting >= self.concurrency {
+                    return Err(BUSY);
+                }
+                slots.waiting += 1;
+                let deadline = Instant::now() + self.wait;
+                while slots.running >= self.concurrency {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        slots.waiting -= 1;
+                        return Err(BUSY);
+                    }
+                    slots = self.freed.wait_timeout(slots, left).unwrap_or_else(|p| p.into_inner()).0;
+                }
+                slots.waiting -= 1;
+            }
+            slots.running += 1;
+        }
+        let release = Release(self);
+        let result = work();
+        drop(release);
+        Ok(result)
+    }
+}
+
+/// Frees the slot even if the work panics.
+struct Release<'a>(&'a Hasher);
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        let mut slots = self.0.slots.lock().unwrap_or_else(|p| p.into_inner());
+        slots.running -= 1;
+        self.0.freed.notify_one();
+    }
+}
+
+/// Every rule a new password breaks, in a fixed order.
+pub fn problems(password: &str) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if password.chars().count() < 8 {
+        out.push("Password must be at least 8 characters long");
+    }
+    if password.len() > 72 {
+        out.push("Password must be at most 72 bytes long (bcrypt's limit; multi-byte characters count more than once)");
+    }
+    if !password.chars().any(char::is_uppercase) {
+        out.push("Password must contain at least one uppercase letter");
+    }
+    if !password.chars().any(char::is_lowercase) {
+        out.push("Password must contain at least one lowercase letter");
+    }
+    if !password.chars().any(|c| c.is_numeric()) {
+        out.push("Password must contain at least one digit");
+    }
+    if password.chars().all(char::is_alphanumeric) {
+        out.push("Password must contain at least one special character");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dummy_hash_is_a_valid_cost_10_bcrypt_hash() {
+        assert!(bcrypt::verify("anything", DUMMY_HASH).is_ok());
+        assert!(DUMMY_HASH.starts_with("$2b$10$"));
+    }
+
+    #[test]
+    fn a_good_password_has_no_problems() {
+        assert!(problems("Abcdef1!").is_empty());
+        assert_eq!(problems("abcdefg1!"), ["Password must contain at least one uppercase letter"]);
+    }
+
+    #[test]
+    fn a_full_section_refuses_at_once() {
+        let hasher = Hasher::new(4, 1, Duration::from_millis(50));
+        let inner = hasher.bounded(|| {
+            // One running; this nested call waits its 50 ms, then is refused.
+            let started = Instant::now();
+            let r = hasher.bounded(|| ());
+            (r.is_err(), started.elapsed())
+        });
+        let (refused, waited) = inner.ok().unwrap();
+        assert!(refused);
+        assert!(waited < Duration::from_millis(500));
+    }
+}

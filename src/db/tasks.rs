@@ -1,0 +1,113 @@
+//! Queries on `tasks`. Every statement filters by the owner's id: that is the isolation rule.
+
+use super::Conn;
+use crate::error::ApiResult;
+use chrono::{DateTime, Utc};
+use postgres::Row;
+use serde::Serialize;
+use uuid::Uuid;
+
+#[derive(Debug, Serialize)]
+pub struct Task {
+    pub id: i64,
+    pub user_id: Uuid,
+    pub title: String,
+    pub description: Option<String>,
+    pub completed: bool,
+    #[serde(serialize_with = "super::timestamp")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "super::timestamp")]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Task {
+    fn from_row(row: &Row) -> Task {
+        Task {
+            id: row.get(0),
+            user_id: row.get(1),
+            title: row.get(2),
+            description: row.get(3),
+            completed: row.get(4),
+            created_at: row.get(5),
+            updated_at: row.get(6),
+        }
+    }
+}
+
+/// A position in the list: the `(created_at, id)` of the last task already returned.
+pub type Keyset = (DateTime<Utc>, i64);
+
+/// Newest first; `completed` filters when given; `limit` of `None` returns every task.
+pub fn list(conn: &mut Conn, user: Uuid, completed: Option<bool>, after: Option<Keyset>, limit: Option<i64>) -> ApiResult<Vec<Task>> {
+    let rows = match after {
+        None => conn.query(
+            "SELECT id, user_id, title, description, completed, created_at, updated_at
+             FROM tasks
+             WHERE user_id = $1 AND ($2::boolean IS NULL OR completed = $2)
+             ORDER BY created_at DESC, id DESC
+             LIMIT $3",
+            &[&user, &completed, &limit],
+        )?,
+        Some((created_at, id)) => conn.query(
+            "SELECT id, user_id, title, description, completed, created_at, updated_at
+             FROM tasks
+             WHERE user_id = $1 AND ($2::boolean IS NULL OR completed = $2)
+               AND (created_at, id) < ($4, $5)
+             ORDER BY created_at DESC, id DESC
+             LIMIT $3",
+            &[&user, &completed, &limit, &created_at, &id],
+        )?,
+    };
+    Ok(rows.iter().map(Task::from_row).collect())
+}
+
+pub fn create(conn: &mut Conn, user: Uuid, title: &str, description: Option<&str>, completed: bool) -> ApiResult<Task> {
+    let row = conn.query_one(
+        "INSERT INTO tasks (user_id, title, description, completed)
+         VALUES ($1, $2, $3, $4)
+         RETURNING id, user_id, title, description, completed, created_at, updated_at",
+        &[&user, &title, &description, &completed],
+    )?;
+    Ok(Task::from_row(&row))
+}
+
+pub fn get(conn: &mut Conn, user: Uuid, id: i64) -> ApiResult<Option<Task>> {
+    let row = conn.query_opt(
+        "SELECT id, user_id, title, description, completed, created_at, updated_at
+         FROM tasks WHERE user_id = $1 AND id = $2",
+        &[&user, &id],
+    )?;
+    Ok(row.as_ref().map(Task::from_row))
+}
+
+/// Changes only what is given; `description: Some(None)` clears it. `updated_at` always moves forward.
+pub fn update(conn: &mut Conn, user: Uuid, id: i64, title: Option<&str>, description: Option<Option<&str>>, completed: Option<bool>) -> ApiResult<Option<Task>> {
+    let row = conn.query_opt(
+        "UPDATE tasks SET
+             title = COALESCE($3, title),
+             description = CASE WHEN $4 THEN $5 ELSE description END,
+             completed = COALESCE($6, completed),
+             updated_at = greatest(now(), updated_at + interval '1 microsecond')
+         WHERE user_id = $1 AND id = $2
+         RETURNING id, user_id, title, description, completed, created_at, updated_at",
+        &[&user, &id, &title, &description.is_some(), &description.flatten(), &completed],
+    )?;
+    Ok(row.as_ref().map(Task::from_row))
+}
+
+/// One statement, so concurrent toggles serialise on the row lock and none is lost.
+pub fn toggle(conn: &mut Conn, user: Uuid, id: i64) -> ApiResult<Option<Task>> {
+    let row = conn.query_opt(
+        "UPDATE tasks SET
+             completed = NOT completed,
+             updated_at = greatest(now(), updated_at + interval '1 microsecond')
+         WHERE user_id = $1 AND id = $2
+         RETURNING id, user_id, title, description, completed, created_at, updated_at",
+        &[&user, &id],
+    )?;
+    Ok(row.as_ref().map(Task::from_row))
+}
+
+pub fn delete(conn: &mut Conn, user: Uuid, id: i64) -> ApiResult<bool> {
+    Ok(conn.execute("DELETE FROM tasks WHERE user_id = $1 AND id = $2", &[&user, &id])? == 1)
+}

@@ -1,0 +1,91 @@
+//! The one error type. Each variant maps to a status and the contract's `{"detail": ...}` body; causes
+//! are logged, never shown to the client.
+
+use crate::http::Response;
+use crate::log;
+use serde::Serialize;
+
+#[derive(Debug, Serialize, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// 400 listing every problem; `detail` is the first.
+    Validation(Vec<FieldError>),
+    BadRequest(String),
+    /// 401 for a missing or bad token.
+    InvalidToken,
+    /// 401 for a failed sign-in.
+    InvalidCredentials,
+    Forbidden,
+    NotFound(&'static str),
+    MethodNotAllowed(&'static str),
+    UnsupportedMediaType,
+    /// 503 because we chose to shed load.
+    Busy(&'static str),
+    /// 503 because PostgreSQL cannot be reached.
+    Unavailable(String),
+    Internal(String),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn bad_request(detail: impl Into<String>) -> ApiError {
+        ApiError::BadRequest(detail.into())
+    }
+
+    pub fn into_response(self) -> Response {
+        match self {
+            ApiError::Validation(errors) => {
+                let detail = errors.first().map_or("Invalid request", |e| e.message.as_str()).to_string();
+                Response::json(400, &serde_json::json!({ "detail": detail, "errors": errors }))
+            }
+            ApiError::BadRequest(detail) => Response::error(400, &detail),
+            ApiError::InvalidToken => {
+                Response::error(401, "Invalid or expired token").with_header("WWW-Authenticate", "Bearer")
+            }
+            ApiError::InvalidCredentials => Response::error(401, "Invalid email or password"),
+            ApiError::Forbidden => Response::error(403, "Access denied"),
+            ApiError::NotFound(detail) => Response::error(404, detail),
+            ApiError::MethodNotAllowed(allow) => Response::error(405, "Method Not Allowed").with_header("Allow", allow),
+            ApiError::UnsupportedMediaType => {
+                Response::error(415, "Content-Type must be application/json")
+            }
+            ApiError::Busy(detail) => Response::error(503, detail).with_header("Retry-After", "1"),
+            ApiError::Unavailable(cause) => {
+                log::warn("database unavailable", &[("cause", &cause)]);
+                Response::error(503, "Service temporarily unavailable").with_header("Retry-After", "2")
+            }
+            ApiError::Internal(cause) => {
+                log::error("internal error", &[("cause", &cause)]);
+                Response::error(500, "Internal server error")
+            }
+        }
+    }
+}
+
+impl From<postgres::Error> for ApiError {
+    fn from(e: postgres::Error) -> ApiError {
+        let connection_lost = e.is_closed()
+            || e.code().is_some_and(|c| {
+                let c = c.code();
+                c.starts_with("08") || c.starts_with("57P") || c == "53300"
+            })
+            || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
+        if connection_lost {
+            ApiError::Unavailable(e.to_string())
+        } else {
+            ApiError::Internal(format!("database: {e}"))
+        }
+    }
+}
+
+impl From<r2d2::Error> for ApiError {
+    fn from(e: r2d2::Error) -> ApiError {
+        ApiError::Unavailable(e.to_string())
+    }
+}

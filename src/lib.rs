@@ -1,0 +1,86 @@
+//! todo-api: a multi-user todo REST API on a small synchronous thread-pool HTTP server.
+//!
+//! `start` runs the real server in-process (the binary and the tests both use it).
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod cors;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod log;
+pub mod router;
+
+use config::Config;
+use db::embedded::Cluster;
+use db::Target;
+use http::{HttpServer, Limits};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+pub struct Server {
+    http: HttpServer,
+    /// Stopped after the HTTP front, when the server is dropped.
+    cluster: Option<Cluster>,
+}
+
+impl Server {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.http.local_addr()
+    }
+
+    /// Graceful: in-flight requests finish, then the workers and any embedded PostgreSQL stop.
+    pub fn shutdown(mut self) {
+        self.http.shutdown();
+        if let Some(mut cluster) = self.cluster.take() {
+            cluster.stop();
+        }
+    }
+}
+
+/// Where the data lives: `DATABASE_URL`, or the embedded cluster under `DATA_DIR`.
+pub fn database(config: &Config) -> Result<(Target, Option<Cluster>), String> {
+    match &config.database_url {
+        Some(url) => Ok((Target::from_url(url, config.db_timeout)?, None)),
+        None => {
+            let cluster = Cluster::start(&config.data_dir.join("postgres"), 5432, &[])?;
+            Ok((Target::unix(cluster.config())?, Some(cluster)))
+        }
+    }
+}
+
+pub fn migrate(target: &Target) -> Result<Vec<&'static str>, String> {
+    let mut client = target.connect().map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
+    db::migrate::run(&mut client).map_err(|e| format!("migration failed: {e}"))
+}
+
+pub fn start(config: Config) -> Result<Server, String> {
+    let (target, cluster) = database(&config)?;
+    let secret = match (&config.jwt_secret, &cluster) {
+        (Some(secret), _) => secret.clone(),
+        (None, Some(_)) => db::embedded::persistent_secret(&config.data_dir)?,
+        (None, None) => return Err("JWT_SECRET_KEY must be set when DATABASE_URL is set".into()),
+    };
+    for version in migrate(&target)? {
+        log::info("migration applied", &[("version", &version)]);
+    }
+    let pool = target.pool(config.db_pool_size, config.db_timeout);
+    let listener = TcpListener::bind((config.host, config.port))
+        .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
+    let limits = Limits {
+        max_head_bytes: 16 * 1024,
+        max_body_bytes: config.max_body_bytes,
+        max_connections: config.max_connections,
+        queue_size: config.queue_size,
+        workers: config.workers,
+        header_timeout: config.header_timeout,
+        body_timeout: config.body_timeout,
+        keep_alive_timeout: config.keep_alive_timeout,
+        write_timeout: config.write_timeout,
+        shutdown_timeout: config.shutdown_timeout,
+    };
+    let app = Arc::new(api::App::new(config, pool, &secret));
+    let http = HttpServer::start(listener, limits, app).map_err(|e| format!("cannot start threads: {e}"))?;
+    Ok(Server { http, cluster })
+}
