@@ -1,0 +1,85 @@
+use crate::support::*;
+
+#[test]
+fn health_reports_the_database_as_ok() {
+    let app = TestApp::spawn();
+    let resp = app.get("/health", None);
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.json(), serde_json::json!({"status": "ok", "message": "Todo API is running", "database": "ok"}));
+}
+
+#[test]
+fn root_names_the_version_docs_and_health() {
+    let app = TestApp::spawn();
+    let resp = app.get("/", None);
+    assert_eq!(resp.status, 200);
+    let v = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        resp.json(),
+        serde_json::json!({"message": format!("Todo API v{v}"), "version": v, "docs": "/docs", "health": "/health"})
+    );
+}
+
+#[test]
+fn every_response_carries_the_standard_headers() {
+    let app = TestApp::spawn();
+    for path in ["/", "/health", "/nope"] {
+        let resp = app.get(path, None);
+        assert_eq!(resp.header("content-type"), Some("application/json; charset=utf-8"), "{path}");
+        assert_eq!(resp.header("cache-control"), Some("no-store"), "{path}");
+        assert_eq!(resp.header("x-content-type-options"), Some("nosniff"), "{path}");
+        assert_eq!(resp.header("content-length").map(|l| l.parse::<usize>().unwrap()), Some(resp.body.len()));
+    }
+}
+
+#[test]
+fn an_unknown_path_is_404_not_found() {
+    let app = TestApp::spawn();
+    let resp = app.get("/api/nothing/here/at/all", None);
+    assert_eq!(resp.status, 404);
+    assert_eq!(resp.json(), serde_json::json!({"detail": "Not Found"}));
+}
+
+#[test]
+fn a_known_path_with_the_wrong_method_is_405_with_allow() {
+    let app = TestApp::spawn();
+    let resp = app.send("DELETE", "/health", None, None);
+    assert_eq!(resp.status, 405);
+    assert_eq!(resp.header("allow"), Some("GET, HEAD, OPTIONS"));
+    let resp = app.send("TRACE", "/", None, None);
+    assert_eq!(resp.status, 405);
+}
+
+#[test]
+fn head_answers_like_get_without_a_body() {
+    let app = TestApp::spawn();
+    let raw = app.raw(b"HEAD /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", std::time::Duration::from_secs(5));
+    assert!(raw.starts_with("HTTP/1.1 200 OK\r\n"), "{raw}");
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    assert!(head.to_ascii_lowercase().contains("content-length: 6"), "{head}");
+    assert_eq!(body, "");
+}
+
+#[test]
+fn docs_is_a_swagger_ui_page_with_a_strict_content_security_policy() {
+    let app = TestApp::with(|c| c.docs_assets_url = "https://assets.example/swagger".into());
+    let resp = app.get("/docs", None);
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.header("content-type"), Some("text/html; charset=utf-8"));
+    assert!(resp.body.contains("https://assets.example/swagger/swagger-ui-bundle.js"));
+    assert!(resp.body.contains("/openapi.json"));
+    let csp = resp.header("content-security-policy").expect("CSP");
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert!(csp.contains("script-src https://assets.example/swagger/ 'sha256-"), "{csp}");
+    assert!(!csp.contains("script-src 'unsafe-inline'"), "{csp}");
+}
+
+#[test]
+fn openapi_json_is_served_with_the_crate_version() {
+    let app = TestApp::spawn();
+    let resp = app.get("/openapi.json", None);
+    assert_eq!(resp.status, 200);
+    let doc = resp.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
+}
