@@ -1,1 +1,158 @@
+//! Migrations, outages, and TLS to PostgreSQL.
+
 use crate::support::*;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::time::{Duration, Instant};
+use todo_api::db::embedded::Cluster;
+
+#[test]
+fn a_fresh_database_gets_the_schema_and_a_second_start_applies_nothing() {
+    let url = empty_database();
+    let app = TestApp::with(|c| c.database_url = Some(url.clone()));
+    let mut db = connect(&url);
+    let versions: Vec<String> = db.query("SELECT version FROM schema_migrations", &[]).unwrap().iter().map(|r| r.get(0)).collect();
+    assert_eq!(versions, ["0001_init"]);
+    for table in ["users", "tasks"] {
+        let found: i64 = db
+            .query_one("SELECT count(*) FROM information_schema.tables WHERE table_name = $1", &[&table])
+            .unwrap()
+            .get(0);
+        assert_eq!(found, 1, "{table}");
+    }
+    drop(app);
+    assert!(todo_api::db::migrate::run(&mut db).unwrap().is_empty());
+    let again = TestApp::with(|c| c.database_url = Some(url.clone()));
+    assert_eq!(again.get("/health", None).status, 200);
+}
+
+#[test]
+fn two_servers_starting_at_once_on_one_empty_database_both_come_up() {
+    let url = empty_database();
+    let handles: Vec<_> = (0..2)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let mut config = test_config(url);
+                config.workers = 2;
+                config.db_pool_size = 2;
+                todo_api::start(config)
+            })
+        })
+        .collect();
+    let servers: Vec<_> = handles.into_iter().map(|h| h.join().unwrap().expect("both servers start")).collect();
+    for server in &servers {
+        let raw = TestRaw::get(server.local_addr(), "/health");
+        assert!(raw.contains("\"database\":\"ok\""), "{raw}");
+    }
+    let count: i64 = connect(&url).query_one("SELECT count(*) FROM schema_migrations", &[]).unwrap().get(0);
+    assert_eq!(count, 1);
+}
+
+struct TestRaw;
+
+impl TestRaw {
+    fn get(addr: std::net::SocketAddr, path: &str) -> String {
+        let mut raw = Raw::connect(addr);
+        raw.send(&get_request(path));
+        raw.response().map(|r| r.body).unwrap_or_default()
+    }
+}
+
+#[test]
+fn a_stopped_database_gives_503_quickly_and_service_resumes_when_it_returns() {
+    let dir = temp_dir("outage");
+    let pgdata = dir.join("pg");
+    let mut cluster = Cluster::start(&pgdata, 5432, &fast_settings()).expect("start a cluster");
+    let url = format!("host={} port=5432 user=postgres dbname=postgres", cluster.pgdata.display());
+    let app = TestApp::with(|c| {
+        c.database_url = Some(url.clone());
+        c.db_timeout = Duration::from_secs(2);
+    });
+    let user = app.user();
+    assert_eq!(app.get("/api/auth/me", Some(&user.token)).status, 200);
+
+    cluster.stop();
+    let started = Instant::now();
+    let resp = app.get("/api/auth/me", Some(&user.token));
+    assert_eq!(resp.status, 503, "{}", resp.body);
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert_eq!(resp.detail(), "Service temporarily unavailable");
+    assert!(resp.header("retry-after").is_some());
+    let health = app.get("/health", None);
+    assert_eq!(health.status, 200);
+    assert_eq!(health.json()["database"], "unavailable");
+
+    let _cluster = Cluster::start(&pgdata, 5432, &fast_settings()).expect("restart the cluster");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let resp = app.get("/api/auth/me", Some(&user.token));
+        if resp.status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never recovered: {} {}", resp.status, resp.body);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(app.get("/health", None).json()["database"], "ok");
+}
+
+#[test]
+fn sslmode_require_connects_over_tls_to_a_server_with_a_self_signed_certificate() {
+    let dir = temp_dir("tls");
+    let pgdata = dir.join("pg");
+    Cluster::start(&pgdata, 5432, &fast_settings()).expect("initialise a cluster").stop();
+    let out = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=DNS:localhost"])
+        .arg("-keyout")
+        .arg(pgdata.join("server.key"))
+        .arg("-out")
+        .arg(pgdata.join("server.crt"))
+        .output()
+        .expect("run openssl");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let owner = std::fs::metadata(&pgdata).unwrap();
+    for file in ["server.key", "server.crt"] {
+        let path = pgdata.join(file);
+        std::os::unix::fs::chown(&path, Some(owner.uid()), Some(owner.gid())).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    // Plain TCP connections are rejected, so only TLS can succeed.
+    std::fs::write(
+        pgdata.join("pg_hba.conf"),
+        "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 0.0.0.0/0 reject\n",
+    )
+    .unwrap();
+    let port = free_port();
+    let mut settings = fast_settings();
+    settings.extend([("ssl", "on"), ("ssl_cert_file", "server.crt"), ("ssl_key_file", "server.key"), ("listen_addresses", "127.0.0.1")]);
+    let cluster = Cluster::start(&pgdata, port, &settings).expect("start with ssl=on");
+
+    let plain = format!("postgres://postgres@127.0.0.1:{port}/postgres?sslmode=disable");
+    assert!(todo_api::db::Target::from_url(&plain, Duration::from_secs(2)).unwrap().connect().is_err());
+
+    let secure = format!("postgres://postgres@127.0.0.1:{port}/postgres?sslmode=require");
+    let app = TestApp::with(|c| c.database_url = Some(secure));
+    assert_eq!(app.get("/health", None).json()["database"], "ok");
+    let user = app.user();
+    assert_eq!(app.get("/api/auth/me", Some(&user.token)).status, 200);
+
+    let mut admin = cluster.config().connect(postgres::NoTls).unwrap();
+    let tls: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) WHERE ssl AND application_name = 'todo-api'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(tls > 0, "no TLS connection from the server");
+
+    let verified = format!(
+        "postgres://postgres@localhost:{port}/postgres?sslmode=verify-full&sslrootcert={}",
+        pgdata.join("server.crt").display()
+    );
+    let target = todo_api::db::Target::from_url(&verified, Duration::from_secs(2)).unwrap();
+    assert!(target.connect().is_ok(), "verify-full against the right root certificate");
+    let wrong_root = format!("postgres://postgres@localhost:{port}/postgres?sslmode=verify-full");
+    let target = todo_api::db::Target::from_url(&wrong_root, Duration::from_secs(2)).unwrap();
+    assert!(target.connect().is_err(), "a self-signed certificate must fail verification against the system roots");
+}

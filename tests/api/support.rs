@@ -369,3 +369,26 @@ impl Raw {
 pub fn get_request(path: &str) -> Vec<u8> {
     format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").into_bytes()
 }
+
+/// A new empty database (no schema); returns its connection string.
+pub fn empty_database() -> String {
+    let pg = postgres();
+    let name = format!("empty_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+    connect(&format!("{} dbname=postgres", pg.base))
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create an empty database");
+    format!("{} dbname={name}", pg.base)
+}
+
+/// A fresh directory under the system temp dir.
+pub fn temp_dir(label: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("todo-api-{label}-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst)));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create a temp dir");
+    dir
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
