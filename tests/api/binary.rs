@@ -1,1 +1,174 @@
+//! The built binary as a child process: --help, configuration errors, the embedded PostgreSQL,
+//! and graceful shutdown on SIGTERM.
+
 use crate::support::*;
+use serde_json::json;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_todo-api");
+
+fn command(dir: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0")
+        .env("BCRYPT_COST", "4")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+struct Running {
+    child: Child,
+    addr: SocketAddr,
+    log: mpsc::Receiver<String>,
+}
+
+/// Starts the binary and waits for its "listening" line.
+fn run(mut cmd: Command) -> Running {
+    let mut child = cmd.spawn().expect("spawn the binary");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("no listening line; exit: {:?}", child.try_wait()));
+        if let Some(url) = line.split("url=http://").nth(1) {
+            let addr = url.trim().parse().expect("address in the listening line");
+            return Running { child, addr, log: rx };
+        }
+    }
+}
+
+impl Running {
+    fn terminate(&mut self) {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+    }
+
+    fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the process did not exit within {within:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn logs(&self) -> String {
+        self.log.try_iter().collect::<Vec<_>>().join("\n")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn http(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: Option<serde_json::Value>) -> RawResponse {
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let mut raw = Raw::connect(addr);
+    raw.send(
+        format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    raw.response().expect("a response")
+}
+
+#[test]
+fn help_lists_every_configuration_variable() {
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for (name, _, _) in todo_api::config::VARIABLES {
+        assert!(text.contains(name), "--help does not mention {name}");
+    }
+}
+
+#[test]
+fn an_invalid_setting_stops_start_up_with_a_message_naming_it() {
+    let dir = temp_dir("badconfig");
+    let out = command(&dir).env("WORKERS", "many").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("WORKERS"));
+
+    let out = command(&dir).env("DATABASE_URL", "postgres://localhost/x").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("JWT_SECRET_KEY"));
+}
+
+#[test]
+fn with_no_configuration_it_runs_its_own_postgresql_and_keeps_tokens_across_restarts() {
+    let dir = temp_dir("embedded");
+    let mut server = run(command(&dir));
+    let health = http(server.addr, "GET", "/health", None, None);
+    assert_eq!(health.status, 200);
+    assert!(health.body.contains("\"database\":\"ok\""), "{}", health.body);
+    let signup = http(
+        server.addr,
+        "POST",
+        "/api/auth/signup",
+        None,
+        Some(json!({ "name": "Embedded", "email": "e@example.com", "password": PASSWORD })),
+    );
+    assert_eq!(signup.status, 201, "{}", signup.body);
+    let token = serde_json::from_str::<serde_json::Value>(&signup.body).unwrap()["access_token"].as_str().unwrap().to_string();
+    let secret = dir.join("data/jwt_secret");
+    assert_eq!(std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777, 0o600);
+    server.terminate();
+    assert!(server.wait_exit(Duration::from_secs(30)).success());
+
+    let server = run(command(&dir));
+    let me = http(server.addr, "GET", "/api/auth/me", Some(&token), None);
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert!(!server.logs().contains(&token));
+}
+
+#[test]
+fn sigterm_lets_the_request_in_flight_finish_refuses_new_ones_and_exits_zero() {
+    let dir = temp_dir("sigterm");
+    let mut cmd = command(&dir);
+    cmd.env("DATABASE_URL", fresh_database())
+        .env("JWT_SECRET_KEY", SECRET)
+        .env("BCRYPT_COST", "14")
+        .env("SHUTDOWN_TIMEOUT_MS", "20000");
+    let mut server = run(cmd);
+    let addr = server.addr;
+    // A sign-up at cost 14 takes about a second of bcrypt: a slow request.
+    let slow = std::thread::spawn(move || {
+        http(addr, "POST", "/api/auth/signup", None, Some(json!({ "name": "Slow", "email": "slow@example.com", "password": PASSWORD })))
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    server.terminate();
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(std::net::TcpStream::connect(addr).is_err(), "new connections must be refused during shutdown");
+    let resp = slow.join().unwrap();
+    assert_eq!(resp.status, 201, "{}", resp.body);
+    let status = server.wait_exit(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(0));
+}
