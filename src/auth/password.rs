@@ -29,8 +29,14 @@ impl Hasher {
         Hasher { cost, slots: Mutex::new(Slots { running: 0, waiting: 0 }), freed: Condvar::new(), concurrency, wait }
     }
 
+    /// `problems` has already refused passwords over 72 bytes, so bcrypt uses every byte given. At
+    /// exactly 72 bytes it drops only its own NUL terminator, which `non_truncating_hash` refuses
+    /// (that made a valid 72-byte password a 500).
     pub fn hash(&self, password: &str) -> ApiResult<String> {
-        self.bounded(|| bcrypt::non_truncating_hash(password, self.cost))?
+        if password.len() > 72 {
+            return Err(ApiError::Internal("a password over 72 bytes reached the hasher".into()));
+        }
+        self.bounded(|| bcrypt::hash(password, self.cost))?
             .map_err(|e| ApiError::Internal(format!("bcrypt: {e}")))
     }
 
@@ -117,6 +123,16 @@ mod tests {
     fn a_good_password_has_no_problems() {
         assert!(problems("Abcdef1!").is_empty());
         assert_eq!(problems("abcdefg1!"), ["Password must contain at least one uppercase letter"]);
+    }
+
+    #[test]
+    fn a_72_byte_password_hashes_and_verifies() {
+        let hasher = Hasher::new(4, 1, Duration::from_millis(50));
+        let password = format!("Aa1!{}", "x".repeat(68));
+        assert_eq!(password.len(), 72);
+        let hash = hasher.hash(&password).ok().unwrap();
+        assert!(hasher.verify(&password, Some(&hash)).ok().unwrap());
+        assert!(!hasher.verify(&password[..71], Some(&hash)).ok().unwrap());
     }
 
     #[test]
