@@ -22,6 +22,11 @@ pub fn object(req: &Request) -> ApiResult<Map<String, Value>> {
     }
 }
 
+/// PostgreSQL cannot store U+0000 in text (a query with one fails), so no string field may hold it.
+fn nul(label: &str) -> String {
+    format!("{label} must not contain NUL (U+0000) characters")
+}
+
 pub struct Fields<'a> {
     map: &'a Map<String, Value>,
     pub errors: Vec<FieldError>,
@@ -39,6 +44,10 @@ impl<'a> Fields<'a> {
     /// A string; `None` (with an error recorded) when it is missing but required, or not a string.
     pub fn string(&mut self, field: &'static str, label: &str, required: bool) -> Option<&'a str> {
         match self.map.get(field) {
+            Some(Value::String(s)) if s.contains('\0') => {
+                self.fail(field, nul(label));
+                None
+            }
             Some(Value::String(s)) => Some(s),
             None if !required => None,
             None => {
@@ -57,6 +66,10 @@ impl<'a> Fields<'a> {
         match self.map.get(field) {
             None => None,
             Some(Value::Null) => Some(None),
+            Some(Value::String(s)) if s.contains('\0') => {
+                self.fail(field, nul(label));
+                None
+            }
             Some(Value::String(s)) => Some(Some(s)),
             Some(_) => {
                 self.fail(field, format!("{label} must be a string or null"));
@@ -82,5 +95,24 @@ impl<'a> Fields<'a> {
         } else {
             Err(ApiError::Validation(self.errors))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_string_with_a_nul_character_is_refused_by_name() {
+        let map = match serde_json::json!({ "title": "a\u{0}b", "description": "\u{0}" }) {
+            Value::Object(map) => map,
+            _ => unreachable!(),
+        };
+        let mut f = Fields::new(&map);
+        assert_eq!(f.string("title", "Title", true), None);
+        assert_eq!(f.nullable_string("description", "Description"), None);
+        let fields: Vec<_> = f.errors.iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["title", "description"]);
+        assert_eq!(f.errors[0].message, "Title must not contain NUL (U+0000) characters");
     }
 }
