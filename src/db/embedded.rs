@@ -22,6 +22,12 @@ pub fn find_bindir() -> Result<PathBuf, String> {
         if has_server(&dir) {
             return Ok(dir);
         }
+        return Err(format!(
+            "PostgreSQL server binaries (initdb, postgres) are not in PG_BINDIR={}: install PostgreSQL \
+             (Debian/Ubuntu: `apt-get install postgresql`), point PG_BINDIR at its bin directory, or set \
+             DATABASE_URL to use an existing server",
+            dir.display()
+        ));
     }
     if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
         let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());

@@ -172,3 +172,33 @@ fn sigterm_lets_the_request_in_flight_finish_refuses_new_ones_and_exits_zero() {
     let status = server.wait_exit(Duration::from_secs(20));
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn missing_postgresql_binaries_give_one_clear_sentence() {
+    let dir = temp_dir("nobin");
+    let out = command(&dir).env("PG_BINDIR", dir.join("nothing-here")).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("apt-get install postgresql") && err.contains("DATABASE_URL"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+#[test]
+fn a_dotenv_file_in_the_working_directory_is_read() {
+    let dir = temp_dir("dotenv");
+    std::fs::write(dir.join(".env"), "# settings\nMAX_BODY_BYTES=lots\n").unwrap();
+    let out = command(&dir).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("MAX_BODY_BYTES"));
+}
+
+#[test]
+fn the_migrate_command_applies_the_schema_once() {
+    let dir = temp_dir("migrate");
+    let url = empty_database();
+    let first = command(&dir).arg("migrate").env("DATABASE_URL", &url).env("JWT_SECRET_KEY", SECRET).output().unwrap();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(String::from_utf8_lossy(&first.stdout).contains("0001_init"));
+    let second = command(&dir).arg("migrate").env("DATABASE_URL", &url).env("JWT_SECRET_KEY", SECRET).output().unwrap();
+    assert!(String::from_utf8_lossy(&second.stdout).contains("applied 0 migration(s)"));
+}

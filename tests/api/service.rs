@@ -83,3 +83,32 @@ fn openapi_json_is_served_with_the_crate_version() {
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
 }
+
+#[test]
+fn the_openapi_document_and_the_router_describe_the_same_routes() {
+    let app = TestApp::spawn();
+    let doc = app.get("/openapi.json", None).json();
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().unwrap().keys() {
+            if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                documented.push((path.clone(), method.to_uppercase()));
+            }
+        }
+    }
+    let mut served: Vec<(String, String)> = todo_api::router::ROUTES
+        .iter()
+        .flat_map(|(path, methods)| methods.iter().map(move |m| (path.to_string(), m.to_string())))
+        .collect();
+    documented.sort();
+    served.sort();
+    assert_eq!(documented, served, "undocumented or phantom routes");
+
+    // Every documented route answers (a 401 or 400 is an answer; 404 "Not Found" and 405 are not).
+    for (path, method) in &documented {
+        let concrete = path.replace("{user_id}", "00000000-0000-0000-0000-000000000000").replace("{task_id}", "1");
+        let resp = app.send(method, &concrete, None, None);
+        assert_ne!(resp.status, 405, "{method} {path}");
+        assert!(!(resp.status == 404 && resp.detail() == "Not Found"), "{method} {path}");
+    }
+}
