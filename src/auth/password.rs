@@ -7,10 +7,14 @@ use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// A real hash (of a random string) verified when the e-mail is unknown, so both failures cost the same.
+/// `Hasher::new` rewrites its cost to the configured one: verification time depends only on the cost
+/// written in the hash, and a fixed cost 10 would let timing tell which addresses have accounts
+/// whenever `BCRYPT_COST` is not 10.
 const DUMMY_HASH: &str = "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy";
 
 pub struct Hasher {
     cost: u32,
+    dummy: String,
     slots: Mutex<Slots>,
     freed: Condvar,
     concurrency: usize,
@@ -26,7 +30,8 @@ const BUSY: ApiError = ApiError::Busy("Too many sign-ins at once; try again in a
 
 impl Hasher {
     pub fn new(cost: u32, concurrency: usize, wait: Duration) -> Hasher {
-        Hasher { cost, slots: Mutex::new(Slots { running: 0, waiting: 0 }), freed: Condvar::new(), concurrency, wait }
+        let dummy = format!("$2b${cost:02}${}", &DUMMY_HASH[7..]);
+        Hasher { cost, dummy, slots: Mutex::new(Slots { running: 0, waiting: 0 }), freed: Condvar::new(), concurrency, wait }
     }
 
     /// `problems` has already refused passwords over 72 bytes, so bcrypt uses every byte given. At
@@ -42,7 +47,7 @@ impl Hasher {
 
     /// Verifies against `hash`, or against a dummy hash when there is none (unknown e-mail).
     pub fn verify(&self, password: &str, hash: Option<&str>) -> ApiResult<bool> {
-        let ok = self.bounded(|| bcrypt::verify(password, hash.unwrap_or(DUMMY_HASH)))?;
+        let ok = self.bounded(|| bcrypt::verify(password, hash.unwrap_or(&self.dummy)))?;
         Ok(hash.is_some() && ok.unwrap_or(false))
     }
 
@@ -117,6 +122,13 @@ mod tests {
     fn the_dummy_hash_is_a_valid_cost_10_bcrypt_hash() {
         assert!(bcrypt::verify("anything", DUMMY_HASH).is_ok());
         assert!(DUMMY_HASH.starts_with("$2b$10$"));
+    }
+
+    #[test]
+    fn the_dummy_hash_has_the_configured_cost() {
+        let hasher = Hasher::new(5, 1, Duration::from_millis(50));
+        assert!(hasher.dummy.starts_with("$2b$05$"));
+        assert!(bcrypt::verify("anything", &hasher.dummy).is_ok());
     }
 
     #[test]
