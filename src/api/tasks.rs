@@ -4,7 +4,7 @@
 use super::body::{self, Fields};
 use super::App;
 use crate::db::{self, tasks};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::{Request, Response};
 use serde_json::json;
 use uuid::Uuid;
@@ -18,11 +18,17 @@ fn owner(app: &App, req: &Request, conn: &mut db::Conn, path_user: &str) -> ApiR
     }
 }
 
+/// A 400 about one named input (a query or path parameter), listed in `errors` like a body field.
+fn invalid(field: &'static str, message: &str) -> FieldError {
+    FieldError { field, message: message.into() }
+}
+
 fn task_id(raw: &str) -> ApiResult<i64> {
-    match raw.parse::<i64>() {
-        Ok(id) if id > 0 && raw.bytes().all(|b| b.is_ascii_digit()) => Ok(id),
-        _ => Err(ApiError::bad_request("Task id must be a positive integer")),
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) || raw.bytes().all(|b| b == b'0') {
+        return Err(ApiError::Validation(vec![invalid("task_id", "Task id must be a positive integer")]));
     }
+    // A positive integer too large for a bigint names no task: it is missing, not malformed.
+    raw.parse::<i64>().map_err(|_| NOT_FOUND)
 }
 
 const NOT_FOUND: ApiError = ApiError::NotFound("Task not found");
@@ -49,28 +55,40 @@ fn description<'a>(f: &mut Fields<'a>) -> Option<Option<&'a str>> {
 pub fn list(app: &App, req: &Request, path_user: &str) -> ApiResult<Response> {
     let mut conn = app.db()?;
     let user = owner(app, req, &mut conn, path_user)?;
+    let mut errors = Vec::new();
     let status = req.query_param("status");
     let completed = match status.as_deref() {
         None | Some("all") => None,
         Some("pending") => Some(false),
         Some("completed") => Some(true),
-        Some(_) => return Err(ApiError::bad_request("status must be one of: all, pending, completed")),
+        Some(_) => {
+            errors.push(invalid("status", "status must be one of: all, pending, completed"));
+            None
+        }
     };
     let limit = match req.query_param("limit") {
         None => None,
         Some(raw) => match raw.parse::<i64>() {
             Ok(n @ 1..=1000) => Some(n),
-            _ => return Err(ApiError::bad_request("limit must be an integer from 1 to 1000")),
+            _ => {
+                errors.push(invalid("limit", "limit must be an integer from 1 to 1000"));
+                None
+            }
         },
     };
     let after = match req.query_param("cursor") {
         None => None,
-        Some(raw) => Some(
-            app.cursors
-                .decode(user, &raw)
-                .ok_or_else(|| ApiError::bad_request("cursor is not valid: use the Link header of the previous page"))?,
-        ),
+        Some(raw) => {
+            let decoded = app.cursors.decode(user, &raw);
+            if decoded.is_none() {
+                errors.push(invalid("cursor", "cursor is not valid: use the Link header of the previous page"));
+            }
+            decoded
+        }
     };
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
     let mut rows = tasks::list(&mut conn, user, completed, after, limit.map(|n| n + 1))?;
     let mut resp_link = None;
     if let Some(limit) = limit {
