@@ -35,8 +35,12 @@ fn postgres() -> &'static Postgres {
         };
         let template = format!("todo_template_{}", std::process::id());
         let mut admin = connect(&format!("{base} dbname=postgres"));
-        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {template}")).expect("drop an old template");
-        admin.batch_execute(&format!("CREATE DATABASE {template}")).expect("create the template database");
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {template}"))
+            .expect("drop an old template");
+        admin
+            .batch_execute(&format!("CREATE DATABASE {template}"))
+            .expect("create the template database");
         let mut client = connect(&format!("{base} dbname={template}"));
         todo_api::db::migrate::run(&mut client).expect("migrate the template");
         Postgres { base, template }
@@ -71,14 +75,20 @@ fn start_throwaway_cluster() -> String {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let started = Cluster::start(&dir, 5432, &fast_settings());
-        let result = started.as_ref().map(|c| c.pgdata.clone()).map_err(|e| e.clone());
+        let result = started
+            .as_ref()
+            .map(|c| c.pgdata.clone())
+            .map_err(|e| e.clone());
         tx.send(result).ok();
         let _keep = started;
         loop {
             std::thread::park();
         }
     });
-    let pgdata = rx.recv().expect("cluster thread").expect("start a throwaway PostgreSQL cluster");
+    let pgdata = rx
+        .recv()
+        .expect("cluster thread")
+        .expect("start a throwaway PostgreSQL cluster");
     format!("host={} port=5432 user=postgres", pgdata.display())
 }
 
@@ -99,7 +109,11 @@ pub fn connect(conninfo: &str) -> postgres::Client {
 /// A new database cloned from the migrated template; returns its connection string.
 pub fn fresh_database() -> String {
     let pg = postgres();
-    let name = format!("test_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+    let name = format!(
+        "test_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    );
     let mut admin = connect(&format!("{} dbname=postgres", pg.base));
     // CREATE DATABASE ... TEMPLATE fails if another session is copying the same template at once.
     for attempt in 0.. {
@@ -146,11 +160,17 @@ impl Resp {
     }
 
     pub fn detail(&self) -> String {
-        self.json()["detail"].as_str().unwrap_or_default().to_string()
+        self.json()["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -177,7 +197,12 @@ impl TestApp {
             .timeout_global(Some(Duration::from_secs(60)))
             .build()
             .into();
-        TestApp { server: Some(server), addr, db_url, agent }
+        TestApp {
+            server: Some(server),
+            addr,
+            db_url,
+            agent,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -185,20 +210,40 @@ impl TestApp {
     }
 
     /// Any request: method, path, headers, optional raw body.
-    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Resp {
-        let mut builder = ureq::http::Request::builder().method(method).uri(self.url(path));
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Resp {
+        let mut builder = ureq::http::Request::builder()
+            .method(method)
+            .uri(self.url(path));
         for (name, value) in headers {
             builder = builder.header(*name, *value);
         }
         let result = match body {
-            Some(bytes) => self.agent.run(builder.body(bytes.to_vec()).expect("request")),
+            Some(bytes) => self
+                .agent
+                .run(builder.body(bytes.to_vec()).expect("request")),
+            // A body-less POST/PUT/PATCH goes out with `Content-Length: 0`, as browsers send it
+            // (ureq would otherwise choose chunked framing, which the server refuses).
+            None if matches!(method, "POST" | "PUT" | "PATCH") => {
+                self.agent.run(builder.body(Vec::new()).expect("request"))
+            }
             None => self.agent.run(builder.body(()).expect("request")),
         };
         let mut resp = result.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let headers = resp
             .headers()
             .iter()
-            .map(|(n, v)| (n.as_str().to_string(), v.to_str().unwrap_or_default().to_string()))
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_string(),
+                    v.to_str().unwrap_or_default().to_string(),
+                )
+            })
             .collect();
         let body = resp
             .body_mut()
@@ -206,19 +251,25 @@ impl TestApp {
             .limit(64 * 1024 * 1024)
             .read_to_string()
             .unwrap_or_default();
-        Resp { status: resp.status().as_u16(), headers, body }
+        Resp {
+            status: resp.status().as_u16(),
+            headers,
+            body,
+        }
     }
 
     pub fn get(&self, path: &str, token: Option<&str>) -> Resp {
         let auth = token.map(|t| format!("Bearer {t}"));
-        let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+        let headers: Vec<(&str, &str)> =
+            auth.iter().map(|a| ("Authorization", a.as_str())).collect();
         self.request("GET", path, &headers, None)
     }
 
     /// A JSON body (or none), with the token when given.
     pub fn send(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
         let auth = token.map(|t| format!("Bearer {t}"));
-        let mut headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+        let mut headers: Vec<(&str, &str)> =
+            auth.iter().map(|a| ("Authorization", a.as_str())).collect();
         let bytes = body.map(|b| b.to_string().into_bytes());
         if bytes.is_some() {
             headers.push(("Content-Type", "application/json"));
@@ -227,11 +278,21 @@ impl TestApp {
     }
 
     pub fn signup(&self, name: &str, email: &str, password: &str) -> Resp {
-        self.send("POST", "/api/auth/signup", None, Some(json!({ "name": name, "email": email, "password": password })))
+        self.send(
+            "POST",
+            "/api/auth/signup",
+            None,
+            Some(json!({ "name": name, "email": email, "password": password })),
+        )
     }
 
     pub fn signin(&self, email: &str, password: &str) -> Resp {
-        self.send("POST", "/api/auth/signin", None, Some(json!({ "email": email, "password": password })))
+        self.send(
+            "POST",
+            "/api/auth/signin",
+            None,
+            Some(json!({ "email": email, "password": password })),
+        )
     }
 
     /// A new user with a unique address and a valid token.
@@ -250,7 +311,12 @@ impl TestApp {
 
     /// Creates a task and returns its JSON.
     pub fn task(&self, user: &User, title: &str) -> Value {
-        let resp = self.send("POST", &format!("/api/{}/tasks", user.id), Some(&user.token), Some(json!({ "title": title })));
+        let resp = self.send(
+            "POST",
+            &format!("/api/{}/tasks", user.id),
+            Some(&user.token),
+            Some(json!({ "title": title })),
+        );
         assert_eq!(resp.status, 201, "{}", resp.body);
         resp.json()
     }
@@ -317,7 +383,10 @@ impl Raw {
     pub fn connect(addr: SocketAddr) -> Raw {
         let stream = TcpStream::connect(addr).expect("connect");
         stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
-        Raw { stream, buf: Vec::new() }
+        Raw {
+            stream,
+            buf: Vec::new(),
+        }
     }
 
     pub fn send(&mut self, bytes: &[u8]) {
@@ -331,7 +400,11 @@ impl Raw {
                 let head = String::from_utf8_lossy(&self.buf[..end]).into_owned();
                 let length: usize = head
                     .lines()
-                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse().unwrap_or(0))
+                    })
                     .unwrap_or(0);
                 let status = head.get(9..12)?.parse().ok()?;
                 let no_body = status == 100 || head.starts_with("HTTP/1.1 100");
@@ -359,7 +432,14 @@ impl Raw {
             match self.stream.read(&mut chunk) {
                 Ok(0) => return true,
                 Ok(_) => continue,
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => return false,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return false
+                }
                 Err(_) => return started.elapsed() <= wait,
             }
         }
@@ -373,7 +453,11 @@ pub fn get_request(path: &str) -> Vec<u8> {
 /// A new empty database (no schema); returns its connection string.
 pub fn empty_database() -> String {
     let pg = postgres();
-    let name = format!("empty_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+    let name = format!(
+        "empty_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    );
     connect(&format!("{} dbname=postgres", pg.base))
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .expect("create an empty database");
@@ -382,7 +466,11 @@ pub fn empty_database() -> String {
 
 /// A fresh directory under the system temp dir.
 pub fn temp_dir(label: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("todo-api-{label}-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst)));
+    let dir = std::env::temp_dir().join(format!(
+        "todo-api-{label}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create a temp dir");
     dir
@@ -390,5 +478,9 @@ pub fn temp_dir(label: &str) -> std::path::PathBuf {
 
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

@@ -118,17 +118,6 @@ fn assert_unauthorized(resp: &Resp) {
     assert_eq!(resp.header("www-authenticate"), Some("Bearer"));
 }
 
-/// `app.send`, except that a PATCH without a body goes out with `Content-Length: 0`, as browsers
-/// send it: ureq announces an empty PATCH body as chunked, which the server refuses with 411.
-fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
-    if method != "PATCH" || body.is_some() {
-        return app.send(method, path, token, body);
-    }
-    let auth = token.map(|t| format!("Bearer {t}"));
-    let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
-    app.request(method, path, &headers, Some(b""))
-}
-
 /// The six task routes under `/api/{user}/tasks`, with `task` as the task id segment.
 fn six_routes(user: &str, task: &str) -> Vec<(&'static str, String, Option<Value>)> {
     let tasks = format!("/api/{user}/tasks");
@@ -320,13 +309,13 @@ fn a_user_creates_lists_reads_updates_toggles_and_deletes_tasks() {
     assert_eq!(app.get(&path, token).json(), cleared);
 
     let toggle = format!("{path}/complete");
-    let first = call(&app, "PATCH", &toggle, token, None);
+    let first = app.send("PATCH", &toggle, token, None);
     assert_eq!(first.status, 200, "{}", first.body);
     let first = first.json();
     assert_task(&first, &user);
     assert_eq!(first["completed"], true);
     assert!(timestamp(&first["updated_at"]) > timestamp(&cleared["updated_at"]));
-    let second = call(&app, "PATCH", &toggle, token, None).json();
+    let second = app.send("PATCH", &toggle, token, None).json();
     assert_eq!(second["completed"], false);
     assert!(timestamp(&second["updated_at"]) > timestamp(&first["updated_at"]));
     assert_eq!(second["title"], "Call mum back");
@@ -350,7 +339,7 @@ fn a_user_creates_lists_reads_updates_toggles_and_deletes_tasks() {
         "Task not found",
     );
     assert_error(
-        &call(&app, "PATCH", &toggle, token, None),
+        &app.send("PATCH", &toggle, token, None),
         404,
         "Task not found",
     );
@@ -412,7 +401,7 @@ fn another_users_path_is_403_on_all_six_routes_and_a_malformed_uuid_too() {
         &b.id.to_uppercase().replace('-', "_"),
     ] {
         for (method, path, body) in six_routes(user, &b_id) {
-            let resp = call(&app, method, &path, Some(&a.token), body);
+            let resp = app.send(method, &path, Some(&a.token), body);
             assert_error(&resp, 403, "Access denied");
             assert!(
                 resp.json().as_object().is_some_and(|o| o.len() == 1),
@@ -457,7 +446,7 @@ fn another_users_task_id_under_ones_own_path_is_404_and_the_task_is_untouched() 
         "Task not found",
     );
     assert_error(
-        &call(&app, "PATCH", &format!("{path}/complete"), token, None),
+        &app.send("PATCH", &format!("{path}/complete"), token, None),
         404,
         "Task not found",
     );
@@ -508,7 +497,7 @@ fn a_missing_token_is_401_before_the_path_user_or_task_id_is_looked_at() {
     ];
     for (user, task) in cases {
         for (method, path, body) in six_routes(user, task) {
-            assert_unauthorized(&call(&app, method, &path, None, body.clone()));
+            assert_unauthorized(&app.send(method, &path, None, body.clone()));
             let garbage = format!("Bearer {}x", a.token);
             let headers = [
                 ("Authorization", garbage.as_str()),
@@ -911,7 +900,7 @@ fn a_task_id_that_is_not_a_positive_integer_is_400_on_every_task_id_route() {
             .into_iter()
             .skip(2)
         {
-            let resp = call(&app, method, &path, Some(&user.token), body);
+            let resp = app.send(method, &path, Some(&user.token), body);
             assert_invalid(&resp, "Task id must be a positive integer", &["task_id"]);
         }
     }
@@ -931,7 +920,7 @@ fn a_task_id_too_large_for_any_task_is_404_task_not_found() {
     ] {
         for (method, path, body) in six_routes(&user.id, id).into_iter().skip(2) {
             assert_error(
-                &call(&app, method, &path, Some(&user.token), body),
+                &app.send(method, &path, Some(&user.token), body),
                 404,
                 "Task not found",
             );
@@ -1056,8 +1045,7 @@ fn status_filters_return_exactly_the_pending_or_completed_tasks() {
     // Complete two more by toggling and one by PUT; reopen one of the created-completed ones.
     let toggled = [id_of(&all[1]), id_of(&all[2])];
     let toggle = |id: i64| {
-        let resp = call(
-            &app,
+        let resp = app.send(
             "PATCH",
             &format!("{}/complete", task_path(&user, id)),
             Some(&user.token),
@@ -1118,7 +1106,7 @@ fn fifty_concurrent_toggles_leave_completed_where_it_started() {
             .map(|_| {
                 s.spawn(|| {
                     barrier.wait();
-                    let resp = call(&app, "PATCH", &path, Some(&user.token), None);
+                    let resp = app.send("PATCH", &path, Some(&user.token), None);
                     assert_eq!(resp.status, 200, "{}", resp.body);
                     resp.json()
                 })
@@ -1429,7 +1417,7 @@ fn deleting_a_user_in_the_database_removes_their_tasks_and_voids_their_token() {
         .get(0);
     assert_eq!(left, 0, "ON DELETE CASCADE removed the tasks");
     for (method, path, body) in six_routes(&gone.id, &task) {
-        assert_unauthorized(&call(&app, method, &path, Some(&gone.token), body));
+        assert_unauthorized(&app.send(method, &path, Some(&gone.token), body));
     }
     assert_eq!(
         list(&app, &stays, ""),
