@@ -50,30 +50,106 @@ pub enum LogLevel {
 
 /// Every variable: name, default shown in `--help`, and what it does.
 pub const VARIABLES: &[(&str, &str, &str)] = &[
-    ("DATABASE_URL", "(unset: embedded PostgreSQL)", "postgres://user:pass@host:5432/db[?sslmode=require]"),
-    ("JWT_SECRET_KEY", "(unset: generated into DATA_DIR)", "HS256 signing secret, at least 32 bytes; required with DATABASE_URL"),
-    ("HOST", "127.0.0.1 (0.0.0.0 when PORT is set)", "address to listen on"),
+    (
+        "DATABASE_URL",
+        "(unset: embedded PostgreSQL)",
+        "postgres://user:pass@host:5432/db[?sslmode=require]",
+    ),
+    (
+        "JWT_SECRET_KEY",
+        "(unset: generated into DATA_DIR)",
+        "HS256 signing secret, at least 32 bytes; required with DATABASE_URL",
+    ),
+    (
+        "HOST",
+        "127.0.0.1 (0.0.0.0 when PORT is set)",
+        "address to listen on",
+    ),
     ("PORT", "8000", "port to listen on"),
     ("WORKERS", "4 x cores (min 4)", "request worker threads"),
-    ("DB_POOL_SIZE", "WORKERS", "PostgreSQL connections in the pool"),
-    ("DB_TIMEOUT_MS", "2000", "wait for a pooled connection before answering 503"),
-    ("QUEUE_SIZE", "1024", "parsed requests waiting for a worker before answering 503"),
-    ("MAX_CONNECTIONS", "10000", "open client connections before answering 503"),
-    ("CORS_ORIGINS", "http://localhost:3000,http://localhost:3001", "allowed browser origins; https://*.example.com matches one subdomain level"),
-    ("BCRYPT_COST", "10", "bcrypt cost for new password hashes (4..=31)"),
-    ("HASH_CONCURRENCY", "cores", "password hashes computed at once"),
-    ("HASH_WAIT_MS", "500", "longest wait for a hashing slot before answering 503"),
+    (
+        "DB_POOL_SIZE",
+        "WORKERS",
+        "PostgreSQL connections in the pool",
+    ),
+    (
+        "DB_TIMEOUT_MS",
+        "2000",
+        "wait for a pooled connection before answering 503",
+    ),
+    (
+        "QUEUE_SIZE",
+        "1024",
+        "parsed requests waiting for a worker before answering 503",
+    ),
+    (
+        "MAX_CONNECTIONS",
+        "10000",
+        "open client connections before answering 503",
+    ),
+    (
+        "CORS_ORIGINS",
+        "http://localhost:3000,http://localhost:3001",
+        "allowed browser origins; https://*.example.com matches one subdomain level",
+    ),
+    (
+        "BCRYPT_COST",
+        "10",
+        "bcrypt cost for new password hashes (4..=31)",
+    ),
+    (
+        "HASH_CONCURRENCY",
+        "cores",
+        "password hashes computed at once",
+    ),
+    (
+        "HASH_WAIT_MS",
+        "500",
+        "longest wait for a hashing slot before answering 503",
+    ),
     ("TOKEN_TTL_DAYS", "7", "access token lifetime"),
-    ("MAX_BODY_BYTES", "65536", "largest request body accepted (413 above)"),
-    ("DATA_DIR", "./data", "embedded PostgreSQL cluster and generated secret"),
+    (
+        "MAX_BODY_BYTES",
+        "65536",
+        "largest request body accepted (413 above)",
+    ),
+    (
+        "DATA_DIR",
+        "./data",
+        "embedded PostgreSQL cluster and generated secret",
+    ),
     ("LOG_FORMAT", "text", "text or json"),
     ("LOG_LEVEL", "info", "debug, info, warn, error or off"),
-    ("HEADER_TIMEOUT_MS", "10000", "time allowed to send a request head"),
-    ("BODY_TIMEOUT_MS", "30000", "time allowed to send a request body"),
-    ("KEEP_ALIVE_TIMEOUT_MS", "60000", "idle time before a keep-alive connection is closed"),
-    ("WRITE_TIMEOUT_MS", "30000", "time allowed to write a response"),
-    ("SHUTDOWN_TIMEOUT_MS", "25000", "time in-flight requests get to finish on SIGTERM"),
-    ("DOCS_ASSETS_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5", "where /docs loads Swagger UI from"),
+    (
+        "HEADER_TIMEOUT_MS",
+        "10000",
+        "time allowed to send a request head",
+    ),
+    (
+        "BODY_TIMEOUT_MS",
+        "30000",
+        "time allowed to send a request body",
+    ),
+    (
+        "KEEP_ALIVE_TIMEOUT_MS",
+        "60000",
+        "idle time before a keep-alive connection is closed",
+    ),
+    (
+        "WRITE_TIMEOUT_MS",
+        "30000",
+        "time allowed to write a response",
+    ),
+    (
+        "SHUTDOWN_TIMEOUT_MS",
+        "25000",
+        "time in-flight requests get to finish on SIGTERM",
+    ),
+    (
+        "DOCS_ASSETS_URL",
+        "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5",
+        "where /docs loads Swagger UI from",
+    ),
 ];
 
 pub fn cores() -> usize {
@@ -93,7 +169,10 @@ impl Default for Config {
             db_timeout: Duration::from_millis(2000),
             queue_size: 1024,
             max_connections: 10_000,
-            cors_origins: vec!["http://localhost:3000".into(), "http://localhost:3001".into()],
+            cors_origins: vec![
+                "http://localhost:3000".into(),
+                "http://localhost:3001".into(),
+            ],
             bcrypt_cost: 10,
             hash_concurrency: cores(),
             hash_wait: Duration::from_millis(500),
@@ -199,7 +278,11 @@ impl Config {
                 "warn" => LogLevel::Warn,
                 "error" => LogLevel::Error,
                 "off" => LogLevel::Off,
-                _ => return Err(format!("LOG_LEVEL must be debug, info, warn, error or off, got {v:?}")),
+                _ => {
+                    return Err(format!(
+                        "LOG_LEVEL must be debug, info, warn, error or off, got {v:?}"
+                    ))
+                }
             };
         }
         if let Some(v) = get("HEADER_TIMEOUT_MS") {
@@ -240,7 +323,10 @@ impl Config {
              Environment (a .env file in the working directory is read too):\n",
         );
         for (name, default, what) in VARIABLES {
-            out.push_str(&format!("  {name:<22} {what}\n  {:<22} default: {default}\n", ""));
+            out.push_str(&format!(
+                "  {name:<22} {what}\n  {:<22} default: {default}\n",
+                ""
+            ));
         }
         out
     }
@@ -289,7 +375,10 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -304,7 +393,11 @@ mod tests {
     fn a_database_url_without_a_long_secret_is_refused() {
         let err = Config::from_vars(&vars(&[("DATABASE_URL", "postgres://x")])).unwrap_err();
         assert!(err.contains("JWT_SECRET_KEY"), "{err}");
-        let err = Config::from_vars(&vars(&[("DATABASE_URL", "postgres://x"), ("JWT_SECRET_KEY", "short")])).unwrap_err();
+        let err = Config::from_vars(&vars(&[
+            ("DATABASE_URL", "postgres://x"),
+            ("JWT_SECRET_KEY", "short"),
+        ]))
+        .unwrap_err();
         assert!(err.contains("32"), "{err}");
     }
 

@@ -35,20 +35,27 @@ impl Cors {
                 .is_some_and(|label| {
                     !label.is_empty()
                         && !label.starts_with('-')
-                        && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                        && label
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                 })
         })
     }
 
     /// Adds the CORS headers to a response for an allowed origin; nothing otherwise.
     pub fn decorate(&self, origin: Option<&str>, resp: &mut Response) {
-        let Some(origin) = origin.filter(|o| self.allows(o)) else { return };
+        let Some(origin) = origin.filter(|o| self.allows(o)) else {
+            return;
+        };
         if resp.header("Access-Control-Allow-Origin").is_some() {
             return;
         }
-        resp.headers.push(("Access-Control-Allow-Origin", origin.to_string()));
-        resp.headers.push(("Access-Control-Allow-Credentials", "true".into()));
-        resp.headers.push(("Access-Control-Expose-Headers", EXPOSED.into()));
+        resp.headers
+            .push(("Access-Control-Allow-Origin", origin.to_string()));
+        resp.headers
+            .push(("Access-Control-Allow-Credentials", "true".into()));
+        resp.headers
+            .push(("Access-Control-Expose-Headers", EXPOSED.into()));
         resp.headers.push(("Vary", "Origin".into()));
     }
 
@@ -58,17 +65,26 @@ impl Cors {
         req.header("access-control-request-method")?;
         let mut resp = Response::empty(204);
         if self.allows(origin) {
-            resp.headers.push(("Access-Control-Allow-Origin", origin.to_string()));
-            resp.headers.push(("Access-Control-Allow-Credentials", "true".into()));
-            resp.headers.push(("Access-Control-Allow-Methods", METHODS.into()));
+            resp.headers
+                .push(("Access-Control-Allow-Origin", origin.to_string()));
+            resp.headers
+                .push(("Access-Control-Allow-Credentials", "true".into()));
+            resp.headers
+                .push(("Access-Control-Allow-Methods", METHODS.into()));
             if let Some(requested) = req.header("access-control-request-headers") {
-                let safe = requested.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_, ".contains(&b));
+                let safe = requested
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_, ".contains(&b));
                 if safe && !requested.is_empty() {
-                    resp.headers.push(("Access-Control-Allow-Headers", requested.to_string()));
+                    resp.headers
+                        .push(("Access-Control-Allow-Headers", requested.to_string()));
                 }
             }
             resp.headers.push(("Access-Control-Max-Age", "600".into()));
-            resp.headers.push(("Vary", "Origin, Access-Control-Request-Method, Access-Control-Request-Headers".into()));
+            resp.headers.push((
+                "Vary",
+                "Origin, Access-Control-Request-Method, Access-Control-Request-Headers".into(),
+            ));
         }
         Some(resp)
     }
@@ -80,7 +96,10 @@ mod tests {
 
     #[test]
     fn wildcards_match_exactly_one_subdomain_level() {
-        let cors = Cors::new(&["http://localhost:3000".into(), "https://*.vercel.app".into()]);
+        let cors = Cors::new(&[
+            "http://localhost:3000".into(),
+            "https://*.vercel.app".into(),
+        ]);
         assert!(cors.allows("http://localhost:3000"));
         assert!(cors.allows("https://my-app.vercel.app"));
         assert!(!cors.allows("https://a.b.vercel.app"));

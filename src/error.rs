@@ -41,24 +41,32 @@ impl ApiError {
     pub fn into_response(self) -> Response {
         match self {
             ApiError::Validation(errors) => {
-                let detail = errors.first().map_or("Invalid request", |e| e.message.as_str()).to_string();
-                Response::json(400, &serde_json::json!({ "detail": detail, "errors": errors }))
+                let detail = errors
+                    .first()
+                    .map_or("Invalid request", |e| e.message.as_str())
+                    .to_string();
+                Response::json(
+                    400,
+                    &serde_json::json!({ "detail": detail, "errors": errors }),
+                )
             }
             ApiError::BadRequest(detail) => Response::error(400, &detail),
-            ApiError::InvalidToken => {
-                Response::error(401, "Invalid or expired token").with_header("WWW-Authenticate", "Bearer")
-            }
+            ApiError::InvalidToken => Response::error(401, "Invalid or expired token")
+                .with_header("WWW-Authenticate", "Bearer"),
             ApiError::InvalidCredentials => Response::error(401, "Invalid email or password"),
             ApiError::Forbidden => Response::error(403, "Access denied"),
             ApiError::NotFound(detail) => Response::error(404, detail),
-            ApiError::MethodNotAllowed(allow) => Response::error(405, "Method Not Allowed").with_header("Allow", allow),
+            ApiError::MethodNotAllowed(allow) => {
+                Response::error(405, "Method Not Allowed").with_header("Allow", allow)
+            }
             ApiError::UnsupportedMediaType => {
                 Response::error(415, "Content-Type must be application/json")
             }
             ApiError::Busy(detail) => Response::error(503, detail).with_header("Retry-After", "1"),
             ApiError::Unavailable(cause) => {
                 log::warn("database unavailable", &[("cause", &cause)]);
-                Response::error(503, "Service temporarily unavailable").with_header("Retry-After", "2")
+                Response::error(503, "Service temporarily unavailable")
+                    .with_header("Retry-After", "2")
             }
             ApiError::Internal(cause) => {
                 log::error("internal error", &[("cause", &cause)]);

@@ -51,7 +51,9 @@ pub fn database(config: &Config) -> Result<(Target, Option<Cluster>), String> {
 }
 
 pub fn migrate(target: &Target) -> Result<Vec<&'static str>, String> {
-    let mut client = target.connect().map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
+    let mut client = target
+        .connect()
+        .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
     db::migrate::run(&mut client).map_err(|e| format!("migration failed: {e}"))
 }
 
@@ -81,6 +83,7 @@ pub fn start(config: Config) -> Result<Server, String> {
         shutdown_timeout: config.shutdown_timeout,
     };
     let app = Arc::new(api::App::new(config, pool, &secret));
-    let http = HttpServer::start(listener, limits, app).map_err(|e| format!("cannot start threads: {e}"))?;
+    let http = HttpServer::start(listener, limits, app)
+        .map_err(|e| format!("cannot start threads: {e}"))?;
     Ok(Server { http, cluster })
 }

@@ -29,9 +29,15 @@ fn main() -> ExitCode {
     };
     log::init(config.log_format, config.log_level);
     if args.first().map(String::as_str) == Some("migrate") {
-        return match todo_api::database(&config).and_then(|(target, _cluster)| todo_api::migrate(&target)) {
+        return match todo_api::database(&config)
+            .and_then(|(target, _cluster)| todo_api::migrate(&target))
+        {
             Ok(applied) => {
-                println!("applied {} migration(s): {}", applied.len(), applied.join(", "));
+                println!(
+                    "applied {} migration(s): {}",
+                    applied.len(),
+                    applied.join(", ")
+                );
                 ExitCode::SUCCESS
             }
             Err(e) => {
@@ -55,7 +61,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    log::info("listening", &[("url", &format!("http://{}", server.local_addr()))]);
+    log::info(
+        "listening",
+        &[("url", &format!("http://{}", server.local_addr()))],
+    );
     let signal = signals.forever().next().unwrap_or(SIGTERM);
     log::info("shutting down", &[("signal", &signal)]);
     server.shutdown();

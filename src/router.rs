@@ -32,13 +32,19 @@ pub enum Matched<'a> {
 
 pub fn route<'a>(method: &str, path: &'a str) -> Matched<'a> {
     for (index, (template, methods)) in ROUTES.iter().enumerate() {
-        let Some(params) = match_template(template, path) else { continue };
+        let Some(params) = match_template(template, path) else {
+            continue;
+        };
         let method = if method == "HEAD" { "GET" } else { method };
         if method == "OPTIONS" {
             return Matched::Options(ALLOW[index]);
         }
         return match methods.iter().find(|m| **m == method) {
-            Some(m) => Matched::Found(Route { template, method: m, params }),
+            Some(m) => Matched::Found(Route {
+                template,
+                method: m,
+                params,
+            }),
             None => Matched::MethodNotAllowed(ALLOW[index]),
         };
     }

@@ -9,7 +9,10 @@ use crate::http::{Request, Response};
 use serde_json::json;
 
 fn signed_in(app: &App, user: &User) -> ApiResult<serde_json::Value> {
-    let token = app.keys.issue(user.id, &user.email).map_err(ApiError::Internal)?;
+    let token = app
+        .keys
+        .issue(user.id, &user.email)
+        .map_err(ApiError::Internal)?;
     Ok(json!({
         "access_token": token,
         "token_type": "bearer",
@@ -66,11 +69,16 @@ pub fn signin(app: &App, req: &Request) -> ApiResult<Response> {
     let found = users::find_by_email(&mut *app.db()?, &email)?;
     // bcrypt would compare only the first 72 bytes, so a longer password can never be right; it
     // still costs one verification, like an unknown address.
-    let hash = found.as_ref().map(|(_, hash)| hash.as_str()).filter(|_| password.len() <= 72);
+    let hash = found
+        .as_ref()
+        .map(|(_, hash)| hash.as_str())
+        .filter(|_| password.len() <= 72);
     if !app.hasher.verify(password, hash)? {
         return Err(ApiError::InvalidCredentials);
     }
-    let Some((user, _)) = found else { return Err(ApiError::InvalidCredentials) };
+    let Some((user, _)) = found else {
+        return Err(ApiError::InvalidCredentials);
+    };
     Ok(Response::json(200, &signed_in(app, &user)?))
 }
 

@@ -13,12 +13,16 @@ pub fn object(req: &Request) -> ApiResult<Map<String, Value>> {
         }
     }
     if req.body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::bad_request("Request body is required: send a JSON object"));
+        return Err(ApiError::bad_request(
+            "Request body is required: send a JSON object",
+        ));
     }
     match serde_json::from_slice::<Value>(&req.body) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(ApiError::bad_request("Request body must be a JSON object")),
-        Err(e) => Err(ApiError::bad_request(format!("Request body is not valid JSON: {e}"))),
+        Err(e) => Err(ApiError::bad_request(format!(
+            "Request body is not valid JSON: {e}"
+        ))),
     }
 }
 
@@ -34,11 +38,17 @@ pub struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     pub fn new(map: &'a Map<String, Value>) -> Fields<'a> {
-        Fields { map, errors: Vec::new() }
+        Fields {
+            map,
+            errors: Vec::new(),
+        }
     }
 
     pub fn fail(&mut self, field: &'static str, message: impl Into<String>) {
-        self.errors.push(FieldError { field, message: message.into() });
+        self.errors.push(FieldError {
+            field,
+            message: message.into(),
+        });
     }
 
     /// A string; `None` (with an error recorded) when it is missing but required, or not a string.
@@ -113,6 +123,9 @@ mod tests {
         assert_eq!(f.nullable_string("description", "Description"), None);
         let fields: Vec<_> = f.errors.iter().map(|e| e.field).collect();
         assert_eq!(fields, ["title", "description"]);
-        assert_eq!(f.errors[0].message, "Title must not contain NUL (U+0000) characters");
+        assert_eq!(
+            f.errors[0].message,
+            "Title must not contain NUL (U+0000) characters"
+        );
     }
 }

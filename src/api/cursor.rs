@@ -22,7 +22,8 @@ impl Cursors {
     }
 
     fn tag(&self, user: Uuid, payload: &[u8]) -> [u8; 16] {
-        let mut mac = HmacSha256::new_from_slice(&self.key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        let mut mac = HmacSha256::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         mac.update(user.as_bytes());
         mac.update(payload);
         let mut tag = [0u8; 16];
@@ -69,6 +70,9 @@ mod tests {
         assert_eq!(cursors.decode(Uuid::new_v4(), &c), None);
         let mut changed = c.clone().into_bytes();
         changed[3] = if changed[3] == b'A' { b'B' } else { b'A' };
-        assert_eq!(cursors.decode(user, std::str::from_utf8(&changed).unwrap()), None);
+        assert_eq!(
+            cursors.decode(user, std::str::from_utf8(&changed).unwrap()),
+            None
+        );
     }
 }

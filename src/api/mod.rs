@@ -31,7 +31,11 @@ pub struct App {
 impl App {
     pub fn new(config: Config, pool: Pool, secret: &str) -> App {
         App {
-            hasher: Hasher::new(config.bcrypt_cost, config.hash_concurrency, config.hash_wait),
+            hasher: Hasher::new(
+                config.bcrypt_cost,
+                config.hash_concurrency,
+                config.hash_wait,
+            ),
             keys: Keys::new(secret.as_bytes(), config.token_ttl_days),
             cursors: cursor::Cursors::new(secret.as_bytes()),
             cors: Cors::new(&config.cors_origins),
@@ -82,14 +86,24 @@ impl Service for App {
     fn handle(&self, req: &Request) -> Response {
         let started = Instant::now();
         let resp = if req.method == "OPTIONS" {
-            self.cors.preflight(req).map_or_else(|| self.dispatch(req), Ok)
+            self.cors
+                .preflight(req)
+                .map_or_else(|| self.dispatch(req), Ok)
         } else {
             self.dispatch(req)
         };
         let resp = resp.unwrap_or_else(ApiError::into_response);
         if log::enabled(crate::config::LogLevel::Info) {
             let micros = started.elapsed().as_micros();
-            log::info("request", &[("method", &req.method), ("path", &req.path), ("status", &resp.status), ("us", &micros)]);
+            log::info(
+                "request",
+                &[
+                    ("method", &req.method),
+                    ("path", &req.path),
+                    ("status", &resp.status),
+                    ("us", &micros),
+                ],
+            );
         }
         resp
     }

@@ -24,7 +24,10 @@ pub fn health(app: &App) -> Response {
         Ok(_) => "ok",
         Err(_) => "unavailable",
     };
-    Response::json(200, &json!({ "status": "ok", "message": "Todo API is running", "database": database }))
+    Response::json(
+        200,
+        &json!({ "status": "ok", "message": "Todo API is running", "database": database }),
+    )
 }
 
 pub fn openapi() -> Response {
@@ -50,7 +53,8 @@ impl Docs {
              <div id=\"swagger-ui\"></div>\n<script src=\"{assets}/swagger-ui-bundle.js\"></script>\n\
              <script>{INIT}</script>\n</body>\n</html>\n"
         );
-        let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(INIT.as_bytes()));
+        let hash =
+            base64::engine::general_purpose::STANDARD.encode(Sha256::digest(INIT.as_bytes()));
         let source = if assets.starts_with("http://") || assets.starts_with("https://") {
             format!("{assets}/")
         } else {

@@ -20,12 +20,19 @@ fn owner(app: &App, req: &Request, conn: &mut db::Conn, path_user: &str) -> ApiR
 
 /// A 400 about one named input (a query or path parameter), listed in `errors` like a body field.
 fn invalid(field: &'static str, message: &str) -> FieldError {
-    FieldError { field, message: message.into() }
+    FieldError {
+        field,
+        message: message.into(),
+    }
 }
 
 fn task_id(raw: &str) -> ApiResult<i64> {
-    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) || raw.bytes().all(|b| b == b'0') {
-        return Err(ApiError::Validation(vec![invalid("task_id", "Task id must be a positive integer")]));
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) || raw.bytes().all(|b| b == b'0')
+    {
+        return Err(ApiError::Validation(vec![invalid(
+            "task_id",
+            "Task id must be a positive integer",
+        )]));
     }
     // A positive integer too large for a bigint names no task: it is missing, not malformed.
     raw.parse::<i64>().map_err(|_| NOT_FOUND)
@@ -46,7 +53,10 @@ fn title<'a>(f: &mut Fields<'a>, required: bool) -> Option<&'a str> {
 fn description<'a>(f: &mut Fields<'a>) -> Option<Option<&'a str>> {
     let description = f.nullable_string("description", "Description")?;
     if description.is_some_and(|d| d.chars().count() > 1000) {
-        f.fail("description", "Description must be at most 1000 characters long");
+        f.fail(
+            "description",
+            "Description must be at most 1000 characters long",
+        );
         return None;
     }
     Some(description)
@@ -62,7 +72,10 @@ pub fn list(app: &App, req: &Request, path_user: &str) -> ApiResult<Response> {
         Some("pending") => Some(false),
         Some("completed") => Some(true),
         Some(_) => {
-            errors.push(invalid("status", "status must be one of: all, pending, completed"));
+            errors.push(invalid(
+                "status",
+                "status must be one of: all, pending, completed",
+            ));
             None
         }
     };
@@ -81,7 +94,10 @@ pub fn list(app: &App, req: &Request, path_user: &str) -> ApiResult<Response> {
         Some(raw) => {
             let decoded = app.cursors.decode(user, &raw);
             if decoded.is_none() {
-                errors.push(invalid("cursor", "cursor is not valid: use the Link header of the previous page"));
+                errors.push(invalid(
+                    "cursor",
+                    "cursor is not valid: use the Link header of the previous page",
+                ));
             }
             decoded
         }
@@ -97,7 +113,9 @@ pub fn list(app: &App, req: &Request, path_user: &str) -> ApiResult<Response> {
             if let Some(last) = rows.last() {
                 let cursor = app.cursors.encode(user, last.created_at, last.id);
                 let status = status.map(|s| format!("&status={s}")).unwrap_or_default();
-                resp_link = Some(format!("</api/{user}/tasks?limit={limit}{status}&cursor={cursor}>; rel=\"next\""));
+                resp_link = Some(format!(
+                    "</api/{user}/tasks?limit={limit}{status}&cursor={cursor}>; rel=\"next\""
+                ));
             }
         }
     }
@@ -118,7 +136,13 @@ pub fn create(app: &App, req: &Request, path_user: &str) -> ApiResult<Response> 
     let completed = f.boolean("completed", "Completed");
     f.finish()?;
     let title = title.ok_or_else(|| ApiError::Internal("validated title missing".into()))?;
-    let task = tasks::create(&mut conn, user, title, description, completed.unwrap_or(false))?;
+    let task = tasks::create(
+        &mut conn,
+        user,
+        title,
+        description,
+        completed.unwrap_or(false),
+    )?;
     Ok(Response::json(201, &task))
 }
 
@@ -140,10 +164,13 @@ pub fn update(app: &App, req: &Request, path_user: &str, raw_id: &str) -> ApiRes
     let description = description(&mut f);
     let completed = f.boolean("completed", "Completed");
     if f.errors.is_empty() && title.is_none() && description.is_none() && completed.is_none() {
-        return Err(ApiError::bad_request("Send at least one of title, description or completed"));
+        return Err(ApiError::bad_request(
+            "Send at least one of title, description or completed",
+        ));
     }
     f.finish()?;
-    let task = tasks::update(&mut conn, user, id, title, description, completed)?.ok_or(NOT_FOUND)?;
+    let task =
+        tasks::update(&mut conn, user, id, title, description, completed)?.ok_or(NOT_FOUND)?;
     Ok(Response::json(200, &task))
 }
 
@@ -154,7 +181,10 @@ pub fn delete(app: &App, req: &Request, path_user: &str, raw_id: &str) -> ApiRes
     if !tasks::delete(&mut conn, user, id)? {
         return Err(NOT_FOUND);
     }
-    Ok(Response::json(200, &json!({ "message": "Task deleted successfully" })))
+    Ok(Response::json(
+        200,
+        &json!({ "message": "Task deleted successfully" }),
+    ))
 }
 
 pub fn toggle(app: &App, req: &Request, path_user: &str, raw_id: &str) -> ApiResult<Response> {

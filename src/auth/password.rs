@@ -31,7 +31,17 @@ const BUSY: ApiError = ApiError::Busy("Too many sign-ins at once; try again in a
 impl Hasher {
     pub fn new(cost: u32, concurrency: usize, wait: Duration) -> Hasher {
         let dummy = format!("$2b${cost:02}${}", &DUMMY_HASH[7..]);
-        Hasher { cost, dummy, slots: Mutex::new(Slots { running: 0, waiting: 0 }), freed: Condvar::new(), concurrency, wait }
+        Hasher {
+            cost,
+            dummy,
+            slots: Mutex::new(Slots {
+                running: 0,
+                waiting: 0,
+            }),
+            freed: Condvar::new(),
+            concurrency,
+            wait,
+        }
     }
 
     /// `problems` has already refused passwords over 72 bytes, so bcrypt uses every byte given. At
@@ -39,7 +49,9 @@ impl Hasher {
     /// (that made a valid 72-byte password a 500).
     pub fn hash(&self, password: &str) -> ApiResult<String> {
         if password.len() > 72 {
-            return Err(ApiError::Internal("a password over 72 bytes reached the hasher".into()));
+            return Err(ApiError::Internal(
+                "a password over 72 bytes reached the hasher".into(),
+            ));
         }
         self.bounded(|| bcrypt::hash(password, self.cost))?
             .map_err(|e| ApiError::Internal(format!("bcrypt: {e}")))
@@ -66,7 +78,11 @@ impl Hasher {
                         slots.waiting -= 1;
                         return Err(BUSY);
                     }
-                    slots = self.freed.wait_timeout(slots, left).unwrap_or_else(|p| p.into_inner()).0;
+                    slots = self
+                        .freed
+                        .wait_timeout(slots, left)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
                 }
                 slots.waiting -= 1;
             }
@@ -134,7 +150,10 @@ mod tests {
     #[test]
     fn a_good_password_has_no_problems() {
         assert!(problems("Abcdef1!").is_empty());
-        assert_eq!(problems("abcdefg1!"), ["Password must contain at least one uppercase letter"]);
+        assert_eq!(
+            problems("abcdefg1!"),
+            ["Password must contain at least one uppercase letter"]
+        );
     }
 
     #[test]

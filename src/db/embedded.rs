@@ -67,9 +67,11 @@ fn run_as() -> Result<Option<(u32, u32)>, String> {
     // SAFETY: getpwnam gets a NUL-terminated name; the fields are copied out before any other call.
     let pw = unsafe { libc::getpwnam(name.as_ptr()) };
     if pw.is_null() {
-        return Err("running as root, PostgreSQL needs the `postgres` system user, which does not exist: \
+        return Err(
+            "running as root, PostgreSQL needs the `postgres` system user, which does not exist: \
                     create it (`useradd --system postgres`) or run as an ordinary user"
-            .into());
+                .into(),
+        );
     }
     // SAFETY: pw was checked non-null above.
     let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
@@ -86,7 +88,8 @@ fn command(bindir: &Path, program: &str, owner: Option<(u32, u32)>) -> Command {
 
 fn chown(path: &Path, owner: Option<(u32, u32)>) -> Result<(), String> {
     if let Some((uid, gid)) = owner {
-        std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(|e| format!("chown {}: {e}", path.display()))?;
+        std::os::unix::fs::chown(path, Some(uid), Some(gid))
+            .map_err(|e| format!("chown {}: {e}", path.display()))?;
     }
     Ok(())
 }
@@ -97,20 +100,35 @@ impl Cluster {
     pub fn start(pgdata: &Path, port: u16, settings: &[(&str, &str)]) -> Result<Cluster, String> {
         let bindir = find_bindir()?;
         let owner = run_as()?;
-        fs::create_dir_all(pgdata).map_err(|e| format!("cannot create {}: {e}", pgdata.display()))?;
-        let pgdata = pgdata.canonicalize().map_err(|e| format!("{}: {e}", pgdata.display()))?;
+        fs::create_dir_all(pgdata)
+            .map_err(|e| format!("cannot create {}: {e}", pgdata.display()))?;
+        let pgdata = pgdata
+            .canonicalize()
+            .map_err(|e| format!("{}: {e}", pgdata.display()))?;
         let socket = pgdata.join(format!(".s.PGSQL.{port}"));
         if socket.as_os_str().len() > 100 {
-            return Err(format!("the data directory path {} is too long for a Unix socket; use a shorter DATA_DIR", pgdata.display()));
+            return Err(format!(
+                "the data directory path {} is too long for a Unix socket; use a shorter DATA_DIR",
+                pgdata.display()
+            ));
         }
         chown(&pgdata, owner)?;
-        fs::set_permissions(&pgdata, fs::Permissions::from_mode(0o700)).map_err(|e| e.to_string())?;
+        fs::set_permissions(&pgdata, fs::Permissions::from_mode(0o700))
+            .map_err(|e| e.to_string())?;
         let log_path = pgdata.with_extension("log");
         if !pgdata.join("PG_VERSION").exists() {
             let out = command(&bindir, "initdb", owner)
                 .args(["-D"])
                 .arg(&pgdata)
-                .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-instructions"])
+                .args([
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                    "--no-instructions",
+                ])
                 .current_dir(&pgdata)
                 .output()
                 .map_err(|e| format!("initdb could not run: {e}"))?;
@@ -130,12 +148,19 @@ impl Cluster {
             .map_err(|e| format!("cannot open {}: {e}", log_path.display()))?;
         let log2 = log.try_clone().map_err(|e| e.to_string())?;
         let mut cmd = command(&bindir, "postgres", owner);
-        cmd.arg("-D").arg(&pgdata).arg("-k").arg(&pgdata).args(["-p", &port.to_string()]);
+        cmd.arg("-D")
+            .arg(&pgdata)
+            .arg("-k")
+            .arg(&pgdata)
+            .args(["-p", &port.to_string()]);
         cmd.args(["-c", "listen_addresses="]);
         for (name, value) in settings {
             cmd.arg("-c").arg(format!("{name}={value}"));
         }
-        cmd.current_dir(&pgdata).stdin(Stdio::null()).stdout(log).stderr(log2);
+        cmd.current_dir(&pgdata)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2);
         // SAFETY: prctl is async-signal-safe. PostgreSQL gets SIGQUIT (immediate shutdown) if the
         // thread that started it dies, so a killed server or test run leaves no orphan cluster.
         unsafe {
@@ -144,8 +169,14 @@ impl Cluster {
                 Ok(())
             });
         }
-        let child = cmd.spawn().map_err(|e| format!("postgres could not start: {e}"))?;
-        let mut cluster = Cluster { pgdata: pgdata.clone(), port, child: Some(child) };
+        let child = cmd
+            .spawn()
+            .map_err(|e| format!("postgres could not start: {e}"))?;
+        let mut cluster = Cluster {
+            pgdata: pgdata.clone(),
+            port,
+            child: Some(child),
+        };
         cluster.wait_ready(&log_path)?;
         Ok(cluster)
     }
@@ -158,7 +189,10 @@ impl Cluster {
                     self.child = None;
                     let log = fs::read_to_string(log_path).unwrap_or_default();
                     let tail: Vec<&str> = log.lines().rev().take(5).collect();
-                    return Err(format!("postgres exited ({status}) at start-up: {}", tail.into_iter().rev().collect::<Vec<_>>().join(" | ")));
+                    return Err(format!(
+                        "postgres exited ({status}) at start-up: {}",
+                        tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+                    ));
                 }
             }
             if self.config().connect(postgres::NoTls).is_ok() {
@@ -186,7 +220,9 @@ impl Cluster {
 
     /// Fast shutdown: disconnect clients, checkpoint, exit.
     pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else { return };
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
         // SAFETY: signalling our own child process by pid.
         unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -222,9 +258,10 @@ pub fn persistent_secret(data_dir: &Path) -> Result<String, String> {
         .and_then(|mut f| f.read_exact(&mut bytes))
         .map_err(|e| format!("cannot read /dev/urandom: {e}"))?;
     let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    use std::os::unix::fs::OpenOptionsExt;
     use std::io::Write;
-    fs::create_dir_all(data_dir).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::create_dir_all(data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
     let mut file = fs::OpenOptions::new()
         .write(true)
         .create(true)
@@ -232,6 +269,7 @@ pub fn persistent_secret(data_dir: &Path) -> Result<String, String> {
         .mode(0o600)
         .open(&path)
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    file.write_all(secret.as_bytes()).map_err(|e| e.to_string())?;
+    file.write_all(secret.as_bytes())
+        .map_err(|e| e.to_string())?;
     Ok(secret)
 }

@@ -28,14 +28,20 @@ fn apply_pending(client: &mut Client) -> Result<Vec<&'static str>, postgres::Err
     let mut applied = Vec::new();
     for (version, sql) in MIGRATIONS {
         let done = client
-            .query_opt("SELECT 1 FROM schema_migrations WHERE version = $1", &[version])?
+            .query_opt(
+                "SELECT 1 FROM schema_migrations WHERE version = $1",
+                &[version],
+            )?
             .is_some();
         if done {
             continue;
         }
         let mut tx = client.transaction()?;
         tx.batch_execute(sql)?;
-        tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[version])?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version) VALUES ($1)",
+            &[version],
+        )?;
         tx.commit()?;
         applied.push(*version);
     }

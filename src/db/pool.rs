@@ -28,12 +28,20 @@ impl Conn {
         Ok(st)
     }
 
-    pub fn query(&mut self, sql: &'static str, params: Params) -> Result<Vec<Row>, postgres::Error> {
+    pub fn query(
+        &mut self,
+        sql: &'static str,
+        params: Params,
+    ) -> Result<Vec<Row>, postgres::Error> {
         let st = self.statement(sql)?;
         self.client.query(&st, params)
     }
 
-    pub fn query_opt(&mut self, sql: &'static str, params: Params) -> Result<Option<Row>, postgres::Error> {
+    pub fn query_opt(
+        &mut self,
+        sql: &'static str,
+        params: Params,
+    ) -> Result<Option<Row>, postgres::Error> {
         let st = self.statement(sql)?;
         self.client.query_opt(&st, params)
     }
@@ -54,7 +62,10 @@ impl r2d2::ManageConnection for Manager {
     type Error = postgres::Error;
 
     fn connect(&self) -> Result<Conn, postgres::Error> {
-        Ok(Conn { client: self.0.connect()?, statements: HashMap::new() })
+        Ok(Conn {
+            client: self.0.connect()?,
+            statements: HashMap::new(),
+        })
     }
 
     // One empty round trip at checkout: after a PostgreSQL restart a dead connection is replaced
@@ -94,7 +105,11 @@ impl Target {
                 _ => kept.push(pair.to_string()),
             }
         }
-        let url = if kept.is_empty() { base.to_string() } else { format!("{base}?{}", kept.join("&")) };
+        let url = if kept.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}?{}", kept.join("&"))
+        };
         let mut config: postgres::Config = url
             .parse()
             .map_err(|e| format!("DATABASE_URL is not a valid PostgreSQL URL: {e}"))?;
@@ -108,19 +123,31 @@ impl Target {
         if verify {
             if let Some(path) = root_cert {
                 let pem = std::fs::read(&path).map_err(|e| format!("sslrootcert {path}: {e}"))?;
-                let cert = native_tls::Certificate::from_pem(&pem).map_err(|e| format!("sslrootcert {path}: {e}"))?;
+                let cert = native_tls::Certificate::from_pem(&pem)
+                    .map_err(|e| format!("sslrootcert {path}: {e}"))?;
                 builder.add_root_certificate(cert);
             }
         } else {
-            builder.danger_accept_invalid_certs(true).danger_accept_invalid_hostnames(true);
+            builder
+                .danger_accept_invalid_certs(true)
+                .danger_accept_invalid_hostnames(true);
         }
-        let connector = builder.build().map_err(|e| format!("TLS set-up failed: {e}"))?;
-        Ok(Target { config, tls: MakeTlsConnector::new(connector) })
+        let connector = builder
+            .build()
+            .map_err(|e| format!("TLS set-up failed: {e}"))?;
+        Ok(Target {
+            config,
+            tls: MakeTlsConnector::new(connector),
+        })
     }
 
     pub fn unix(config: postgres::Config) -> Result<Target, String> {
-        let connector = native_tls::TlsConnector::new().map_err(|e| format!("TLS set-up failed: {e}"))?;
-        Ok(Target { config, tls: MakeTlsConnector::new(connector) })
+        let connector =
+            native_tls::TlsConnector::new().map_err(|e| format!("TLS set-up failed: {e}"))?;
+        Ok(Target {
+            config,
+            tls: MakeTlsConnector::new(connector),
+        })
     }
 
     pub fn connect(&self) -> Result<postgres::Client, postgres::Error> {
@@ -129,7 +156,10 @@ impl Target {
 
     /// Connections are opened in the background; a checkout waits at most `timeout`.
     pub fn pool(&self, size: usize, timeout: Duration) -> Pool {
-        let manager = Manager(PostgresConnectionManager::new(self.config.clone(), self.tls.clone()));
+        let manager = Manager(PostgresConnectionManager::new(
+            self.config.clone(),
+            self.tls.clone(),
+        ));
         r2d2::Pool::builder()
             .max_size(size as u32)
             .min_idle(Some(size as u32))

@@ -38,7 +38,13 @@ impl Task {
 pub type Keyset = (DateTime<Utc>, i64);
 
 /// Newest first; `completed` filters when given; `limit` of `None` returns every task.
-pub fn list(conn: &mut Conn, user: Uuid, completed: Option<bool>, after: Option<Keyset>, limit: Option<i64>) -> ApiResult<Vec<Task>> {
+pub fn list(
+    conn: &mut Conn,
+    user: Uuid,
+    completed: Option<bool>,
+    after: Option<Keyset>,
+    limit: Option<i64>,
+) -> ApiResult<Vec<Task>> {
     let rows = match after {
         None => conn.query(
             "SELECT id, user_id, title, description, completed, created_at, updated_at
@@ -61,7 +67,13 @@ pub fn list(conn: &mut Conn, user: Uuid, completed: Option<bool>, after: Option<
     Ok(rows.iter().map(Task::from_row).collect())
 }
 
-pub fn create(conn: &mut Conn, user: Uuid, title: &str, description: Option<&str>, completed: bool) -> ApiResult<Task> {
+pub fn create(
+    conn: &mut Conn,
+    user: Uuid,
+    title: &str,
+    description: Option<&str>,
+    completed: bool,
+) -> ApiResult<Task> {
     let row = conn.query_one(
         "INSERT INTO tasks (user_id, title, description, completed)
          VALUES ($1, $2, $3, $4)
@@ -81,7 +93,14 @@ pub fn get(conn: &mut Conn, user: Uuid, id: i64) -> ApiResult<Option<Task>> {
 }
 
 /// Changes only what is given; `description: Some(None)` clears it. `updated_at` always moves forward.
-pub fn update(conn: &mut Conn, user: Uuid, id: i64, title: Option<&str>, description: Option<Option<&str>>, completed: Option<bool>) -> ApiResult<Option<Task>> {
+pub fn update(
+    conn: &mut Conn,
+    user: Uuid,
+    id: i64,
+    title: Option<&str>,
+    description: Option<Option<&str>>,
+    completed: Option<bool>,
+) -> ApiResult<Option<Task>> {
     let row = conn.query_opt(
         "UPDATE tasks SET
              title = COALESCE($3, title),
@@ -90,7 +109,14 @@ pub fn update(conn: &mut Conn, user: Uuid, id: i64, title: Option<&str>, descrip
              updated_at = greatest(now(), updated_at + interval '1 microsecond')
          WHERE user_id = $1 AND id = $2
          RETURNING id, user_id, title, description, completed, created_at, updated_at",
-        &[&user, &id, &title, &description.is_some(), &description.flatten(), &completed],
+        &[
+            &user,
+            &id,
+            &title,
+            &description.is_some(),
+            &description.flatten(),
+            &completed,
+        ],
     )?;
     Ok(row.as_ref().map(Task::from_row))
 }
@@ -109,5 +135,8 @@ pub fn toggle(conn: &mut Conn, user: Uuid, id: i64) -> ApiResult<Option<Task>> {
 }
 
 pub fn delete(conn: &mut Conn, user: Uuid, id: i64) -> ApiResult<bool> {
-    Ok(conn.execute("DELETE FROM tasks WHERE user_id = $1 AND id = $2", &[&user, &id])? == 1)
+    Ok(conn.execute(
+        "DELETE FROM tasks WHERE user_id = $1 AND id = $2",
+        &[&user, &id],
+    )? == 1)
 }

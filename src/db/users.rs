@@ -18,12 +18,19 @@ pub struct User {
 
 impl User {
     fn from_row(row: &Row) -> User {
-        User { id: row.get("id"), email: row.get("email"), name: row.get("name"), created_at: row.get("created_at") }
+        User {
+            id: row.get("id"),
+            email: row.get("email"),
+            name: row.get("name"),
+            created_at: row.get("created_at"),
+        }
     }
 }
 
 pub fn email_taken(conn: &mut Conn, email: &str) -> ApiResult<bool> {
-    Ok(conn.query_opt("SELECT 1 FROM users WHERE email = $1", &[&email])?.is_some())
+    Ok(conn
+        .query_opt("SELECT 1 FROM users WHERE email = $1", &[&email])?
+        .is_some())
 }
 
 /// The unique constraint decides a race between two sign-ups with one address.
@@ -53,6 +60,9 @@ pub fn find_by_email(conn: &mut Conn, email: &str) -> ApiResult<Option<(User, St
 }
 
 pub fn find(conn: &mut Conn, id: Uuid) -> ApiResult<Option<User>> {
-    let row = conn.query_opt("SELECT id, email, name, created_at FROM users WHERE id = $1", &[&id])?;
+    let row = conn.query_opt(
+        "SELECT id, email, name, created_at FROM users WHERE id = $1",
+        &[&id],
+    )?;
     Ok(row.as_ref().map(User::from_row))
 }

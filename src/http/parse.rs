@@ -15,7 +15,10 @@ pub struct Request {
 
 impl Request {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// First value of a query parameter, percent-decoded; `None` when absent.
@@ -35,7 +38,10 @@ fn percent_decode(s: &str) -> String {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
-                match std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                match std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
                     Some(b) => {
                         out.push(b);
                         i += 2;
@@ -96,7 +102,9 @@ pub fn parse_head(buf: &[u8], max_body: usize) -> Result<Head, Reject> {
     let len = match req.parse(buf) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Err(reject(400, "Malformed request")),
-        Err(httparse::Error::TooManyHeaders) => return Err(reject(431, "Too many request headers")),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(reject(431, "Too many request headers"))
+        }
         Err(httparse::Error::Version) => return Err(reject(505, "HTTP version not supported")),
         Err(_) => return Err(reject(400, "Malformed request")),
     };
@@ -120,7 +128,10 @@ pub fn parse_head(buf: &[u8], max_body: usize) -> Result<Head, Reject> {
                 if content_length.is_some() {
                     return Err(reject(400, "Multiple Content-Length headers"));
                 }
-                if value.is_empty() || value.len() > 18 || !value.bytes().all(|b| b.is_ascii_digit()) {
+                if value.is_empty()
+                    || value.len() > 18
+                    || !value.bytes().all(|b| b.is_ascii_digit())
+                {
                     return Err(reject(400, "Invalid Content-Length header"));
                 }
                 content_length = value.parse().ok();
@@ -161,7 +172,10 @@ pub fn parse_head(buf: &[u8], max_body: usize) -> Result<Head, Reject> {
         }
         // Chunked uploads are refused rather than decoded: every client we serve sends a length.
         if te.eq_ignore_ascii_case("chunked") {
-            return Err(reject(411, "Send a Content-Length; chunked request bodies are not accepted"));
+            return Err(reject(
+                411,
+                "Send a Content-Length; chunked request bodies are not accepted",
+            ));
         }
         return Err(reject(501, "Unsupported Transfer-Encoding"));
     }
@@ -175,7 +189,16 @@ pub fn parse_head(buf: &[u8], max_body: usize) -> Result<Head, Reject> {
     if content_length > max_body {
         return Err(reject(413, "Request body too large"));
     }
-    Ok(Head { method, target, http10, headers, len, content_length, keep_alive, expect_continue })
+    Ok(Head {
+        method,
+        target,
+        http10,
+        headers,
+        len,
+        content_length,
+        keep_alive,
+        expect_continue,
+    })
 }
 
 impl Head {
@@ -184,11 +207,20 @@ impl Head {
             Some((p, q)) => (p.to_string(), q.to_string()),
             None => (self.target, String::new()),
         };
-        Request { method: self.method, path, query, headers: self.headers, body }
+        Request {
+            method: self.method,
+            path,
+            query,
+            headers: self.headers,
+            body,
+        }
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -202,7 +234,9 @@ mod tests {
 
     #[test]
     fn a_plain_request_parses_with_keep_alive() {
-        let head = parse("GET /a?b=1 HTTP/1.1\r\nHost: x\r\n\r\n").ok().unwrap();
+        let head = parse("GET /a?b=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+            .ok()
+            .unwrap();
         assert!(head.keep_alive);
         assert_eq!(head.target, "/a?b=1");
     }
@@ -222,7 +256,12 @@ mod tests {
 
     #[test]
     fn other_versions_are_505() {
-        assert_eq!(parse("GET / HTTP/2.0\r\nHost: x\r\n\r\n").err().map(|r| r.status), Some(505));
+        assert_eq!(
+            parse("GET / HTTP/2.0\r\nHost: x\r\n\r\n")
+                .err()
+                .map(|r| r.status),
+            Some(505)
+        );
     }
 
     #[test]
@@ -235,7 +274,9 @@ mod tests {
 
     #[test]
     fn query_parameters_are_percent_decoded() {
-        let head = parse("GET /t?status=all&cursor=a%2Bb HTTP/1.1\r\nHost: x\r\n\r\n").ok().unwrap();
+        let head = parse("GET /t?status=all&cursor=a%2Bb HTTP/1.1\r\nHost: x\r\n\r\n")
+            .ok()
+            .unwrap();
         let req = head.into_request(Vec::new());
         assert_eq!(req.query_param("cursor").as_deref(), Some("a+b"));
         assert_eq!(req.query_param("status").as_deref(), Some("all"));

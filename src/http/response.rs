@@ -12,7 +12,12 @@ pub const JSON: &str = "application/json; charset=utf-8";
 
 impl Response {
     pub fn json_bytes(status: u16, body: Vec<u8>) -> Response {
-        Response { status, content_type: JSON, headers: Vec::new(), body }
+        Response {
+            status,
+            content_type: JSON,
+            headers: Vec::new(),
+            body,
+        }
     }
 
     pub fn json<T: serde::Serialize>(status: u16, value: &T) -> Response {
@@ -27,7 +32,12 @@ impl Response {
     }
 
     pub fn empty(status: u16) -> Response {
-        Response { status, content_type: "", headers: Vec::new(), body: Vec::new() }
+        Response {
+            status,
+            content_type: "",
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
     }
 
     pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Response {
@@ -47,12 +57,20 @@ impl Response {
         use std::fmt::Write;
         let mut out = String::with_capacity(256);
         let _ = write!(out, "HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
-        let _ = write!(out, "Date: {}\r\n", chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT"));
+        let _ = write!(
+            out,
+            "Date: {}\r\n",
+            chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT")
+        );
         if !self.content_type.is_empty() {
             let _ = write!(out, "Content-Type: {}\r\n", self.content_type);
         }
         let _ = write!(out, "Content-Length: {}\r\n", self.body.len());
-        if !self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("cache-control")) {
+        if !self
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("cache-control"))
+        {
             out.push_str("Cache-Control: no-store\r\n");
         }
         out.push_str("X-Content-Type-Options: nosniff\r\n");

@@ -67,7 +67,11 @@ pub struct HttpServer {
 }
 
 impl HttpServer {
-    pub fn start(listener: TcpListener, limits: Limits, service: Arc<dyn Service>) -> std::io::Result<HttpServer> {
+    pub fn start(
+        listener: TcpListener,
+        limits: Limits,
+        service: Arc<dyn Service>,
+    ) -> std::io::Result<HttpServer> {
         let addr = listener.local_addr()?;
         let (queue, jobs) = mpsc::sync_channel::<Job>(limits.queue_size);
         let jobs = Arc::new(Mutex::new(jobs));
@@ -96,7 +100,13 @@ impl HttpServer {
                 .name("acceptor".into())
                 .spawn(move || accept(listener, shared, queue))?
         };
-        Ok(HttpServer { addr, shared, acceptor: Some(acceptor), workers, queue: Some(queue) })
+        Ok(HttpServer {
+            addr,
+            shared,
+            acceptor: Some(acceptor),
+            workers,
+            queue: Some(queue),
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -106,11 +116,17 @@ impl HttpServer {
     /// Stop accepting, close idle connections, let in-flight requests finish (up to the shutdown
     /// timeout), then stop the workers.
     pub fn shutdown(&mut self) {
-        let Some(acceptor) = self.acceptor.take() else { return };
+        let Some(acceptor) = self.acceptor.take() else {
+            return;
+        };
         self.shared.stopping.store(true, Ordering::SeqCst);
         let mut wake = self.addr;
         if wake.ip().is_unspecified() {
-            wake.set_ip(if wake.is_ipv4() { [127, 0, 0, 1].into() } else { std::net::Ipv6Addr::LOCALHOST.into() });
+            wake.set_ip(if wake.is_ipv4() {
+                [127, 0, 0, 1].into()
+            } else {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            });
         }
         let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
         let _ = acceptor.join();
@@ -175,9 +191,14 @@ fn accept(listener: TcpListener, shared: Arc<Shared>, queue: SyncSender<Job>) {
             refuse_at_once(&stream, &shared);
             continue;
         }
-        let Ok(clone) = stream.try_clone() else { continue };
+        let Ok(clone) = stream.try_clone() else {
+            continue;
+        };
         let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
-        let conn = Arc::new(Conn { stream: clone, state: AtomicU8::new(IDLE) });
+        let conn = Arc::new(Conn {
+            stream: clone,
+            state: AtomicU8::new(IDLE),
+        });
         shared.active.fetch_add(1, Ordering::SeqCst);
         lock(&shared.conns).insert(id, Arc::clone(&conn));
         let thread_shared = Arc::clone(&shared);
@@ -200,7 +221,8 @@ fn accept(listener: TcpListener, shared: Arc<Shared>, queue: SyncSender<Job>) {
 
 /// Over the connection limit: answer 503 without blocking the acceptor, and close.
 fn refuse_at_once(stream: &TcpStream, shared: &Shared) {
-    let mut resp = Response::error(503, "Server is at its connection limit; try again shortly").with_header("Retry-After", "1");
+    let mut resp = Response::error(503, "Server is at its connection limit; try again shortly")
+        .with_header("Retry-After", "1");
     shared.service.finish(None, &mut resp);
     let _ = stream.set_nonblocking(true);
     let mut stream = stream;
@@ -233,7 +255,11 @@ fn serve(shared: &Shared, conn: &Conn, mut stream: TcpStream, queue: &SyncSender
         first = false;
         let origin = head.header("origin").map(str::to_string);
         let total = head.len + head.content_length;
-        if head.expect_continue && buf.len() < total && !head.http10 && stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err() {
+        if head.expect_continue
+            && buf.len() < total
+            && !head.http10
+            && stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err()
+        {
             return;
         }
         let deadline = Instant::now() + limits.body_timeout;
@@ -251,23 +277,36 @@ fn serve(shared: &Shared, conn: &Conn, mut stream: TcpStream, queue: &SyncSender
 
         let (reply, answer) = mpsc::sync_channel(1);
         let mut resp = match queue.try_send(Job { req, reply }) {
-            Ok(()) => answer.recv().unwrap_or_else(|_| Response::error(500, "Internal server error")),
+            Ok(()) => answer
+                .recv()
+                .unwrap_or_else(|_| Response::error(500, "Internal server error")),
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
-                let mut resp = Response::error(503, "Server is busy; try again shortly").with_header("Retry-After", "1");
+                let mut resp = Response::error(503, "Server is busy; try again shortly")
+                    .with_header("Retry-After", "1");
                 shared.service.finish(origin.as_deref(), &mut resp);
                 return close_after(&mut stream, &resp);
             }
         };
         shared.service.finish(origin.as_deref(), &mut resp);
         let keep = keep_alive && !shared.stopping.load(Ordering::SeqCst);
-        if stream.write_all(&resp.to_bytes(keep, http10, is_head)).is_err() || !keep {
+        if stream
+            .write_all(&resp.to_bytes(keep, http10, is_head))
+            .is_err()
+            || !keep
+        {
             let _ = stream.shutdown(Shutdown::Both);
             return;
         }
     }
 }
 
-fn read_head(shared: &Shared, conn: &Conn, stream: &mut TcpStream, buf: &mut Vec<u8>, first: bool) -> Next {
+fn read_head(
+    shared: &Shared,
+    conn: &Conn,
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    first: bool,
+) -> Next {
     let limits = &shared.limits;
     let mut deadline: Option<Instant> = None;
     let mut scanned = 0;
@@ -282,7 +321,13 @@ fn read_head(shared: &Shared, conn: &Conn, stream: &mut TcpStream, buf: &mut Vec
             let deadline = *deadline.get_or_insert_with(|| Instant::now() + limits.header_timeout);
             if let Some(end) = head_end(buf, scanned) {
                 if end > limits.max_head_bytes {
-                    return Next::Refuse(Reject { status: 431, detail: "Request head too large" }, None);
+                    return Next::Refuse(
+                        Reject {
+                            status: 431,
+                            detail: "Request head too large",
+                        },
+                        None,
+                    );
                 }
                 return match parse_head(&buf[..end], limits.max_body_bytes) {
                     Ok(head) => Next::Request(head),
@@ -293,17 +338,35 @@ fn read_head(shared: &Shared, conn: &Conn, stream: &mut TcpStream, buf: &mut Vec
                 };
             }
             if buf.len() > limits.max_head_bytes {
-                return Next::Refuse(Reject { status: 431, detail: "Request head too large" }, None);
+                return Next::Refuse(
+                    Reject {
+                        status: 431,
+                        detail: "Request head too large",
+                    },
+                    None,
+                );
             }
             scanned = buf.len();
             match read_some(stream, buf, deadline) {
                 Ok(0) => return Next::Close,
                 Ok(_) => continue,
-                Err(e) if is_timeout(&e) => return Next::Refuse(Reject { status: 408, detail: "Request timed out" }, None),
+                Err(e) if is_timeout(&e) => {
+                    return Next::Refuse(
+                        Reject {
+                            status: 408,
+                            detail: "Request timed out",
+                        },
+                        None,
+                    )
+                }
                 Err(_) => return Next::Close,
             }
         }
-        let idle = if first { limits.header_timeout } else { limits.keep_alive_timeout };
+        let idle = if first {
+            limits.header_timeout
+        } else {
+            limits.keep_alive_timeout
+        };
         match read_some(stream, buf, Instant::now() + idle) {
             Ok(0) | Err(_) => return Next::Close,
             Ok(_) => {}
@@ -316,7 +379,8 @@ fn parse_origin(head: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(head).ok()?;
     text.split("\r\n").find_map(|line| {
         let (name, value) = line.split_once(':')?;
-        name.eq_ignore_ascii_case("origin").then(|| value.trim().to_string())
+        name.eq_ignore_ascii_case("origin")
+            .then(|| value.trim().to_string())
     })
 }
 
@@ -325,7 +389,11 @@ fn is_timeout(e: &std::io::Error) -> bool {
 }
 
 /// One read, bounded by `deadline`.
-fn read_some(stream: &mut TcpStream, buf: &mut Vec<u8>, deadline: Instant) -> std::io::Result<usize> {
+fn read_some(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    deadline: Instant,
+) -> std::io::Result<usize> {
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
         return Err(ErrorKind::TimedOut.into());
@@ -348,7 +416,10 @@ fn read_some(stream: &mut TcpStream, buf: &mut Vec<u8>, deadline: Instant) -> st
 /// bounded drain after our FIN keeps the kernel from answering with a reset that would destroy the
 /// response before the client reads it.
 fn close_after(stream: &mut TcpStream, resp: &Response) {
-    if stream.write_all(&resp.to_bytes(false, false, false)).is_err() {
+    if stream
+        .write_all(&resp.to_bytes(false, false, false))
+        .is_err()
+    {
         return;
     }
     let _ = stream.shutdown(Shutdown::Write);

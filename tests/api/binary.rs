@@ -52,7 +52,11 @@ fn run(mut cmd: Command) -> Running {
             .unwrap_or_else(|_| panic!("no listening line; exit: {:?}", child.try_wait()));
         if let Some(url) = line.split("url=http://").nth(1) {
             let addr = url.trim().parse().expect("address in the listening line");
-            return Running { child, addr, log: rx };
+            return Running {
+                child,
+                addr,
+                log: rx,
+            };
         }
     }
 }
@@ -69,7 +73,10 @@ impl Running {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "the process did not exit within {within:?}");
+            assert!(
+                Instant::now() < deadline,
+                "the process did not exit within {within:?}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -86,9 +93,17 @@ impl Drop for Running {
     }
 }
 
-fn http(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: Option<serde_json::Value>) -> RawResponse {
+fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> RawResponse {
     let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     let mut raw = Raw::connect(addr);
     raw.send(
         format!(
@@ -117,7 +132,10 @@ fn an_invalid_setting_stops_start_up_with_a_message_naming_it() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("WORKERS"));
 
-    let out = command(&dir).env("DATABASE_URL", "postgres://localhost/x").output().unwrap();
+    let out = command(&dir)
+        .env("DATABASE_URL", "postgres://localhost/x")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("JWT_SECRET_KEY"));
 }
@@ -128,7 +146,11 @@ fn with_no_configuration_it_runs_its_own_postgresql_and_keeps_tokens_across_rest
     let mut server = run(command(&dir));
     let health = http(server.addr, "GET", "/health", None, None);
     assert_eq!(health.status, 200);
-    assert!(health.body.contains("\"database\":\"ok\""), "{}", health.body);
+    assert!(
+        health.body.contains("\"database\":\"ok\""),
+        "{}",
+        health.body
+    );
     let signup = http(
         server.addr,
         "POST",
@@ -137,9 +159,15 @@ fn with_no_configuration_it_runs_its_own_postgresql_and_keeps_tokens_across_rest
         Some(json!({ "name": "Embedded", "email": "e@example.com", "password": PASSWORD })),
     );
     assert_eq!(signup.status, 201, "{}", signup.body);
-    let token = serde_json::from_str::<serde_json::Value>(&signup.body).unwrap()["access_token"].as_str().unwrap().to_string();
+    let token = serde_json::from_str::<serde_json::Value>(&signup.body).unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let secret = dir.join("data/jwt_secret");
-    assert_eq!(std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     server.terminate();
     assert!(server.wait_exit(Duration::from_secs(30)).success());
 
@@ -161,12 +189,21 @@ fn sigterm_lets_the_request_in_flight_finish_refuses_new_ones_and_exits_zero() {
     let addr = server.addr;
     // A sign-up at cost 14 takes about a second of bcrypt: a slow request.
     let slow = std::thread::spawn(move || {
-        http(addr, "POST", "/api/auth/signup", None, Some(json!({ "name": "Slow", "email": "slow@example.com", "password": PASSWORD })))
+        http(
+            addr,
+            "POST",
+            "/api/auth/signup",
+            None,
+            Some(json!({ "name": "Slow", "email": "slow@example.com", "password": PASSWORD })),
+        )
     });
     std::thread::sleep(Duration::from_millis(300));
     server.terminate();
     std::thread::sleep(Duration::from_millis(200));
-    assert!(std::net::TcpStream::connect(addr).is_err(), "new connections must be refused during shutdown");
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "new connections must be refused during shutdown"
+    );
     let resp = slow.join().unwrap();
     assert_eq!(resp.status, 201, "{}", resp.body);
     let status = server.wait_exit(Duration::from_secs(20));
@@ -176,10 +213,16 @@ fn sigterm_lets_the_request_in_flight_finish_refuses_new_ones_and_exits_zero() {
 #[test]
 fn missing_postgresql_binaries_give_one_clear_sentence() {
     let dir = temp_dir("nobin");
-    let out = command(&dir).env("PG_BINDIR", dir.join("nothing-here")).output().unwrap();
+    let out = command(&dir)
+        .env("PG_BINDIR", dir.join("nothing-here"))
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("apt-get install postgresql") && err.contains("DATABASE_URL"), "{err}");
+    assert!(
+        err.contains("apt-get install postgresql") && err.contains("DATABASE_URL"),
+        "{err}"
+    );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
 
@@ -196,9 +239,23 @@ fn a_dotenv_file_in_the_working_directory_is_read() {
 fn the_migrate_command_applies_the_schema_once() {
     let dir = temp_dir("migrate");
     let url = empty_database();
-    let first = command(&dir).arg("migrate").env("DATABASE_URL", &url).env("JWT_SECRET_KEY", SECRET).output().unwrap();
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let first = command(&dir)
+        .arg("migrate")
+        .env("DATABASE_URL", &url)
+        .env("JWT_SECRET_KEY", SECRET)
+        .output()
+        .unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     assert!(String::from_utf8_lossy(&first.stdout).contains("0001_init"));
-    let second = command(&dir).arg("migrate").env("DATABASE_URL", &url).env("JWT_SECRET_KEY", SECRET).output().unwrap();
+    let second = command(&dir)
+        .arg("migrate")
+        .env("DATABASE_URL", &url)
+        .env("JWT_SECRET_KEY", SECRET)
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&second.stdout).contains("applied 0 migration(s)"));
 }

@@ -10,11 +10,19 @@ fn a_fresh_database_gets_the_schema_and_a_second_start_applies_nothing() {
     let url = empty_database();
     let app = TestApp::with(|c| c.database_url = Some(url.clone()));
     let mut db = connect(&url);
-    let versions: Vec<String> = db.query("SELECT version FROM schema_migrations", &[]).unwrap().iter().map(|r| r.get(0)).collect();
+    let versions: Vec<String> = db
+        .query("SELECT version FROM schema_migrations", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
     assert_eq!(versions, ["0001_init"]);
     for table in ["users", "tasks"] {
         let found: i64 = db
-            .query_one("SELECT count(*) FROM information_schema.tables WHERE table_name = $1", &[&table])
+            .query_one(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = $1",
+                &[&table],
+            )
             .unwrap()
             .get(0);
         assert_eq!(found, 1, "{table}");
@@ -39,12 +47,18 @@ fn two_servers_starting_at_once_on_one_empty_database_both_come_up() {
             })
         })
         .collect();
-    let servers: Vec<_> = handles.into_iter().map(|h| h.join().unwrap().expect("both servers start")).collect();
+    let servers: Vec<_> = handles
+        .into_iter()
+        .map(|h| h.join().unwrap().expect("both servers start"))
+        .collect();
     for server in &servers {
         let raw = TestRaw::get(server.local_addr(), "/health");
         assert!(raw.contains("\"database\":\"ok\""), "{raw}");
     }
-    let count: i64 = connect(&url).query_one("SELECT count(*) FROM schema_migrations", &[]).unwrap().get(0);
+    let count: i64 = connect(&url)
+        .query_one("SELECT count(*) FROM schema_migrations", &[])
+        .unwrap()
+        .get(0);
     assert_eq!(count, 1);
 }
 
@@ -63,7 +77,10 @@ fn a_stopped_database_gives_503_quickly_and_service_resumes_when_it_returns() {
     let dir = temp_dir("outage");
     let pgdata = dir.join("pg");
     let mut cluster = Cluster::start(&pgdata, 5432, &fast_settings()).expect("start a cluster");
-    let url = format!("host={} port=5432 user=postgres dbname=postgres", cluster.pgdata.display());
+    let url = format!(
+        "host={} port=5432 user=postgres dbname=postgres",
+        cluster.pgdata.display()
+    );
     let app = TestApp::with(|c| {
         c.database_url = Some(url.clone());
         c.db_timeout = Duration::from_secs(2);
@@ -75,7 +92,11 @@ fn a_stopped_database_gives_503_quickly_and_service_resumes_when_it_returns() {
     let started = Instant::now();
     let resp = app.get("/api/auth/me", Some(&user.token));
     assert_eq!(resp.status, 503, "{}", resp.body);
-    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
     assert_eq!(resp.detail(), "Service temporarily unavailable");
     assert!(resp.header("retry-after").is_some());
     let health = app.get("/health", None);
@@ -89,7 +110,12 @@ fn a_stopped_database_gives_503_quickly_and_service_resumes_when_it_returns() {
         if resp.status == 200 {
             break;
         }
-        assert!(Instant::now() < deadline, "never recovered: {} {}", resp.status, resp.body);
+        assert!(
+            Instant::now() < deadline,
+            "never recovered: {} {}",
+            resp.status,
+            resp.body
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     assert_eq!(app.get("/health", None).json()["database"], "ok");
@@ -99,9 +125,21 @@ fn a_stopped_database_gives_503_quickly_and_service_resumes_when_it_returns() {
 fn sslmode_require_connects_over_tls_to_a_server_with_a_self_signed_certificate() {
     let dir = temp_dir("tls");
     let pgdata = dir.join("pg");
-    Cluster::start(&pgdata, 5432, &fast_settings()).expect("initialise a cluster").stop();
+    Cluster::start(&pgdata, 5432, &fast_settings())
+        .expect("initialise a cluster")
+        .stop();
     let out = std::process::Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
         .args(["-addext", "subjectAltName=DNS:localhost"])
         .arg("-keyout")
         .arg(pgdata.join("server.key"))
@@ -109,7 +147,11 @@ fn sslmode_require_connects_over_tls_to_a_server_with_a_self_signed_certificate(
         .arg(pgdata.join("server.crt"))
         .output()
         .expect("run openssl");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let owner = std::fs::metadata(&pgdata).unwrap();
     for file in ["server.key", "server.crt"] {
         let path = pgdata.join(file);
@@ -124,11 +166,21 @@ fn sslmode_require_connects_over_tls_to_a_server_with_a_self_signed_certificate(
     .unwrap();
     let port = free_port();
     let mut settings = fast_settings();
-    settings.extend([("ssl", "on"), ("ssl_cert_file", "server.crt"), ("ssl_key_file", "server.key"), ("listen_addresses", "127.0.0.1")]);
+    settings.extend([
+        ("ssl", "on"),
+        ("ssl_cert_file", "server.crt"),
+        ("ssl_key_file", "server.key"),
+        ("listen_addresses", "127.0.0.1"),
+    ]);
     let cluster = Cluster::start(&pgdata, port, &settings).expect("start with ssl=on");
 
     let plain = format!("postgres://postgres@127.0.0.1:{port}/postgres?sslmode=disable");
-    assert!(todo_api::db::Target::from_url(&plain, Duration::from_secs(2)).unwrap().connect().is_err());
+    assert!(
+        todo_api::db::Target::from_url(&plain, Duration::from_secs(2))
+            .unwrap()
+            .connect()
+            .is_err()
+    );
 
     let secure = format!("postgres://postgres@127.0.0.1:{port}/postgres?sslmode=require");
     let app = TestApp::with(|c| c.database_url = Some(secure));
@@ -151,8 +203,14 @@ fn sslmode_require_connects_over_tls_to_a_server_with_a_self_signed_certificate(
         pgdata.join("server.crt").display()
     );
     let target = todo_api::db::Target::from_url(&verified, Duration::from_secs(2)).unwrap();
-    assert!(target.connect().is_ok(), "verify-full against the right root certificate");
+    assert!(
+        target.connect().is_ok(),
+        "verify-full against the right root certificate"
+    );
     let wrong_root = format!("postgres://postgres@localhost:{port}/postgres?sslmode=verify-full");
     let target = todo_api::db::Target::from_url(&wrong_root, Duration::from_secs(2)).unwrap();
-    assert!(target.connect().is_err(), "a self-signed certificate must fail verification against the system roots");
+    assert!(
+        target.connect().is_err(),
+        "a self-signed certificate must fail verification against the system roots"
+    );
 }

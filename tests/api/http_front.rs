@@ -10,7 +10,10 @@ use todo_api::http::{HttpServer, Limits, Request, Response, Service};
 const SECOND: Duration = Duration::from_secs(1);
 
 fn task_count(app: &TestApp) -> i64 {
-    app.sql().query_one("SELECT count(*) FROM tasks", &[]).unwrap().get(0)
+    app.sql()
+        .query_one("SELECT count(*) FROM tasks", &[])
+        .unwrap()
+        .get(0)
 }
 
 #[test]
@@ -58,10 +61,17 @@ fn stalled_clients_do_not_delay_others_and_are_closed_after_the_timeout() {
     for _ in 0..5 {
         let started = Instant::now();
         assert_eq!(app.get("/health", None).status, 200);
-        assert!(started.elapsed() < Duration::from_millis(500), "health took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "health took {:?}",
+            started.elapsed()
+        );
     }
     for raw in &mut stalled {
-        assert!(raw.closed_within(3 * SECOND), "a stalled connection stayed open");
+        assert!(
+            raw.closed_within(3 * SECOND),
+            "a stalled connection stayed open"
+        );
     }
 }
 
@@ -117,9 +127,16 @@ fn a_request_smuggled_after_the_body_is_never_executed() {
 #[test]
 fn an_oversized_head_or_too_many_headers_is_431() {
     let app = TestApp::spawn();
-    let long = format!("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "a".repeat(64 * 1024));
+    let long = format!(
+        "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(64 * 1024)
+    );
     let raw = app.raw(long.as_bytes(), 5 * SECOND);
-    assert!(raw.starts_with("HTTP/1.1 431"), "{}", &raw[..raw.len().min(200)]);
+    assert!(
+        raw.starts_with("HTTP/1.1 431"),
+        "{}",
+        &raw[..raw.len().min(200)]
+    );
     let mut many = String::from("GET /health HTTP/1.1\r\nHost: x\r\n");
     for i in 0..1000 {
         many.push_str(&format!("X-{i}: v\r\n"));
@@ -157,7 +174,9 @@ fn pipelined_requests_are_answered_in_order() {
     batch.extend(get_request("/missing"));
     batch.extend(b"DELETE / HTTP/1.1\r\nHost: x\r\n\r\n");
     raw.send(&batch);
-    let codes: Vec<u16> = (0..3).map(|_| raw.response().expect("response").status).collect();
+    let codes: Vec<u16> = (0..3)
+        .map(|_| raw.response().expect("response").status)
+        .collect();
     assert_eq!(codes, [200, 404, 405]);
 }
 
@@ -178,7 +197,11 @@ fn connection_close_is_honoured_and_http_1_0_closes_unless_asked_to_keep_alive()
     let mut raw = Raw::connect(app.addr);
     raw.send(b"GET /health HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
     let resp = raw.response().expect("response");
-    assert!(resp.head.contains("Connection: keep-alive"), "{}", resp.head);
+    assert!(
+        resp.head.contains("Connection: keep-alive"),
+        "{}",
+        resp.head
+    );
     raw.send(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
     assert_eq!(raw.response().expect("second response").status, 200);
 }
@@ -186,7 +209,9 @@ fn connection_close_is_honoured_and_http_1_0_closes_unless_asked_to_keep_alive()
 #[test]
 fn expect_100_continue_is_answered_before_the_body_is_sent() {
     let app = TestApp::spawn();
-    let body = json!({ "name": "Cont Inue", "email": "continue@example.com", "password": PASSWORD }).to_string();
+    let body =
+        json!({ "name": "Cont Inue", "email": "continue@example.com", "password": PASSWORD })
+            .to_string();
     let mut raw = Raw::connect(app.addr);
     raw.send(
         format!(
@@ -246,9 +271,19 @@ fn a_full_queue_answers_503_with_retry_after() {
             })
         })
         .collect();
-    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap().expect("a response")).collect();
-    let shed: Vec<_> = results.iter().filter(|(status, _, _)| *status == 503).collect();
-    assert!(!shed.is_empty(), "nothing was shed: {:?}", results.iter().map(|r| r.0).collect::<Vec<_>>());
+    let results: Vec<_> = handles
+        .into_iter()
+        .map(|h| h.join().unwrap().expect("a response"))
+        .collect();
+    let shed: Vec<_> = results
+        .iter()
+        .filter(|(status, _, _)| *status == 503)
+        .collect();
+    assert!(
+        !shed.is_empty(),
+        "nothing was shed: {:?}",
+        results.iter().map(|r| r.0).collect::<Vec<_>>()
+    );
     for (_, head, body) in shed {
         assert!(head.contains("Retry-After: 1"), "{head}");
         assert!(body.contains("busy"), "{body}");

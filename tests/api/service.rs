@@ -5,7 +5,10 @@ fn health_reports_the_database_as_ok() {
     let app = TestApp::spawn();
     let resp = app.get("/health", None);
     assert_eq!(resp.status, 200);
-    assert_eq!(resp.json(), serde_json::json!({"status": "ok", "message": "Todo API is running", "database": "ok"}));
+    assert_eq!(
+        resp.json(),
+        serde_json::json!({"status": "ok", "message": "Todo API is running", "database": "ok"})
+    );
 }
 
 #[test]
@@ -25,10 +28,22 @@ fn every_response_carries_the_standard_headers() {
     let app = TestApp::spawn();
     for path in ["/", "/health", "/nope"] {
         let resp = app.get(path, None);
-        assert_eq!(resp.header("content-type"), Some("application/json; charset=utf-8"), "{path}");
+        assert_eq!(
+            resp.header("content-type"),
+            Some("application/json; charset=utf-8"),
+            "{path}"
+        );
         assert_eq!(resp.header("cache-control"), Some("no-store"), "{path}");
-        assert_eq!(resp.header("x-content-type-options"), Some("nosniff"), "{path}");
-        assert_eq!(resp.header("content-length").map(|l| l.parse::<usize>().unwrap()), Some(resp.body.len()));
+        assert_eq!(
+            resp.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(
+            resp.header("content-length")
+                .map(|l| l.parse::<usize>().unwrap()),
+            Some(resp.body.len())
+        );
     }
 }
 
@@ -53,10 +68,16 @@ fn a_known_path_with_the_wrong_method_is_405_with_allow() {
 #[test]
 fn head_answers_like_get_without_a_body() {
     let app = TestApp::spawn();
-    let raw = app.raw(b"HEAD /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", std::time::Duration::from_secs(5));
+    let raw = app.raw(
+        b"HEAD /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        std::time::Duration::from_secs(5),
+    );
     assert!(raw.starts_with("HTTP/1.1 200 OK\r\n"), "{raw}");
     let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    assert!(head.to_ascii_lowercase().contains("content-length: 6"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("content-length: 6"),
+        "{head}"
+    );
     assert_eq!(body, "");
 }
 
@@ -65,12 +86,20 @@ fn docs_is_a_swagger_ui_page_with_a_strict_content_security_policy() {
     let app = TestApp::with(|c| c.docs_assets_url = "https://assets.example/swagger".into());
     let resp = app.get("/docs", None);
     assert_eq!(resp.status, 200);
-    assert_eq!(resp.header("content-type"), Some("text/html; charset=utf-8"));
-    assert!(resp.body.contains("https://assets.example/swagger/swagger-ui-bundle.js"));
+    assert_eq!(
+        resp.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(resp
+        .body
+        .contains("https://assets.example/swagger/swagger-ui-bundle.js"));
     assert!(resp.body.contains("/openapi.json"));
     let csp = resp.header("content-security-policy").expect("CSP");
     assert!(csp.contains("default-src 'none'"), "{csp}");
-    assert!(csp.contains("script-src https://assets.example/swagger/ 'sha256-"), "{csp}");
+    assert!(
+        csp.contains("script-src https://assets.example/swagger/ 'sha256-"),
+        "{csp}"
+    );
     assert!(!csp.contains("script-src 'unsafe-inline'"), "{csp}");
 }
 
@@ -98,7 +127,11 @@ fn the_openapi_document_and_the_router_describe_the_same_routes() {
     }
     let mut served: Vec<(String, String)> = todo_api::router::ROUTES
         .iter()
-        .flat_map(|(path, methods)| methods.iter().map(move |m| (path.to_string(), m.to_string())))
+        .flat_map(|(path, methods)| {
+            methods
+                .iter()
+                .map(move |m| (path.to_string(), m.to_string()))
+        })
         .collect();
     documented.sort();
     served.sort();
@@ -106,9 +139,14 @@ fn the_openapi_document_and_the_router_describe_the_same_routes() {
 
     // Every documented route answers (a 401 or 400 is an answer; 404 "Not Found" and 405 are not).
     for (path, method) in &documented {
-        let concrete = path.replace("{user_id}", "00000000-0000-0000-0000-000000000000").replace("{task_id}", "1");
+        let concrete = path
+            .replace("{user_id}", "00000000-0000-0000-0000-000000000000")
+            .replace("{task_id}", "1");
         let resp = app.send(method, &concrete, None, None);
         assert_ne!(resp.status, 405, "{method} {path}");
-        assert!(!(resp.status == 404 && resp.detail() == "Not Found"), "{method} {path}");
+        assert!(
+            !(resp.status == 404 && resp.detail() == "Not Found"),
+            "{method} {path}"
+        );
     }
 }
