@@ -94,6 +94,19 @@ fn chown(path: &Path, owner: Option<(u32, u32)>) -> Result<(), String> {
     Ok(())
 }
 
+/// Spawning as the `postgres` user fails with EACCES when that user cannot reach the directory.
+fn unreachable_dir(e: std::io::Error, pgdata: &Path, owner: Option<(u32, u32)>) -> String {
+    if owner.is_some() && e.kind() == std::io::ErrorKind::PermissionDenied {
+        format!(
+            "the postgres system user cannot reach {}: every parent directory must be searchable by it \
+             (e.g. `chmod o+x` on each), or choose another DATA_DIR",
+            pgdata.display()
+        )
+    } else {
+        format!("PostgreSQL could not run: {e}")
+    }
+}
+
 impl Cluster {
     /// Creates the cluster under `pgdata` unless it exists, then starts it. `settings` are extra
     /// `-c name=value` server settings (the tests turn fsync off, or listen on TCP with TLS).
@@ -131,7 +144,7 @@ impl Cluster {
                 ])
                 .current_dir(&pgdata)
                 .output()
-                .map_err(|e| format!("initdb could not run: {e}"))?;
+                .map_err(|e| unreachable_dir(e, &pgdata, owner))?;
             if !out.status.success() {
                 return Err(format!(
                     "initdb failed for {}: {}{}",
@@ -171,7 +184,7 @@ impl Cluster {
         }
         let child = cmd
             .spawn()
-            .map_err(|e| format!("postgres could not start: {e}"))?;
+            .map_err(|e| unreachable_dir(e, &pgdata, owner))?;
         let mut cluster = Cluster {
             pgdata: pgdata.clone(),
             port,

@@ -259,3 +259,25 @@ fn the_migrate_command_applies_the_schema_once() {
         .unwrap();
     assert!(String::from_utf8_lossy(&second.stdout).contains("applied 0 migration(s)"));
 }
+
+#[test]
+fn a_data_dir_the_postgres_user_cannot_reach_is_explained() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return; // Only root hands the cluster to another user.
+    }
+    let dir = temp_dir("private");
+    let private = dir.join("private");
+    std::fs::create_dir(&private).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let out = command(&dir)
+        .env("DATA_DIR", private.join("data"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot reach") && err.contains("DATA_DIR"),
+        "{err}"
+    );
+}
