@@ -1,0 +1,111 @@
+"""Schemathesis hooks for .ci/schemathesis.sh (loaded through SCHEMATHESIS_HOOKS).
+
+- Dynamic auth: the first protected request signs up one user through the API itself and every
+  protected request then carries that user's bearer token.
+- Task routes only serve the token's own user, so a generated `user_id` path parameter is replaced
+  by the signed-in user's id (a random UUID would only ever get a 403 and exercise nothing), and a
+  generated `cursor` by one the server issued (a cursor is opaque and signed: a made-up one is a 400
+  by design). Values that a negative test case deliberately made invalid are left alone.
+- Sign-up: a valid address that was already registered is a 400 by contract, so positive sign-up
+  cases get a fresh local part; everything else in the generated body stays as generated.
+- Sign-in: generated credentials never match an account (always 401), so every other positive
+  sign-in case uses the fuzzing user's, to exercise the 200 answer as well.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import uuid
+
+import requests
+import schemathesis
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.generation.meta import negated_parameters
+
+BASE_URL = os.environ["TODO_API_BASE_URL"].rstrip("/")
+PASSWORD = "Fuzz-Pass-1"
+
+_lock = threading.Lock()
+_session: dict[str, str] | None = None
+
+
+def _sign_up() -> dict[str, str]:
+    email = f"schemathesis-{uuid.uuid4().hex[:12]}@example.com"
+    resp = requests.post(
+        f"{BASE_URL}/api/auth/signup",
+        json={"name": "Schemathesis", "email": email, "password": PASSWORD},
+        timeout=30,
+    )
+    resp.raise_for_status()
+    data = resp.json()
+    token, user_id = data["access_token"], data["user_id"]
+    headers = {"Authorization": f"Bearer {token}"}
+    # Two tasks and a one-task page give a cursor the server signed for this user.
+    for title in ("first", "second"):
+        created = requests.post(f"{BASE_URL}/api/{user_id}/tasks", json={"title": title}, headers=headers, timeout=30)
+        created.raise_for_status()
+    page = requests.get(f"{BASE_URL}/api/{user_id}/tasks", params={"limit": 1}, headers=headers, timeout=30)
+    page.raise_for_status()
+    match = re.search(r"[?&]cursor=([A-Za-z0-9_-]+)", page.headers.get("Link", ""))
+    if match is None:
+        raise RuntimeError(f"no next-page Link on a one-task page: {page.headers!r}")
+    return {"token": token, "user_id": user_id, "cursor": match.group(1), "email": email}
+
+
+def session() -> dict[str, str]:
+    global _session
+    with _lock:
+        if _session is None:
+            _session = _sign_up()
+        return _session
+
+
+# The operations that declare bearer security: /api/auth/me and every task route.
+@schemathesis.auth(retry_on=[]).apply_to(path_regex=r"^/api/(auth/me$|\{user_id\}/)")
+class TodoApiAuth:
+    def get(self, case, context):
+        return session()
+
+    def set(self, case, data, context):
+        negated = set(negated_parameters(case.meta))
+        case.headers["Authorization"] = f"Bearer {data['token']}"
+        if "user_id" in case.path_parameters and ("user_id", ParameterLocation.PATH) not in negated:
+            case.path_parameters["user_id"] = data["user_id"]
+        if case.query and "cursor" in case.query and ("cursor", ParameterLocation.QUERY) not in negated:
+            case.query["cursor"] = data["cursor"]
+
+
+_LOCAL_PART = re.compile(r"^(\s*)([^@]*)@")
+_signins = 0
+
+
+def _is_positive(case) -> bool:
+    meta = case.meta
+    return meta is not None and meta.generation.mode.is_positive
+
+
+@schemathesis.hook
+def before_call(context, case, kwargs):
+    global _signins
+    if not isinstance(case.body, dict) or not _is_positive(case):
+        return
+    if case.operation.path == "/api/auth/signin":
+        _signins += 1
+        if _signins % 2 == 0:
+            user = session()
+            case.body["email"], case.body["password"] = user["email"], PASSWORD
+        return
+    if case.operation.path != "/api/auth/signup":
+        return
+    email = case.body.get("email")
+    if not isinstance(email, str):
+        return
+    match = _LOCAL_PART.match(email)
+    if match is None:
+        return
+    fresh = uuid.uuid4().hex[:12]
+    local = match.group(2)
+    local = f"{fresh}.{local}" if len(local) + 13 <= 64 else fresh
+    case.body["email"] = f"{match.group(1)}{local}@{email[match.end():]}"
