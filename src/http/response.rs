@@ -93,6 +93,22 @@ impl Response {
         }
         bytes
     }
+
+    /// Writes the response; a large body goes out from where it is instead of being copied
+    /// behind the head first (a list of 10,000 tasks is 2.4 MB).
+    pub fn write_to(
+        &self,
+        w: &mut impl std::io::Write,
+        keep_alive: bool,
+        http10: bool,
+        head: bool,
+    ) -> std::io::Result<()> {
+        if head || self.body.len() <= 16 * 1024 {
+            return w.write_all(&self.to_bytes(keep_alive, http10, head));
+        }
+        w.write_all(&self.to_bytes(keep_alive, http10, true))?;
+        w.write_all(&self.body)
+    }
 }
 
 fn reason(status: u16) -> &'static str {

@@ -289,11 +289,7 @@ fn serve(shared: &Shared, conn: &Conn, mut stream: TcpStream, queue: &SyncSender
         };
         shared.service.finish(origin.as_deref(), &mut resp);
         let keep = keep_alive && !shared.stopping.load(Ordering::SeqCst);
-        if stream
-            .write_all(&resp.to_bytes(keep, http10, is_head))
-            .is_err()
-            || !keep
-        {
+        if resp.write_to(&mut stream, keep, http10, is_head).is_err() || !keep {
             let _ = stream.shutdown(Shutdown::Both);
             return;
         }
