@@ -281,3 +281,72 @@ fn a_data_dir_the_postgres_user_cannot_reach_is_explained() {
         "{err}"
     );
 }
+
+#[test]
+fn json_logs_never_contain_the_password_the_hash_or_the_token() {
+    let dir = temp_dir("logs");
+    let url = fresh_database();
+    let mut cmd = command(&dir);
+    cmd.env("DATABASE_URL", &url)
+        .env("JWT_SECRET_KEY", SECRET)
+        .env("LOG_FORMAT", "json")
+        .env("LOG_LEVEL", "debug");
+    let mut child = cmd.spawn().unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut lines = stderr.lines().map_while(Result::ok);
+    let addr: SocketAddr = loop {
+        let line = lines.next().expect("a log line");
+        let event: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(
+            event["ts"].is_string() && event["level"].is_string(),
+            "{line}"
+        );
+        if event["msg"] == "listening" {
+            break event["url"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("http://")
+                .parse()
+                .unwrap();
+        }
+    };
+    let signup = http(
+        addr,
+        "POST",
+        "/api/auth/signup",
+        None,
+        Some(json!({ "name": "Logged", "email": "logged@example.com", "password": PASSWORD })),
+    );
+    assert_eq!(signup.status, 201);
+    let token = serde_json::from_str::<serde_json::Value>(&signup.body).unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        http(addr, "GET", "/api/auth/me", Some(&token), None).status,
+        200
+    );
+    let hash: String = connect(&url)
+        .query_one(
+            "SELECT password_hash FROM users WHERE email = 'logged@example.com'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let rest: Vec<String> = lines.collect();
+    assert!(child.wait().unwrap().success());
+    assert!(
+        rest.iter().any(|l| l.contains("/api/auth/signup")),
+        "the sign-up was not logged"
+    );
+    for line in &rest {
+        serde_json::from_str::<serde_json::Value>(line)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        for secret in [PASSWORD, hash.as_str(), token.as_str(), SECRET] {
+            assert!(!line.contains(secret), "a secret was logged: {line}");
+        }
+    }
+}
