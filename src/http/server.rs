@@ -131,9 +131,11 @@ impl HttpServer {
         let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
         let _ = acceptor.join();
         let deadline = Instant::now() + self.shared.limits.shutdown_timeout;
+        // Past `give_up`, threads still waiting on a stuck handler are left behind.
+        let give_up = deadline + Duration::from_secs(1);
         loop {
             let open: Vec<Arc<Conn>> = lock(&self.shared.conns).values().cloned().collect();
-            if open.is_empty() {
+            if open.is_empty() || Instant::now() >= give_up {
                 break;
             }
             let late = Instant::now() >= deadline;
@@ -145,7 +147,10 @@ impl HttpServer {
             std::thread::sleep(Duration::from_millis(10));
         }
         self.queue.take();
-        for worker in self.workers.drain(..) {
+        while self.workers.iter().any(|w| !w.is_finished()) && Instant::now() < give_up {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        for worker in self.workers.drain(..).filter(|w| w.is_finished()) {
             let _ = worker.join();
         }
     }
@@ -206,9 +211,8 @@ fn accept(listener: TcpListener, shared: Arc<Shared>, queue: SyncSender<Job>) {
         let spawned = std::thread::Builder::new()
             .stack_size(CONNECTION_STACK)
             .spawn(move || {
+                let _registered = Registered(&thread_shared, id);
                 serve(&thread_shared, &conn, stream, &queue);
-                lock(&thread_shared.conns).remove(&id);
-                thread_shared.active.fetch_sub(1, Ordering::SeqCst);
             });
         if spawned.is_err() {
             if let Some(conn) = lock(&shared.conns).remove(&id) {
@@ -216,6 +220,17 @@ fn accept(listener: TcpListener, shared: Arc<Shared>, queue: SyncSender<Job>) {
                 refuse_at_once(&conn.stream, &shared);
             }
         }
+    }
+}
+
+/// Removes a connection from the registry when its thread ends, even by a panic, so shutdown
+/// never waits for a connection that is gone.
+struct Registered<'a>(&'a Shared, u64);
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        lock(&self.0.conns).remove(&self.1);
+        self.0.active.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -293,6 +293,21 @@ fn a_full_queue_answers_503_with_retry_after() {
 
 struct Panics;
 
+fn small_limits(shutdown_timeout: Duration) -> Limits {
+    Limits {
+        max_head_bytes: 16 * 1024,
+        max_body_bytes: 1024,
+        max_connections: 10,
+        queue_size: 4,
+        workers: 1,
+        header_timeout: SECOND,
+        body_timeout: SECOND,
+        keep_alive_timeout: SECOND,
+        write_timeout: SECOND,
+        shutdown_timeout,
+    }
+}
+
 impl Service for Panics {
     fn handle(&self, req: &Request) -> Response {
         if req.path == "/panic" {
@@ -305,18 +320,7 @@ impl Service for Panics {
 #[test]
 fn a_panic_in_a_handler_is_a_500_for_that_request_only() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let limits = Limits {
-        max_head_bytes: 16 * 1024,
-        max_body_bytes: 1024,
-        max_connections: 10,
-        queue_size: 4,
-        workers: 1,
-        header_timeout: SECOND,
-        body_timeout: SECOND,
-        keep_alive_timeout: SECOND,
-        write_timeout: SECOND,
-        shutdown_timeout: SECOND,
-    };
+    let limits = small_limits(SECOND);
     let server = HttpServer::start(listener, limits, Arc::new(Panics)).unwrap();
     let mut raw = Raw::connect(server.local_addr());
     raw.send(&get_request("/panic"));
@@ -342,4 +346,34 @@ fn request_bytes_are_never_copied_into_response_headers() {
     );
     assert!(raw.starts_with("HTTP/1.1 204"), "{raw}");
     assert!(!raw.contains("<script>"), "{raw}");
+}
+
+struct Hangs;
+
+impl Service for Hangs {
+    fn handle(&self, _req: &Request) -> Response {
+        std::thread::sleep(Duration::from_secs(60));
+        Response::empty(204)
+    }
+}
+
+#[test]
+fn shutdown_gives_up_on_a_handler_stuck_past_the_deadline() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut server = HttpServer::start(
+        listener,
+        small_limits(Duration::from_millis(200)),
+        Arc::new(Hangs),
+    )
+    .unwrap();
+    let mut raw = Raw::connect(server.local_addr());
+    raw.send(&get_request("/hang"));
+    std::thread::sleep(Duration::from_millis(100));
+    let started = Instant::now();
+    server.shutdown();
+    assert!(
+        started.elapsed() < 3 * SECOND,
+        "shutdown took {:?}",
+        started.elapsed()
+    );
 }
