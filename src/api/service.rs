@@ -20,9 +20,9 @@ pub fn root() -> Response {
 /// 200 while the process serves; `database` says whether PostgreSQL answers.
 pub fn health(app: &App) -> Response {
     let wait = app.config.db_timeout.min(Duration::from_secs(1));
-    let database = match app.pool.get_timeout(wait) {
-        Ok(_) => "ok",
-        Err(_) => "unavailable",
+    let database = match app.pool.get_timeout(wait).map(|mut conn| conn.ping()) {
+        Ok(Ok(())) => "ok",
+        _ => "unavailable",
     };
     Response::json(
         200,

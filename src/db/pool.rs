@@ -4,7 +4,7 @@ use postgres::{Row, Statement};
 use postgres_native_tls::MakeTlsConnector;
 use r2d2_postgres::PostgresConnectionManager;
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub type Pool = r2d2::Pool<Manager>;
 pub type Pooled = r2d2::PooledConnection<Manager>;
@@ -16,7 +16,12 @@ pub struct Manager(PostgresConnectionManager<MakeTlsConnector>);
 pub struct Conn {
     pub client: postgres::Client,
     statements: HashMap<&'static str, Statement>,
+    /// When a statement last succeeded on this connection.
+    last_ok: Instant,
 }
+
+/// A connection that answered this recently is not pinged again at checkout.
+const FRESH: Duration = Duration::from_secs(1);
 
 impl Conn {
     fn statement(&mut self, sql: &'static str) -> Result<Statement, postgres::Error> {
@@ -28,13 +33,27 @@ impl Conn {
         Ok(st)
     }
 
+    fn ran<T>(&mut self, result: Result<T, postgres::Error>) -> Result<T, postgres::Error> {
+        if result.is_ok() {
+            self.last_ok = Instant::now();
+        }
+        result
+    }
+
+    /// One empty round trip: is the server there?
+    pub fn ping(&mut self) -> Result<(), postgres::Error> {
+        let result = self.client.simple_query("").map(|_| ());
+        self.ran(result)
+    }
+
     pub fn query(
         &mut self,
         sql: &'static str,
         params: Params,
     ) -> Result<Vec<Row>, postgres::Error> {
         let st = self.statement(sql)?;
-        self.client.query(&st, params)
+        let result = self.client.query(&st, params);
+        self.ran(result)
     }
 
     pub fn query_opt(
@@ -43,17 +62,20 @@ impl Conn {
         params: Params,
     ) -> Result<Option<Row>, postgres::Error> {
         let st = self.statement(sql)?;
-        self.client.query_opt(&st, params)
+        let result = self.client.query_opt(&st, params);
+        self.ran(result)
     }
 
     pub fn query_one(&mut self, sql: &'static str, params: Params) -> Result<Row, postgres::Error> {
         let st = self.statement(sql)?;
-        self.client.query_one(&st, params)
+        let result = self.client.query_one(&st, params);
+        self.ran(result)
     }
 
     pub fn execute(&mut self, sql: &'static str, params: Params) -> Result<u64, postgres::Error> {
         let st = self.statement(sql)?;
-        self.client.execute(&st, params)
+        let result = self.client.execute(&st, params);
+        self.ran(result)
     }
 }
 
@@ -65,13 +87,19 @@ impl r2d2::ManageConnection for Manager {
         Ok(Conn {
             client: self.0.connect()?,
             statements: HashMap::new(),
+            last_ok: Instant::now(),
         })
     }
 
-    // One empty round trip at checkout: after a PostgreSQL restart a dead connection is replaced
-    // here instead of failing the request that drew it.
+    // A connection idle for a while is pinged at checkout, so one left dead by a PostgreSQL restart
+    // is replaced instead of failing the request that drew it. One in steady use is not: the ping
+    // would be a third of the round trips of a task request. If it died all the same, its request
+    // gets a 503 and `has_broken` drops it.
     fn is_valid(&self, conn: &mut Conn) -> Result<(), postgres::Error> {
-        conn.client.simple_query("").map(|_| ())
+        if conn.last_ok.elapsed() < FRESH {
+            return Ok(());
+        }
+        conn.ping()
     }
 
     fn has_broken(&self, conn: &mut Conn) -> bool {
