@@ -50,10 +50,7 @@ impl Cors {
         if resp.header("Access-Control-Allow-Origin").is_some() {
             return;
         }
-        resp.headers
-            .push(("Access-Control-Allow-Origin", origin.to_string()));
-        resp.headers
-            .push(("Access-Control-Allow-Credentials", "true".into()));
+        grant(origin, resp);
         resp.headers
             .push(("Access-Control-Expose-Headers", EXPOSED.into()));
         resp.headers.push(("Vary", "Origin".into()));
@@ -65,10 +62,7 @@ impl Cors {
         req.header("access-control-request-method")?;
         let mut resp = Response::empty(204);
         if self.allows(origin) {
-            resp.headers
-                .push(("Access-Control-Allow-Origin", origin.to_string()));
-            resp.headers
-                .push(("Access-Control-Allow-Credentials", "true".into()));
+            grant(origin, &mut resp);
             resp.headers
                 .push(("Access-Control-Allow-Methods", METHODS.into()));
             if let Some(requested) = req.header("access-control-request-headers") {
@@ -88,6 +82,14 @@ impl Cors {
         }
         Some(resp)
     }
+}
+
+/// The echo of an allowed origin, with credentials (the web client sends them, so never `*`).
+fn grant(origin: &str, resp: &mut Response) {
+    resp.headers
+        .push(("Access-Control-Allow-Origin", origin.to_string()));
+    resp.headers
+        .push(("Access-Control-Allow-Credentials", "true".into()));
 }
 
 #[cfg(test)]

@@ -52,7 +52,9 @@ fn two_servers_starting_at_once_on_one_empty_database_both_come_up() {
         .map(|h| h.join().unwrap().expect("both servers start"))
         .collect();
     for server in &servers {
-        let raw = TestRaw::get(server.local_addr(), "/health");
+        let mut raw = Raw::connect(server.local_addr());
+        raw.send(&get_request("/health"));
+        let raw = raw.response().map(|r| r.body).unwrap_or_default();
         assert!(raw.contains("\"database\":\"ok\""), "{raw}");
     }
     let count: i64 = connect(&url)
@@ -60,16 +62,6 @@ fn two_servers_starting_at_once_on_one_empty_database_both_come_up() {
         .unwrap()
         .get(0);
     assert_eq!(count, 1);
-}
-
-struct TestRaw;
-
-impl TestRaw {
-    fn get(addr: std::net::SocketAddr, path: &str) -> String {
-        let mut raw = Raw::connect(addr);
-        raw.send(&get_request(path));
-        raw.response().map(|r| r.body).unwrap_or_default()
-    }
 }
 
 #[test]

@@ -106,15 +106,21 @@ pub fn connect(conninfo: &str) -> postgres::Client {
     postgres::Client::connect(conninfo, postgres::NoTls).expect("connect to the test PostgreSQL")
 }
 
-/// A new database cloned from the migrated template; returns its connection string.
-pub fn fresh_database() -> String {
+/// A unique database name and a connection to the maintenance database that can create it.
+fn new_database(prefix: &str) -> (String, postgres::Client) {
     let pg = postgres();
     let name = format!(
-        "test_{}_{}",
+        "{prefix}_{}_{}",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::SeqCst)
     );
-    let mut admin = connect(&format!("{} dbname=postgres", pg.base));
+    (name, connect(&format!("{} dbname=postgres", pg.base)))
+}
+
+/// A new database cloned from the migrated template; returns its connection string.
+pub fn fresh_database() -> String {
+    let pg = postgres();
+    let (name, mut admin) = new_database("test");
     // CREATE DATABASE ... TEMPLATE fails if another session is copying the same template at once.
     for attempt in 0.. {
         match admin.batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {}", pg.template)) {
@@ -452,16 +458,11 @@ pub fn get_request(path: &str) -> Vec<u8> {
 
 /// A new empty database (no schema); returns its connection string.
 pub fn empty_database() -> String {
-    let pg = postgres();
-    let name = format!(
-        "empty_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    );
-    connect(&format!("{} dbname=postgres", pg.base))
+    let (name, mut admin) = new_database("empty");
+    admin
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .expect("create an empty database");
-    format!("{} dbname={name}", pg.base)
+    format!("{} dbname={name}", postgres().base)
 }
 
 /// A fresh directory under the system temp dir.
