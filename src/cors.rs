@@ -1,6 +1,7 @@
 //! CORS for the browser client: allow-listed origins are echoed (never `*`) with credentials.
 
 use crate::http::{Request, Response};
+use crate::routes;
 
 pub struct Cors {
     exact: Vec<String>,
@@ -8,7 +9,6 @@ pub struct Cors {
     wildcard: Vec<(String, String)>,
 }
 
-const METHODS: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
 const EXPOSED: &str = "Link, Retry-After, WWW-Authenticate";
 
 impl Cors {
@@ -64,7 +64,7 @@ impl Cors {
         if self.allows(origin) {
             grant(origin, &mut resp);
             resp.headers
-                .push(("Access-Control-Allow-Methods", METHODS.into()));
+                .push(("Access-Control-Allow-Methods", routes::CORS_METHODS.clone()));
             if let Some(requested) = req.header("access-control-request-headers") {
                 let safe = requested
                     .bytes()

@@ -1,6 +1,7 @@
 //! The one error type. Each variant maps to a status and the contract's `{"detail": ...}` body; causes
 //! are logged, never shown to the client.
 
+use crate::auth::password::HashError;
 use crate::http::Response;
 use crate::log;
 use serde::Serialize;
@@ -22,7 +23,8 @@ pub enum ApiError {
     InvalidCredentials,
     Forbidden,
     NotFound(&'static str),
-    MethodNotAllowed(&'static str),
+    /// 405 with the path's `Allow` value.
+    MethodNotAllowed(String),
     UnsupportedMediaType,
     /// 503 because we chose to shed load.
     Busy(&'static str),
@@ -88,6 +90,15 @@ impl From<postgres::Error> for ApiError {
             ApiError::Unavailable(e.to_string())
         } else {
             ApiError::Internal(format!("database: {e}"))
+        }
+    }
+}
+
+impl From<HashError> for ApiError {
+    fn from(e: HashError) -> ApiError {
+        match e {
+            HashError::Busy => ApiError::Busy("Too many sign-ins at once; try again in a moment"),
+            HashError::Failed(e) => ApiError::Internal(format!("bcrypt: {e}")),
         }
     }
 }

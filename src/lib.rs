@@ -7,10 +7,11 @@ pub mod auth;
 pub mod config;
 pub mod cors;
 pub mod db;
+pub mod domain;
 pub mod error;
 pub mod http;
 pub mod log;
-pub mod router;
+pub mod routes;
 
 use config::Config;
 use db::embedded::Cluster;

@@ -31,6 +31,7 @@ fn nul(label: &str) -> String {
     format!("{label} must not contain NUL (U+0000) characters")
 }
 
+/// Reads the fields of one body (or query), collecting every problem for the `errors` list.
 pub struct Fields<'a> {
     map: &'a Map<String, Value>,
     pub errors: Vec<FieldError>,
@@ -42,6 +43,11 @@ impl<'a> Fields<'a> {
             map,
             errors: Vec::new(),
         }
+    }
+
+    /// A parse result: the value, or its problem recorded against `field`.
+    pub fn check<T>(&mut self, field: &'static str, parsed: Result<T, String>) -> Option<T> {
+        parsed.map_err(|message| self.fail(field, message)).ok()
     }
 
     pub fn fail(&mut self, field: &'static str, message: impl Into<String>) {
@@ -99,11 +105,11 @@ impl<'a> Fields<'a> {
         }
     }
 
-    pub fn finish(self) -> ApiResult<()> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Validation(self.errors))
+    /// The parsed value when nothing failed; otherwise every problem, as one 400.
+    pub fn finish<T>(self, parsed: Option<T>) -> ApiResult<T> {
+        match parsed {
+            Some(value) if self.errors.is_empty() => Ok(value),
+            _ => Err(ApiError::Validation(self.errors)),
         }
     }
 }

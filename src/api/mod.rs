@@ -1,11 +1,11 @@
 //! The application: routes requests to handlers, and owns what handlers share.
 
-mod auth;
+pub mod auth;
 mod body;
 mod cursor;
-mod email;
-mod service;
-mod tasks;
+pub mod input;
+pub mod service;
+pub mod tasks;
 
 use crate::auth::password::Hasher;
 use crate::auth::token::{self, Keys};
@@ -15,7 +15,7 @@ use crate::db::{self, Pool};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response, Service};
 use crate::log;
-use crate::router::{self, Matched};
+use crate::routes::{self, Matched, Method};
 use std::time::Instant;
 
 pub struct App {
@@ -57,27 +57,11 @@ impl App {
     }
 
     fn dispatch(&self, req: &Request) -> ApiResult<Response> {
-        let route = match router::route(&req.method, &req.path) {
-            Matched::Found(route) => route,
-            Matched::NotFound => return Err(ApiError::NotFound("Not Found")),
-            Matched::MethodNotAllowed(allow) => return Err(ApiError::MethodNotAllowed(allow)),
-            Matched::Options(allow) => return Ok(Response::empty(204).with_header("Allow", allow)),
-        };
-        let p = &route.params;
-        match (route.template, route.method) {
-            ("/", _) => Ok(service::root()),
-            ("/health", _) => Ok(service::health(self)),
-            ("/openapi.json", _) => Ok(service::openapi()),
-            ("/docs", _) => Ok(self.docs.page()),
-            ("/api/auth/signup", _) => auth::signup(self, req),
-            ("/api/auth/signin", _) => auth::signin(self, req),
-            ("/api/auth/me", _) => auth::me(self, req),
-            ("/api/{user_id}/tasks", "GET") => tasks::list(self, req, p[0]),
-            ("/api/{user_id}/tasks", _) => tasks::create(self, req, p[0]),
-            ("/api/{user_id}/tasks/{task_id}", "GET") => tasks::get(self, req, p[0], p[1]),
-            ("/api/{user_id}/tasks/{task_id}", "PUT") => tasks::update(self, req, p[0], p[1]),
-            ("/api/{user_id}/tasks/{task_id}", _) => tasks::delete(self, req, p[0], p[1]),
-            (_, _) => tasks::toggle(self, req, p[0], p[1]),
+        match routes::route(Method::parse(&req.method), &req.path) {
+            Matched::Found(route, path) => (route.handler)(self, req, &path),
+            Matched::NotFound => Err(ApiError::NotFound("Not Found")),
+            Matched::MethodNotAllowed(allow) => Err(ApiError::MethodNotAllowed(allow)),
+            Matched::Options(allow) => Ok(Response::empty(204).with_header("Allow", allow)),
         }
     }
 }

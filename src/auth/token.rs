@@ -34,7 +34,7 @@ impl Keys {
         }
     }
 
-    pub fn issue(&self, user_id: Uuid, email: &str) -> Result<String, String> {
+    pub fn issue(&self, user_id: Uuid, email: &str) -> jsonwebtoken::errors::Result<String> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: user_id.to_string(),
@@ -44,7 +44,6 @@ impl Keys {
             exp: now + self.ttl_seconds,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|e| e.to_string())
     }
 
     /// The user a valid token names; `None` for anything else.

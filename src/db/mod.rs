@@ -8,6 +8,14 @@ pub mod users;
 
 pub use pool::{Conn, Pool, Target};
 
+/// The SQL layer's error is PostgreSQL's own; the HTTP layer decides what a client is told.
+pub type DbResult<T> = Result<T, postgres::Error>;
+
+/// The unique or foreign-key constraint a statement broke, if any.
+pub fn constraint(e: &postgres::Error) -> Option<&str> {
+    e.as_db_error().and_then(|d| d.constraint())
+}
+
 /// RFC 3339 in UTC with microseconds and a `Z`, as the contract shows.
 pub fn timestamp<S: serde::Serializer>(
     t: &chrono::DateTime<chrono::Utc>,

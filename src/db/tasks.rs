@@ -1,7 +1,7 @@
 //! Queries on `tasks`. Every statement filters by the owner's id: that is the isolation rule.
 
-use super::Conn;
-use crate::error::ApiResult;
+use super::{Conn, DbResult};
+use crate::domain::{Description, Title};
 use chrono::{DateTime, Utc};
 use postgres::Row;
 use serde::Serialize;
@@ -44,7 +44,7 @@ pub fn list(
     completed: Option<bool>,
     after: Option<Keyset>,
     limit: Option<i64>,
-) -> ApiResult<Vec<Task>> {
+) -> DbResult<Vec<Task>> {
     let rows = match after {
         None => conn.query(
             "SELECT id, user_id, title, description, completed, created_at, updated_at
@@ -70,20 +70,20 @@ pub fn list(
 pub fn create(
     conn: &mut Conn,
     user: Uuid,
-    title: &str,
-    description: Option<&str>,
+    title: &Title,
+    description: Option<&Description>,
     completed: bool,
-) -> ApiResult<Task> {
+) -> DbResult<Task> {
     let row = conn.query_one(
         "INSERT INTO tasks (user_id, title, description, completed)
          VALUES ($1, $2, $3, $4)
          RETURNING id, user_id, title, description, completed, created_at, updated_at",
-        &[&user, &title, &description, &completed],
+        &[&user, &&**title, &description.map(|d| &**d), &completed],
     )?;
     Ok(Task::from_row(&row))
 }
 
-pub fn get(conn: &mut Conn, user: Uuid, id: i64) -> ApiResult<Option<Task>> {
+pub fn get(conn: &mut Conn, user: Uuid, id: i64) -> DbResult<Option<Task>> {
     let row = conn.query_opt(
         "SELECT id, user_id, title, description, completed, created_at, updated_at
          FROM tasks WHERE user_id = $1 AND id = $2",
@@ -97,10 +97,10 @@ pub fn update(
     conn: &mut Conn,
     user: Uuid,
     id: i64,
-    title: Option<&str>,
-    description: Option<Option<&str>>,
+    title: Option<&Title>,
+    description: Option<Option<&Description>>,
     completed: Option<bool>,
-) -> ApiResult<Option<Task>> {
+) -> DbResult<Option<Task>> {
     let row = conn.query_opt(
         "UPDATE tasks SET
              title = COALESCE($3, title),
@@ -112,9 +112,9 @@ pub fn update(
         &[
             &user,
             &id,
-            &title,
+            &title.map(|t| &**t),
             &description.is_some(),
-            &description.flatten(),
+            &description.flatten().map(|d| &**d),
             &completed,
         ],
     )?;
@@ -122,7 +122,7 @@ pub fn update(
 }
 
 /// One statement, so concurrent toggles serialise on the row lock and none is lost.
-pub fn toggle(conn: &mut Conn, user: Uuid, id: i64) -> ApiResult<Option<Task>> {
+pub fn toggle(conn: &mut Conn, user: Uuid, id: i64) -> DbResult<Option<Task>> {
     let row = conn.query_opt(
         "UPDATE tasks SET
              completed = NOT completed,
@@ -134,7 +134,7 @@ pub fn toggle(conn: &mut Conn, user: Uuid, id: i64) -> ApiResult<Option<Task>> {
     Ok(row.as_ref().map(Task::from_row))
 }
 
-pub fn delete(conn: &mut Conn, user: Uuid, id: i64) -> ApiResult<bool> {
+pub fn delete(conn: &mut Conn, user: Uuid, id: i64) -> DbResult<bool> {
     Ok(conn.execute(
         "DELETE FROM tasks WHERE user_id = $1 AND id = $2",
         &[&user, &id],

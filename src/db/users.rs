@@ -1,7 +1,7 @@
 //! Queries on `users`.
 
-use super::Conn;
-use crate::error::{ApiError, ApiResult};
+use super::{Conn, DbResult};
+use crate::domain::{Email, Name};
 use chrono::{DateTime, Utc};
 use postgres::Row;
 use serde::Serialize;
@@ -27,31 +27,25 @@ impl User {
     }
 }
 
-pub fn email_taken(conn: &mut Conn, email: &str) -> ApiResult<bool> {
+pub fn email_taken(conn: &mut Conn, email: &Email) -> DbResult<bool> {
     Ok(conn
-        .query_opt("SELECT 1 FROM users WHERE email = $1", &[&email])?
+        .query_opt("SELECT 1 FROM users WHERE email = $1", &[&&**email])?
         .is_some())
 }
 
-/// The unique constraint decides a race between two sign-ups with one address.
-pub fn insert(conn: &mut Conn, email: &str, name: &str, password_hash: &str) -> ApiResult<User> {
+/// The unique constraint `users_email_key` decides a race between two sign-ups with one address.
+pub fn insert(conn: &mut Conn, email: &Email, name: &Name, password_hash: &str) -> DbResult<User> {
     let row = conn.query_one(
         "INSERT INTO users (id, email, name, password_hash)
          VALUES ($1, $2, $3, $4)
          RETURNING id, email, name, created_at",
-        &[&Uuid::new_v4(), &email, &name, &password_hash],
-    );
-    match row {
-        Ok(row) => Ok(User::from_row(&row)),
-        Err(e) if e.as_db_error().and_then(|d| d.constraint()) == Some("users_email_key") => {
-            Err(ApiError::bad_request("Email already registered"))
-        }
-        Err(e) => Err(e.into()),
-    }
+        &[&Uuid::new_v4(), &&**email, &&**name, &password_hash],
+    )?;
+    Ok(User::from_row(&row))
 }
 
 /// The user and their password hash.
-pub fn find_by_email(conn: &mut Conn, email: &str) -> ApiResult<Option<(User, String)>> {
+pub fn find_by_email(conn: &mut Conn, email: &str) -> DbResult<Option<(User, String)>> {
     let row = conn.query_opt(
         "SELECT id, email, name, created_at, password_hash FROM users WHERE email = $1",
         &[&email],
@@ -59,7 +53,7 @@ pub fn find_by_email(conn: &mut Conn, email: &str) -> ApiResult<Option<(User, St
     Ok(row.map(|r| (User::from_row(&r), r.get("password_hash"))))
 }
 
-pub fn find(conn: &mut Conn, id: Uuid) -> ApiResult<Option<User>> {
+pub fn find(conn: &mut Conn, id: Uuid) -> DbResult<Option<User>> {
     let row = conn.query_opt(
         "SELECT id, email, name, created_at FROM users WHERE id = $1",
         &[&id],

@@ -125,13 +125,9 @@ fn the_openapi_document_and_the_router_describe_the_same_routes() {
             }
         }
     }
-    let mut served: Vec<(String, String)> = todo_api::router::ROUTES
+    let mut served: Vec<(String, String)> = todo_api::routes::ROUTES
         .iter()
-        .flat_map(|(path, methods)| {
-            methods
-                .iter()
-                .map(move |m| (path.to_string(), m.to_string()))
-        })
+        .map(|r| (r.template.to_string(), r.method.as_str().to_string()))
         .collect();
     documented.sort();
     served.sort();
@@ -149,4 +145,40 @@ fn the_openapi_document_and_the_router_describe_the_same_routes() {
             "{method} {path}"
         );
     }
+}
+
+#[test]
+fn the_openapi_document_states_the_same_limits_as_the_code() {
+    use todo_api::api::input::LIST_LIMIT_MAX;
+    use todo_api::domain::password::{PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS};
+    use todo_api::domain::text::{DESCRIPTION_MAX_CHARS, NAME_MIN_CHARS, TITLE_MAX_CHARS};
+    let app = TestApp::spawn();
+    let doc = app.get("/openapi.json", None).json();
+    let schema =
+        |name: &str, field: &str| doc["components"]["schemas"][name]["properties"][field].clone();
+    assert_eq!(schema("SignupRequest", "name")["minLength"], NAME_MIN_CHARS);
+    assert_eq!(
+        schema("SignupRequest", "password")["minLength"],
+        PASSWORD_MIN_CHARS
+    );
+    assert_eq!(
+        schema("SignupRequest", "password")["maxLength"],
+        PASSWORD_MAX_BYTES
+    );
+    for name in ["Task", "TaskCreate", "TaskUpdate"] {
+        assert_eq!(schema(name, "title")["minLength"], 1, "{name}");
+        assert_eq!(
+            schema(name, "description")["maxLength"],
+            DESCRIPTION_MAX_CHARS,
+            "{name}"
+        );
+    }
+    assert_eq!(schema("Task", "title")["maxLength"], TITLE_MAX_CHARS);
+    let limit = &doc["paths"]["/api/{user_id}/tasks"]["get"]["parameters"]
+        .as_array()
+        .expect("list parameters")
+        .iter()
+        .find(|p| p["name"] == "limit")
+        .expect("a limit parameter")["schema"];
+    assert_eq!(limit["maximum"], LIST_LIMIT_MAX);
 }

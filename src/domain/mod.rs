@@ -1,0 +1,10 @@
+//! Values that cannot be built in a bad state: parse once at the edge, and every later layer
+//! (handlers, SQL) takes these types instead of re-checking strings. Each limit is stated here once.
+
+pub mod email;
+pub mod password;
+pub mod text;
+
+pub use email::Email;
+pub use password::Password;
+pub use text::{Description, Name, Title};
