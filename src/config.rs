@@ -1,5 +1,6 @@
 //! Configuration from the environment, with an optional `.env` file in the working directory.
 
+use crate::auth::address::Cidr;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -31,6 +32,12 @@ pub struct Config {
     pub write_timeout: Duration,
     pub shutdown_timeout: Duration,
     pub docs_assets_url: String,
+    pub trusted_proxies: Vec<Cidr>,
+    pub signin_limit_per_email: i32,
+    pub signin_limit_per_address: i32,
+    pub signin_window_seconds: i64,
+    pub signup_limit_per_address: i32,
+    pub signup_window_seconds: i64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,8 +111,8 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ),
     (
         "HASH_WAIT_MS",
-        "500",
-        "longest wait for a hashing slot before answering 503",
+        "2000",
+        "longest wait for a hashing slot; the line admits what it can serve in this time, 503 beyond",
     ),
     ("TOKEN_TTL_DAYS", "7", "access token lifetime"),
     (
@@ -146,6 +153,28 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "time in-flight requests get to finish on SIGTERM",
     ),
     (
+        "TRUSTED_PROXIES",
+        "(none)",
+        "proxies (addresses or CIDRs) whose X-Forwarded-For is believed",
+    ),
+    (
+        "SIGNIN_LIMIT_PER_EMAIL",
+        "5",
+        "failed sign-ins per client address and e-mail in a window before 429",
+    ),
+    (
+        "SIGNIN_LIMIT_PER_ADDRESS",
+        "50",
+        "failed sign-ins per client address in a window before 429",
+    ),
+    ("SIGNIN_WINDOW_SECONDS", "900", "sign-in throttling window"),
+    (
+        "SIGNUP_LIMIT_PER_ADDRESS",
+        "20",
+        "sign-ups per client address in a window before 429",
+    ),
+    ("SIGNUP_WINDOW_SECONDS", "3600", "sign-up throttling window"),
+    (
         "DOCS_ASSETS_URL",
         "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5",
         "where /docs loads Swagger UI from",
@@ -175,7 +204,7 @@ impl Default for Config {
             ],
             bcrypt_cost: 10,
             hash_concurrency: cores(),
-            hash_wait: Duration::from_millis(500),
+            hash_wait: Duration::from_millis(2000),
             token_ttl_days: 7,
             max_body_bytes: 64 * 1024,
             data_dir: PathBuf::from("./data"),
@@ -187,6 +216,12 @@ impl Default for Config {
             write_timeout: Duration::from_millis(30_000),
             shutdown_timeout: Duration::from_millis(25_000),
             docs_assets_url: "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5".into(),
+            trusted_proxies: Vec::new(),
+            signin_limit_per_email: 5,
+            signin_limit_per_address: 50,
+            signin_window_seconds: 900,
+            signup_limit_per_address: 20,
+            signup_window_seconds: 3600,
         }
     }
 }
@@ -305,6 +340,29 @@ impl Config {
                 return Err("DOCS_ASSETS_URL must be a plain URL".into());
             }
             c.docs_assets_url = v.trim_end_matches('/').to_string();
+        }
+        if let Some(v) = get("TRUSTED_PROXIES") {
+            c.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| Cidr::parse(s).ok_or_else(|| format!("TRUSTED_PROXIES must be a comma-separated list of addresses or CIDRs, got {s:?}")))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(v) = get("SIGNIN_LIMIT_PER_EMAIL") {
+            c.signin_limit_per_email = positive(v, "SIGNIN_LIMIT_PER_EMAIL")? as i32;
+        }
+        if let Some(v) = get("SIGNIN_LIMIT_PER_ADDRESS") {
+            c.signin_limit_per_address = positive(v, "SIGNIN_LIMIT_PER_ADDRESS")? as i32;
+        }
+        if let Some(v) = get("SIGNIN_WINDOW_SECONDS") {
+            c.signin_window_seconds = positive(v, "SIGNIN_WINDOW_SECONDS")? as i64;
+        }
+        if let Some(v) = get("SIGNUP_LIMIT_PER_ADDRESS") {
+            c.signup_limit_per_address = positive(v, "SIGNUP_LIMIT_PER_ADDRESS")? as i32;
+        }
+        if let Some(v) = get("SIGNUP_WINDOW_SECONDS") {
+            c.signup_window_seconds = positive(v, "SIGNUP_WINDOW_SECONDS")? as i64;
         }
         if c.database_url.is_some() {
             match &c.jwt_secret {

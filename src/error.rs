@@ -22,6 +22,8 @@ pub enum ApiError {
     /// 401 for a failed sign-in.
     InvalidCredentials,
     Forbidden,
+    /// 429 with `Retry-After` (seconds).
+    TooMany(&'static str, i64),
     NotFound(&'static str),
     /// 405 with the path's `Allow` value.
     MethodNotAllowed(String),
@@ -57,6 +59,8 @@ impl ApiError {
                 .with_header("WWW-Authenticate", "Bearer"),
             ApiError::InvalidCredentials => Response::error(401, "Invalid email or password"),
             ApiError::Forbidden => Response::error(403, "Access denied"),
+            ApiError::TooMany(detail, retry_after) => Response::error(429, detail)
+                .with_header("Retry-After", retry_after.max(1).to_string()),
             ApiError::NotFound(detail) => Response::error(404, detail),
             ApiError::MethodNotAllowed(allow) => {
                 Response::error(405, "Method Not Allowed").with_header("Allow", allow)

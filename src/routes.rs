@@ -1,7 +1,7 @@
 //! THE route table: one row per method and path template, with its handler. `Allow`, the CORS
 //! methods, 404 and 405 are derived from it, and a test holds it to the OpenAPI document.
 
-use crate::api::{auth, service, tasks, App};
+use crate::api::{account, auth, service, tasks, App};
 use crate::error::ApiResult;
 use crate::http::{Request, Response};
 use std::sync::LazyLock;
@@ -75,11 +75,14 @@ pub struct Path {
     /// `{user_id}`; `None` when it is not a UUID (403 once the token is checked).
     pub user: Option<Uuid>,
     pub task: TaskId,
+    /// `{session_id}`; `None` when it is not a UUID (it names no session: 404).
+    pub session: Option<Uuid>,
 }
 
 const NO_PARAMS: Path = Path {
     user: None,
     task: TaskId::Malformed,
+    session: None,
 };
 
 pub type Handler = fn(&App, &Request, &Path) -> ApiResult<Response>;
@@ -109,6 +112,13 @@ pub static ROUTES: &[Route] = &[
     row(Post, "/api/auth/signup", auth::signup),
     row(Post, "/api/auth/signin", auth::signin),
     row(Get, "/api/auth/me", auth::me),
+    row(Patch, "/api/auth/me", account::rename),
+    row(Delete, "/api/auth/me", account::delete),
+    row(Post, "/api/auth/signout", account::signout),
+    row(Get, "/api/auth/sessions", account::list),
+    row(Delete, "/api/auth/sessions", account::revoke_all),
+    row(Delete, "/api/auth/sessions/{session_id}", account::revoke),
+    row(Put, "/api/auth/password", account::change_password),
     row(Get, "/api/{user_id}/tasks", tasks::list),
     row(Post, "/api/{user_id}/tasks", tasks::create),
     row(Get, "/api/{user_id}/tasks/{task_id}", tasks::get),
@@ -201,6 +211,7 @@ fn match_template(template: &str, path: &str) -> Option<Path> {
                 match w {
                     "{user_id}" => params.user = Uuid::parse_str(h).ok(),
                     "{task_id}" => params.task = TaskId::parse(h),
+                    "{session_id}" => params.session = Uuid::parse_str(h).ok(),
                     _ => {}
                 }
             }
@@ -265,7 +276,7 @@ mod tests {
         for r in ROUTES {
             for segment in r.template.split('/').filter(|s| s.starts_with('{')) {
                 assert!(
-                    ["{user_id}", "{task_id}"].contains(&segment),
+                    ["{user_id}", "{task_id}", "{session_id}"].contains(&segment),
                     "{} has an unparsed parameter {segment}",
                     r.template
                 );

@@ -1,19 +1,34 @@
-//! `POST /api/auth/signup`, `POST /api/auth/signin`, `GET /api/auth/me`.
+//! `POST /api/auth/signup`, `POST /api/auth/signin`, `GET /api/auth/me`: sign-up and sign-in each
+//! open a session, and are throttled per client address before any bcrypt work.
 
 use super::input::{SignIn, SignUp};
 use super::App;
-use crate::db::{self, users};
+use crate::db::{self, sessions, throttle, users};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
 use crate::routes::Path;
 use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::net::IpAddr;
 
 const EMAIL_TAKEN: &str = "Email already registered";
+const SIGNIN_THROTTLED: &str = "Too many sign-in attempts; try again later";
+const SIGNUP_THROTTLED: &str = "Too many sign-ups; try again later";
 
-fn signed_in(app: &App, user: &users::User) -> ApiResult<serde_json::Value> {
+/// A new session for `user` and the sign-in body carrying its token.
+pub fn open_session(
+    app: &App,
+    req: &Request,
+    conn: &mut db::Conn,
+    user: &users::User,
+) -> ApiResult<serde_json::Value> {
+    let agent = req
+        .header("user-agent")
+        .map(|a| a.chars().take(255).collect::<String>());
+    let session = sessions::open(conn, user.id, agent.as_deref(), app.keys.ttl_seconds)?;
     let token = app
         .keys
-        .issue(user.id, &user.email)
+        .issue(user.id, &user.email, session)
         .map_err(|e| ApiError::Internal(format!("token: {e}")))?;
     Ok(json!({
         "access_token": token,
@@ -23,19 +38,73 @@ fn signed_in(app: &App, user: &users::User) -> ApiResult<serde_json::Value> {
     }))
 }
 
+/// 429 when any count is past its limit, with the longest wait among them.
+fn over_limit(counts: &[throttle::Count], limit: impl Fn(&str) -> i32) -> Option<i64> {
+    counts
+        .iter()
+        .filter(|c| c.hits > limit(&c.key))
+        .map(|c| c.resets_in)
+        .max()
+}
+
+/// Counts a password attempt against (address, `who`) and against the address, before bcrypt runs;
+/// 429 past either limit. The keys returned are for `throttle::settle` once the password is right.
+pub fn charge_signin(
+    app: &App,
+    conn: &mut db::Conn,
+    from: Option<IpAddr>,
+    who: &str,
+) -> ApiResult<Option<(String, String)>> {
+    let Some(address) = from else {
+        return Ok(None);
+    };
+    // Hashed: the key's size stays fixed whatever was typed as an e-mail address.
+    let who: String = Sha256::digest(who.as_bytes())[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let (pair, whole) = (
+        format!("signin:{address}:{who}"),
+        format!("signin:{address}"),
+    );
+    let counts = throttle::charge(conn, &[&pair, &whole], app.config.signin_window_seconds)?;
+    let limit = |key: &str| match key == pair {
+        true => app.config.signin_limit_per_email,
+        false => app.config.signin_limit_per_address,
+    };
+    if let Some(wait) = over_limit(&counts, limit) {
+        return Err(ApiError::TooMany(SIGNIN_THROTTLED, wait));
+    }
+    Ok(Some((pair, whole)))
+}
+
 pub fn signup(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
     let input = SignUp::parse(req)?;
-    if users::email_taken(&mut *app.db()?, &input.email)? {
+    let mut conn = app.db()?;
+    app.housekeeping(&mut conn)?;
+    // Counted before the address check too, so sign-up cannot probe for accounts at full speed.
+    let from = app.client(req);
+    if let Some(address) = from {
+        let key = format!("signup:{address}");
+        let counts = throttle::charge(&mut conn, &[&key], app.config.signup_window_seconds)?;
+        if let Some(wait) = over_limit(&counts, |_| app.config.signup_limit_per_address) {
+            return Err(ApiError::TooMany(SIGNUP_THROTTLED, wait));
+        }
+    }
+    if users::email_taken(&mut conn, &input.email)? {
         return Err(ApiError::bad_request(EMAIL_TAKEN));
     }
-    let hash = app.hasher.hash(&input.password)?;
-    let user = users::insert(&mut *app.db()?, &input.email, &input.name, &hash).map_err(|e| {
+    // No connection is held while bcrypt runs.
+    drop(conn);
+    let hash = app.hasher.hash(&input.password, from)?;
+    let mut conn = app.db()?;
+    let user = users::insert(&mut conn, &input.email, &input.name, &hash).map_err(|e| {
         match db::constraint(&e) {
             Some("users_email_key") => ApiError::bad_request(EMAIL_TAKEN),
             _ => e.into(),
         }
     })?;
-    let mut out = signed_in(app, &user)?;
+    let mut out = open_session(app, req, &mut conn, &user)?;
     out["message"] = "User created successfully".into();
     out["user_id"] = user.id.to_string().into();
     Ok(Response::json(201, &out))
@@ -43,18 +112,30 @@ pub fn signup(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
 
 pub fn signin(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
     let input = SignIn::parse(req)?;
-    let found = users::find_by_email(&mut *app.db()?, &input.email)?;
+    let mut conn = app.db()?;
+    app.housekeeping(&mut conn)?;
+    let from = app.client(req);
+    let keys = charge_signin(app, &mut conn, from, &input.email)?;
+    let found = users::find_by_email(&mut conn, &input.email)?;
+    drop(conn);
     let hash = found.as_ref().map(|(_, hash)| hash.as_str());
-    if !app.hasher.verify(&input.password, hash)? {
+    if !app.hasher.verify(&input.password, hash, from)? {
         return Err(ApiError::InvalidCredentials);
     }
     let Some((user, _)) = found else {
         return Err(ApiError::InvalidCredentials);
     };
-    Ok(Response::json(200, &signed_in(app, &user)?))
+    let mut conn = app.db()?;
+    if let Some((pair, whole)) = &keys {
+        throttle::settle(&mut conn, pair, whole)?;
+    }
+    Ok(Response::json(
+        200,
+        &open_session(app, req, &mut conn, &user)?,
+    ))
 }
 
 pub fn me(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
-    let user = app.authenticate(req, &mut *app.db()?)?;
+    let (_, user) = app.authenticate(req, &mut *app.db()?)?;
     Ok(Response::json(200, &user))
 }

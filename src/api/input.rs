@@ -27,13 +27,7 @@ impl SignUp {
         let password = f.string("password", "Password", true);
         let name = name.and_then(|raw| f.check("name", Name::parse(raw)));
         let email = email.and_then(|raw| f.check("email", Email::parse(raw)));
-        let password = password.and_then(|raw| match Password::parse(raw) {
-            Ok(password) => Some(password),
-            Err(problems) => {
-                problems.into_iter().for_each(|p| f.fail("password", p));
-                None
-            }
-        });
+        let password = password.and_then(|raw| new_password(&mut f, "password", raw));
         let parsed = match (name, email, password) {
             (Some(name), Some(email), Some(password)) => Some(SignUp {
                 name,
@@ -43,6 +37,17 @@ impl SignUp {
             _ => None,
         };
         f.finish(parsed)
+    }
+}
+
+/// A new password under the sign-up rules; every rule it breaks is listed.
+fn new_password(f: &mut Fields, field: &'static str, raw: &str) -> Option<Password> {
+    match Password::parse(raw) {
+        Ok(password) => Some(password),
+        Err(problems) => {
+            problems.into_iter().for_each(|p| f.fail(field, p));
+            None
+        }
     }
 }
 
@@ -190,5 +195,55 @@ impl ListQuery {
             limit,
             after,
         })
+    }
+}
+
+/// `PUT /api/auth/password`.
+pub struct PasswordChange {
+    pub current: String,
+    pub new: Password,
+}
+
+impl PasswordChange {
+    pub fn parse(req: &Request) -> ApiResult<PasswordChange> {
+        let map = body::object(req)?;
+        let mut f = Fields::new(&map);
+        let current = f.string("current_password", "Current password", true);
+        let new = f.string("new_password", "New password", true);
+        let new = new.and_then(|raw| new_password(&mut f, "new_password", raw));
+        let parsed = current.zip(new).map(|(current, new)| PasswordChange {
+            current: current.to_string(),
+            new,
+        });
+        f.finish(parsed)
+    }
+}
+
+/// `PATCH /api/auth/me`.
+pub struct Rename {
+    pub name: Name,
+}
+
+impl Rename {
+    pub fn parse(req: &Request) -> ApiResult<Rename> {
+        let map = body::object(req)?;
+        let mut f = Fields::new(&map);
+        let name = f.string("name", "Name", true);
+        let name = name.and_then(|raw| f.check("name", Name::parse(raw)));
+        f.finish(name.map(|name| Rename { name }))
+    }
+}
+
+/// `DELETE /api/auth/me`: the password, as typed.
+pub struct Confirmation {
+    pub password: String,
+}
+
+impl Confirmation {
+    pub fn parse(req: &Request) -> ApiResult<Confirmation> {
+        let map = body::object(req)?;
+        let mut f = Fields::new(&map);
+        let password = f.string("password", "Password", true).map(str::to_string);
+        f.finish(password.map(|password| Confirmation { password }))
     }
 }

@@ -1,5 +1,6 @@
 //! The application: routes requests to handlers, and owns what handlers share.
 
+pub mod account;
 pub mod auth;
 mod body;
 mod cursor;
@@ -7,8 +8,10 @@ pub mod input;
 pub mod service;
 pub mod tasks;
 
-use crate::auth::password::Hasher;
-use crate::auth::token::{self, Keys};
+use crate::auth::password::{self, Hasher};
+use crate::auth::seen::Seen;
+use crate::auth::token::{self, Bearer, Keys};
+use crate::auth::address;
 use crate::config::Config;
 use crate::cors::Cors;
 use crate::db::{self, Pool};
@@ -16,7 +19,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response, Service};
 use crate::log;
 use crate::routes::{self, Matched, Method};
-use std::time::Instant;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 pub struct App {
     pub config: Config,
@@ -26,16 +31,27 @@ pub struct App {
     pub cursors: cursor::Cursors,
     pub cors: Cors,
     pub docs: service::Docs,
+    seen: Seen,
+    /// Unix seconds of the last purge of expired sessions and throttle counts by this instance.
+    purged_at: AtomicU64,
+}
+
+/// Workers left free for other requests however many sign-ins wait for a hash.
+fn hashing_reserve(workers: usize) -> usize {
+    (workers / 4).max(2)
 }
 
 impl App {
     pub fn new(config: Config, pool: Pool, secret: &str) -> App {
         App {
-            hasher: Hasher::new(
-                config.bcrypt_cost,
-                config.hash_concurrency,
-                config.hash_wait,
-            ),
+            hasher: Hasher::new(password::Limits {
+                cost: config.bcrypt_cost,
+                threads: config.hash_concurrency,
+                wait: config.hash_wait,
+                max_line: config.workers.saturating_sub(hashing_reserve(config.workers)),
+            }),
+            seen: Seen::default(),
+            purged_at: AtomicU64::new(0),
             keys: Keys::new(secret.as_bytes(), config.token_ttl_days),
             cursors: cursor::Cursors::new(secret.as_bytes()),
             cors: Cors::new(&config.cors_origins),
@@ -49,11 +65,65 @@ impl App {
         Ok(self.pool.get()?)
     }
 
-    /// The signed-in user: a valid token naming a user who still exists.
-    pub fn authenticate(&self, req: &Request, conn: &mut db::Conn) -> ApiResult<db::users::User> {
+    /// Who a validly signed token speaks for; whether its session lives is checked in the SQL
+    /// that serves the request (`session_ok`). Notes the session's use now and then.
+    pub fn bearer(&self, req: &Request, conn: &mut db::Conn) -> ApiResult<Bearer> {
         let token = token::bearer(req.header("authorization")).ok_or(ApiError::InvalidToken)?;
-        let id = self.keys.verify(token).ok_or(ApiError::InvalidToken)?;
-        db::users::find(conn, id)?.ok_or(ApiError::InvalidToken)
+        let me = self.keys.verify(token).ok_or(ApiError::InvalidToken)?;
+        if let Some(session) = me.session.filter(|s| self.seen.due(*s)) {
+            db::sessions::touch(conn, me.user, session)?;
+        }
+        Ok(me)
+    }
+
+    /// The signed-in user, in one round trip: the token's session must still exist.
+    pub fn authenticate(
+        &self,
+        req: &Request,
+        conn: &mut db::Conn,
+    ) -> ApiResult<(Bearer, db::users::User)> {
+        let me = self.bearer(req, conn)?;
+        let user = db::users::find_alive(conn, &me)?.ok_or(ApiError::InvalidToken)?;
+        Ok((me, user))
+    }
+
+    /// A statement that checked the session found nothing: 401 if the session is gone, else `missing`.
+    pub fn gone_or(&self, conn: &mut db::Conn, me: &Bearer, missing: ApiError) -> ApiError {
+        match db::sessions::alive(conn, me) {
+            Ok(true) => missing,
+            Ok(false) => ApiError::InvalidToken,
+            Err(e) => e.into(),
+        }
+    }
+
+    /// The client's address, for throttling (see `auth::address`).
+    pub fn client(&self, req: &Request) -> Option<IpAddr> {
+        let peer = req.peer?;
+        Some(address::client(
+            peer,
+            req.header("x-forwarded-for"),
+            &self.config.trusted_proxies,
+        ))
+    }
+
+    /// Expired sessions and throttle counts are purged by whichever instance comes by first each
+    /// minute, so neither table grows without bound.
+    pub fn housekeeping(&self, conn: &mut db::Conn) -> ApiResult<()> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let last = self.purged_at.load(Ordering::Relaxed);
+        if now < last + 60
+            || self
+                .purged_at
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return Ok(());
+        }
+        db::throttle::purge_expired(conn)?;
+        db::sessions::purge_expired(conn)?;
+        Ok(())
     }
 
     fn dispatch(&self, req: &Request) -> ApiResult<Response> {

@@ -8,15 +8,16 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
 use crate::routes::{Path, TaskId};
 use serde_json::json;
-use uuid::Uuid;
+use crate::auth::token::Bearer;
 
 const NOT_FOUND: ApiError = ApiError::NotFound("Task not found");
 
-/// The token's user, who must be the one in the path.
-fn owner(app: &App, req: &Request, conn: &mut db::Conn, path: &Path) -> ApiResult<Uuid> {
-    let user = app.authenticate(req, conn)?;
+/// The token's user, who must be the one in the path. Whether the token's session still lives is
+/// checked inside each task statement (one round trip); see `App::gone_or` for an empty answer.
+fn owner(app: &App, req: &Request, conn: &mut db::Conn, path: &Path) -> ApiResult<Bearer> {
+    let me = app.bearer(req, conn)?;
     match path.user {
-        Some(id) if id == user.id => Ok(id),
+        Some(id) if id == me.user => Ok(me),
         _ => Err(ApiError::Forbidden),
     }
 }
@@ -27,7 +28,7 @@ fn owner_and_task(
     req: &Request,
     conn: &mut db::Conn,
     path: &Path,
-) -> ApiResult<(Uuid, i64)> {
+) -> ApiResult<(Bearer, i64)> {
     let user = owner(app, req, conn, path)?;
     match path.task {
         TaskId::Valid(id) => Ok((user, id)),
@@ -41,15 +42,19 @@ fn owner_and_task(
 
 pub fn list(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     let mut conn = app.db()?;
-    let user = owner(app, req, &mut conn, path)?;
+    let me = owner(app, req, &mut conn, path)?;
+    let user = me.user;
     let query = ListQuery::parse(req, &app.cursors, user)?;
     let mut rows = tasks::list(
         &mut conn,
-        user,
+        &me,
         query.completed,
         query.after,
         query.limit.map(|n| n + 1),
     )?;
+    if rows.is_empty() && !db::sessions::alive(&mut conn, &me)? {
+        return Err(ApiError::InvalidToken);
+    }
     let mut link = None;
     if let Some(limit) = query.limit {
         if rows.len() as i64 > limit {
@@ -75,46 +80,48 @@ pub fn list(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
 
 pub fn create(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     let mut conn = app.db()?;
-    let user = owner(app, req, &mut conn, path)?;
+    let me = owner(app, req, &mut conn, path)?;
     let new = NewTask::parse(req)?;
     let task = tasks::create(
         &mut conn,
-        user,
+        &me,
         &new.title,
         new.description.as_ref(),
         new.completed,
-    )?;
+    )?
+    .ok_or(ApiError::InvalidToken)?;
     Ok(Response::json(201, &task))
 }
 
 pub fn get(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     let mut conn = app.db()?;
-    let (user, id) = owner_and_task(app, req, &mut conn, path)?;
-    let task = tasks::get(&mut conn, user, id)?.ok_or(NOT_FOUND)?;
+    let (me, id) = owner_and_task(app, req, &mut conn, path)?;
+    let task = tasks::get(&mut conn, &me, id)?;
+    let task = task.ok_or_else(|| app.gone_or(&mut conn, &me, NOT_FOUND))?;
     Ok(Response::json(200, &task))
 }
 
 pub fn update(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     let mut conn = app.db()?;
-    let (user, id) = owner_and_task(app, req, &mut conn, path)?;
+    let (me, id) = owner_and_task(app, req, &mut conn, path)?;
     let patch = TaskPatch::parse(req)?;
     let task = tasks::update(
         &mut conn,
-        user,
+        &me,
         id,
         patch.title.as_ref(),
         patch.description.as_ref().map(Option::as_ref),
         patch.completed,
-    )?
-    .ok_or(NOT_FOUND)?;
+    )?;
+    let task = task.ok_or_else(|| app.gone_or(&mut conn, &me, NOT_FOUND))?;
     Ok(Response::json(200, &task))
 }
 
 pub fn delete(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     let mut conn = app.db()?;
-    let (user, id) = owner_and_task(app, req, &mut conn, path)?;
-    if !tasks::delete(&mut conn, user, id)? {
-        return Err(NOT_FOUND);
+    let (me, id) = owner_and_task(app, req, &mut conn, path)?;
+    if !tasks::delete(&mut conn, &me, id)? {
+        return Err(app.gone_or(&mut conn, &me, NOT_FOUND));
     }
     Ok(Response::json(
         200,
@@ -124,7 +131,8 @@ pub fn delete(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
 
 pub fn toggle(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     let mut conn = app.db()?;
-    let (user, id) = owner_and_task(app, req, &mut conn, path)?;
-    let task = tasks::toggle(&mut conn, user, id)?.ok_or(NOT_FOUND)?;
+    let (me, id) = owner_and_task(app, req, &mut conn, path)?;
+    let task = tasks::toggle(&mut conn, &me, id)?;
+    let task = task.ok_or_else(|| app.gone_or(&mut conn, &me, NOT_FOUND))?;
     Ok(Response::json(200, &task))
 }

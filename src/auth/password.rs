@@ -1,9 +1,15 @@
-//! bcrypt, run in a bounded section: at most `concurrency` hashes at once and as many waiting (each at
-//! most `wait`); beyond that a sign-up or sign-in is refused with 503 at once. bcrypt is CPU-bound,
-//! so without this a sign-in flood would park every worker and stop the task routes.
+//! bcrypt on a few dedicated threads at a low scheduling priority, behind a waiting line sized by
+//! time: a sign-in flood can neither take every core from the other requests nor hold every place in
+//! the line (each client address gets at most as many places as there are hashing threads), and a
+//! request that could not be served within `wait` at the measured hash time is refused at once.
 
 use crate::domain::password::{Password, PASSWORD_MAX_BYTES};
-use std::sync::{Condvar, Mutex};
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::sync_channel;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// A real hash (of a random string) verified when the e-mail is unknown, so both failures cost the same.
@@ -12,106 +18,225 @@ use std::time::{Duration, Instant};
 /// whenever `BCRYPT_COST` is not 10.
 const DUMMY_HASH: &str = "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy";
 
-pub struct Hasher {
-    cost: u32,
-    dummy: String,
-    slots: Mutex<Slots>,
-    freed: Condvar,
-    concurrency: usize,
-    wait: Duration,
-}
-
-struct Slots {
-    running: usize,
-    waiting: usize,
-}
+/// Hashing threads run at this nice value, below the workers' 0.
+const NICE: i32 = 10;
 
 #[derive(Debug)]
 pub enum HashError {
-    /// Every slot is taken and the waiting line is full, or the wait ran out.
+    /// The line is as long as can be served within the wait limit, or this address holds its share.
     Busy,
     Failed(bcrypt::BcryptError),
 }
 
+type Work = Box<dyn FnOnce() + Send>;
+
+struct Job {
+    address: Option<IpAddr>,
+    work: Work,
+}
+
+struct Line {
+    queue: VecDeque<Job>,
+    running: usize,
+    per_address: HashMap<IpAddr, usize>,
+    closed: bool,
+}
+
+struct Shared {
+    line: Mutex<Line>,
+    ready: Condvar,
+    /// Moving average of one hash, in nanoseconds.
+    mean_nanos: AtomicU64,
+}
+
+pub struct Hasher {
+    cost: u32,
+    dummy: String,
+    shared: Arc<Shared>,
+    threads: usize,
+    wait: Duration,
+    /// Places in the line (running + waiting) at most: each holds a worker thread.
+    max_line: usize,
+}
+
+pub struct Limits {
+    pub cost: u32,
+    pub threads: usize,
+    pub wait: Duration,
+    pub max_line: usize,
+}
+
+fn lock(line: &Mutex<Line>) -> MutexGuard<'_, Line> {
+    line.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl Hasher {
-    pub fn new(cost: u32, concurrency: usize, wait: Duration) -> Hasher {
+    pub fn new(limits: Limits) -> Hasher {
+        let cost = limits.cost;
         let dummy = format!("$2b${cost:02}${}", &DUMMY_HASH[7..]);
+        // A first guess (about 60 ms at cost 10 on one core of today's machines) until hashes are timed.
+        let guess = 60_000_000u64 << cost.saturating_sub(4).min(20) >> 6;
+        let shared = Arc::new(Shared {
+            line: Mutex::new(Line {
+                queue: VecDeque::new(),
+                running: 0,
+                per_address: HashMap::new(),
+                closed: false,
+            }),
+            ready: Condvar::new(),
+            mean_nanos: AtomicU64::new(guess),
+        });
+        let threads = limits.threads.max(1);
+        for i in 0..threads {
+            let shared = Arc::clone(&shared);
+            let spawned = std::thread::Builder::new()
+                .name(format!("hash-{i}"))
+                .spawn(move || run(&shared));
+            if let Err(e) = spawned {
+                crate::log::warn("cannot start a hashing thread", &[("error", &e)]);
+            }
+        }
         Hasher {
             cost,
             dummy,
-            slots: Mutex::new(Slots {
-                running: 0,
-                waiting: 0,
-            }),
-            freed: Condvar::new(),
-            concurrency,
-            wait,
+            shared,
+            threads,
+            wait: limits.wait,
+            max_line: limits.max_line.max(1),
         }
     }
 
     /// A `Password` is at most 72 bytes, so bcrypt uses every byte given. At exactly 72 bytes it
     /// drops only its own NUL terminator, which `non_truncating_hash` refuses (that made a valid
     /// 72-byte password a 500).
-    pub fn hash(&self, password: &Password) -> Result<String, HashError> {
-        self.bounded(|| bcrypt::hash(password.as_str(), self.cost))?
+    pub fn hash(&self, password: &Password, from: Option<IpAddr>) -> Result<String, HashError> {
+        let (password, cost) = (password.as_str().to_string(), self.cost);
+        self.run(from, move || bcrypt::hash(password, cost))?
             .map_err(HashError::Failed)
     }
 
     /// Verifies against `hash`, or against a dummy hash when there is none (unknown e-mail). bcrypt
     /// would compare only the first 72 bytes, so a longer password can never be right; it still
     /// costs one verification, like an unknown address.
-    pub fn verify(&self, password: &str, hash: Option<&str>) -> Result<bool, HashError> {
+    pub fn verify(
+        &self,
+        password: &str,
+        hash: Option<&str>,
+        from: Option<IpAddr>,
+    ) -> Result<bool, HashError> {
         let hash = hash.filter(|_| password.len() <= PASSWORD_MAX_BYTES);
-        let ok = self.bounded(|| bcrypt::verify(password, hash.unwrap_or(&self.dummy)))?;
-        Ok(hash.is_some() && ok.unwrap_or(false))
+        let known = hash.is_some();
+        let hash = hash.unwrap_or(&self.dummy).to_string();
+        let password = password.to_string();
+        let ok = self.run(from, move || bcrypt::verify(password, &hash))?;
+        Ok(known && ok.unwrap_or(false))
     }
 
-    fn bounded<T>(&self, work: impl FnOnce() -> T) -> Result<T, HashError> {
+    /// How many waiting jobs can start within `wait`, at the measured hash time.
+    fn capacity(&self) -> usize {
+        let mean = self.shared.mean_nanos.load(Ordering::Relaxed).max(1) as u128;
+        let rounds = self.wait.as_nanos() / mean;
+        (rounds as usize).saturating_mul(self.threads)
+    }
+
+    fn run<T: Send + 'static>(
+        &self,
+        from: Option<IpAddr>,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, HashError> {
+        let (reply, answer) = sync_channel(1);
+        let job = Job {
+            address: from,
+            work: Box::new(move || {
+                let _ = reply.send(work());
+            }),
+        };
         {
-            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-            if slots.running >= self.concurrency {
-                if slots.waiting >= self.concurrency {
-                    return Err(HashError::Busy);
-                }
-                slots.waiting += 1;
-                let deadline = Instant::now() + self.wait;
-                while slots.running >= self.concurrency {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        slots.waiting -= 1;
-                        return Err(HashError::Busy);
-                    }
-                    slots = self
-                        .freed
-                        .wait_timeout(slots, left)
-                        .unwrap_or_else(|p| p.into_inner())
-                        .0;
-                }
-                slots.waiting -= 1;
+            let mut line = lock(&self.shared.line);
+            let idle = line.running < self.threads;
+            let fits = line.queue.len() < self.capacity() || (idle && line.queue.is_empty());
+            let share = from.map_or(0, |a| line.per_address.get(&a).copied().unwrap_or(0));
+            let places = line.queue.len() + line.running;
+            if !fits || share >= self.threads || places >= self.max_line || line.closed {
+                return Err(HashError::Busy);
             }
-            slots.running += 1;
+            if let Some(a) = from {
+                *line.per_address.entry(a).or_insert(0) += 1;
+            }
+            line.queue.push_back(job);
         }
-        let release = Release(self);
-        let result = work();
-        drop(release);
-        Ok(result)
+        self.shared.ready.notify_one();
+        // Admitted work always runs; a closed channel means it panicked.
+        answer.recv().map_err(|_| HashError::Busy)
     }
 }
 
-/// Frees the slot even if the work panics.
-struct Release<'a>(&'a Hasher);
-
-impl Drop for Release<'_> {
+impl Drop for Hasher {
     fn drop(&mut self) {
-        let mut slots = self.0.slots.lock().unwrap_or_else(|p| p.into_inner());
-        slots.running -= 1;
-        self.0.freed.notify_one();
+        lock(&self.shared.line).closed = true;
+        self.shared.ready.notify_all();
+    }
+}
+
+fn lower_priority() {
+    // Linux keeps a nice value per thread; `who = 0` is the calling thread.
+    // SAFETY: setpriority takes plain integers and changes only this thread's scheduling priority.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, NICE);
+    }
+}
+
+fn run(shared: &Shared) {
+    lower_priority();
+    loop {
+        let job = {
+            let mut line = lock(&shared.line);
+            loop {
+                if let Some(job) = line.queue.pop_front() {
+                    line.running += 1;
+                    break job;
+                }
+                if line.closed {
+                    return;
+                }
+                line = shared
+                    .ready
+                    .wait(line)
+                    .unwrap_or_else(|p| p.into_inner());
+            }
+        };
+        let started = Instant::now();
+        let _ = catch_unwind(AssertUnwindSafe(job.work));
+        let took = started.elapsed().as_nanos().min(u64::MAX as u128) as u64;
+        let mean = shared.mean_nanos.load(Ordering::Relaxed);
+        shared
+            .mean_nanos
+            .store(mean - mean / 4 + took / 4, Ordering::Relaxed);
+        let mut line = lock(&shared.line);
+        line.running -= 1;
+        if let Some(a) = job.address {
+            if let Some(n) = line.per_address.get_mut(&a) {
+                *n -= 1;
+                if *n == 0 {
+                    line.per_address.remove(&a);
+                }
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn hasher(cost: u32, threads: usize, wait_ms: u64) -> Hasher {
+        Hasher::new(Limits {
+            cost,
+            threads,
+            wait: Duration::from_millis(wait_ms),
+            max_line: 64,
+        })
+    }
 
     #[test]
     fn the_dummy_hash_is_a_valid_cost_10_bcrypt_hash() {
@@ -121,33 +246,54 @@ mod tests {
 
     #[test]
     fn the_dummy_hash_has_the_configured_cost() {
-        let hasher = Hasher::new(5, 1, Duration::from_millis(50));
+        let hasher = hasher(5, 1, 50);
         assert!(hasher.dummy.starts_with("$2b$05$"));
         assert!(bcrypt::verify("anything", &hasher.dummy).is_ok());
     }
 
     #[test]
     fn a_72_byte_password_hashes_and_verifies() {
-        let hasher = Hasher::new(4, 1, Duration::from_millis(50));
+        let hasher = hasher(4, 1, 50);
         let raw = format!("Aa1!{}", "x".repeat(68));
         assert_eq!(raw.len(), 72);
         let password = Password::parse(&raw).ok().unwrap();
-        let hash = hasher.hash(&password).ok().unwrap();
-        assert!(hasher.verify(&raw, Some(&hash)).ok().unwrap());
-        assert!(!hasher.verify(&raw[..71], Some(&hash)).ok().unwrap());
+        let hash = hasher.hash(&password, None).ok().unwrap();
+        assert!(hasher.verify(&raw, Some(&hash), None).ok().unwrap());
+        assert!(!hasher.verify(&raw[..71], Some(&hash), None).ok().unwrap());
     }
 
     #[test]
-    fn a_full_section_refuses_at_once() {
-        let hasher = Hasher::new(4, 1, Duration::from_millis(50));
-        let inner = hasher.bounded(|| {
-            // One running; this nested call waits its 50 ms, then is refused.
-            let started = Instant::now();
-            let r = hasher.bounded(|| ());
-            (r.is_err(), started.elapsed())
-        });
-        let (refused, waited) = inner.ok().unwrap();
-        assert!(refused);
-        assert!(waited < Duration::from_millis(500));
+    fn one_address_holds_at_most_one_place_per_hashing_thread() {
+        let hasher = Arc::new(hasher(4, 1, 60_000));
+        let (release, gate) = sync_channel::<()>(0);
+        let from = Some(IpAddr::from([192, 0, 2, 1]));
+        let blocker = {
+            let hasher = Arc::clone(&hasher);
+            std::thread::spawn(move || {
+                hasher.run(from, move || {
+                    let _ = gate.recv();
+                })
+            })
+        };
+        while lock(&hasher.shared.line).running == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(matches!(hasher.run(from, || ()), Err(HashError::Busy)));
+        let other = {
+            let hasher = Arc::clone(&hasher);
+            std::thread::spawn(move || hasher.run(Some(IpAddr::from([192, 0, 2, 2])), || 7))
+        };
+        let _ = release.send(());
+        assert!(blocker.join().unwrap().is_ok());
+        assert_eq!(other.join().unwrap().ok(), Some(7));
+    }
+
+    #[test]
+    fn the_line_is_as_long_as_the_wait_limit_can_serve() {
+        let hasher = hasher(4, 2, 1000);
+        hasher.shared.mean_nanos.store(100_000_000, Ordering::Relaxed);
+        assert_eq!(hasher.capacity(), 20);
+        hasher.shared.mean_nanos.store(2_000_000_000, Ordering::Relaxed);
+        assert_eq!(hasher.capacity(), 0);
     }
 }

@@ -9,8 +9,18 @@ pub struct Claims {
     pub sub: String,
     pub user_id: String,
     pub email: String,
+    /// The session; absent in tokens issued before sessions existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     pub iat: i64,
     pub exp: i64,
+}
+
+/// Who a valid token speaks for. Whether the session still exists is PostgreSQL's to say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bearer {
+    pub user: Uuid,
+    pub session: Option<Uuid>,
 }
 
 pub struct Keys {
@@ -34,26 +44,39 @@ impl Keys {
         }
     }
 
-    pub fn issue(&self, user_id: Uuid, email: &str) -> jsonwebtoken::errors::Result<String> {
+    pub fn issue(
+        &self,
+        user_id: Uuid,
+        email: &str,
+        session: Uuid,
+    ) -> jsonwebtoken::errors::Result<String> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: user_id.to_string(),
             user_id: user_id.to_string(),
             email: email.to_string(),
+            sid: Some(session.to_string()),
             iat: now,
             exp: now + self.ttl_seconds,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
     }
 
-    /// The user a valid token names; `None` for anything else.
-    pub fn verify(&self, token: &str) -> Option<Uuid> {
+    /// The user and session a validly signed, unexpired token names; `None` for anything else.
+    pub fn verify(&self, token: &str) -> Option<Bearer> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
         let claims = data.claims;
         if claims.sub != claims.user_id {
             return None;
         }
-        Uuid::parse_str(&claims.sub).ok()
+        let session = match claims.sid {
+            None => None,
+            Some(sid) => Some(Uuid::parse_str(&sid).ok()?),
+        };
+        Some(Bearer {
+            user: Uuid::parse_str(&claims.sub).ok()?,
+            session,
+        })
     }
 }
 

@@ -3,13 +3,37 @@
 pub mod embedded;
 pub mod migrate;
 pub mod pool;
+pub mod sessions;
 pub mod tasks;
+pub mod throttle;
 pub mod users;
 
 pub use pool::{Conn, Pool, Target};
 
 /// The SQL layer's error is PostgreSQL's own; the HTTP layer decides what a client is told.
 pub type DbResult<T> = Result<T, postgres::Error>;
+
+/// Runs `work` in a transaction: committed when it returns `Ok`, rolled back otherwise, and also
+/// when it panics (the guard), so no pooled connection is handed on inside a transaction.
+pub fn transaction<T, E: From<postgres::Error>>(
+    conn: &mut Conn,
+    work: impl FnOnce(&mut Conn) -> Result<T, E>,
+) -> Result<T, E> {
+    struct Open<'a>(&'a mut Conn, bool);
+    impl Drop for Open<'_> {
+        fn drop(&mut self) {
+            if !self.1 {
+                let _ = self.0.client.batch_execute("ROLLBACK");
+            }
+        }
+    }
+    conn.client.batch_execute("BEGIN")?;
+    let mut open = Open(conn, false);
+    let result = work(open.0)?;
+    open.0.client.batch_execute("COMMIT")?;
+    open.1 = true;
+    Ok(result)
+}
 
 /// The unique or foreign-key constraint a statement broke, if any.
 pub fn constraint(e: &postgres::Error) -> Option<&str> {

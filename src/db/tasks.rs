@@ -1,6 +1,7 @@
 //! Queries on `tasks`. Every statement filters by the owner's id: that is the isolation rule.
 
 use super::{Conn, DbResult};
+use crate::auth::token::Bearer;
 use crate::domain::{Description, Title};
 use chrono::{DateTime, Utc};
 use postgres::Row;
@@ -37,10 +38,12 @@ impl Task {
 /// A position in the list: the `(created_at, id)` of the last task already returned.
 pub type Keyset = (DateTime<Utc>, i64);
 
-/// Newest first; `completed` filters when given; `limit` of `None` returns every task.
+/// Newest first; `completed` filters when given; `limit` of `None` returns every task. Every
+/// statement here also checks the caller's session (`session_ok`), so the common case is one round
+/// trip; an empty answer means the session is gone or nothing matched (see `sessions::alive`).
 pub fn list(
     conn: &mut Conn,
-    user: Uuid,
+    me: &Bearer,
     completed: Option<bool>,
     after: Option<Keyset>,
     limit: Option<i64>,
@@ -50,44 +53,52 @@ pub fn list(
             "SELECT id, user_id, title, description, completed, created_at, updated_at
              FROM tasks
              WHERE user_id = $1 AND ($2::boolean IS NULL OR completed = $2)
+               AND session_ok($1, $4)
              ORDER BY created_at DESC, id DESC
              LIMIT $3",
-            &[&user, &completed, &limit],
+            &[&me.user, &completed, &limit, &me.session],
         )?,
         Some((created_at, id)) => conn.query(
             "SELECT id, user_id, title, description, completed, created_at, updated_at
              FROM tasks
              WHERE user_id = $1 AND ($2::boolean IS NULL OR completed = $2)
-               AND (created_at, id) < ($4, $5)
+               AND (created_at, id) < ($4, $5) AND session_ok($1, $6)
              ORDER BY created_at DESC, id DESC
              LIMIT $3",
-            &[&user, &completed, &limit, &created_at, &id],
+            &[&me.user, &completed, &limit, &created_at, &id, &me.session],
         )?,
     };
     Ok(rows.iter().map(Task::from_row).collect())
 }
 
+/// `None` when the session is gone.
 pub fn create(
     conn: &mut Conn,
-    user: Uuid,
+    me: &Bearer,
     title: &Title,
     description: Option<&Description>,
     completed: bool,
-) -> DbResult<Task> {
-    let row = conn.query_one(
+) -> DbResult<Option<Task>> {
+    let row = conn.query_opt(
         "INSERT INTO tasks (user_id, title, description, completed)
-         VALUES ($1, $2, $3, $4)
+         SELECT $1, $2, $3, $4 WHERE session_ok($1, $5)
          RETURNING id, user_id, title, description, completed, created_at, updated_at",
-        &[&user, &&**title, &description.map(|d| &**d), &completed],
+        &[
+            &me.user,
+            &&**title,
+            &description.map(|d| &**d),
+            &completed,
+            &me.session,
+        ],
     )?;
-    Ok(Task::from_row(&row))
+    Ok(row.as_ref().map(Task::from_row))
 }
 
-pub fn get(conn: &mut Conn, user: Uuid, id: i64) -> DbResult<Option<Task>> {
+pub fn get(conn: &mut Conn, me: &Bearer, id: i64) -> DbResult<Option<Task>> {
     let row = conn.query_opt(
         "SELECT id, user_id, title, description, completed, created_at, updated_at
-         FROM tasks WHERE user_id = $1 AND id = $2",
-        &[&user, &id],
+         FROM tasks WHERE user_id = $1 AND id = $2 AND session_ok($1, $3)",
+        &[&me.user, &id, &me.session],
     )?;
     Ok(row.as_ref().map(Task::from_row))
 }
@@ -95,7 +106,7 @@ pub fn get(conn: &mut Conn, user: Uuid, id: i64) -> DbResult<Option<Task>> {
 /// Changes only what is given; `description: Some(None)` clears it. `updated_at` always moves forward.
 pub fn update(
     conn: &mut Conn,
-    user: Uuid,
+    me: &Bearer,
     id: i64,
     title: Option<&Title>,
     description: Option<Option<&Description>>,
@@ -107,36 +118,37 @@ pub fn update(
              description = CASE WHEN $4 THEN $5 ELSE description END,
              completed = COALESCE($6, completed),
              updated_at = greatest(now(), updated_at + interval '1 microsecond')
-         WHERE user_id = $1 AND id = $2
+         WHERE user_id = $1 AND id = $2 AND session_ok($1, $7)
          RETURNING id, user_id, title, description, completed, created_at, updated_at",
         &[
-            &user,
+            &me.user,
             &id,
             &title.map(|t| &**t),
             &description.is_some(),
             &description.flatten().map(|d| &**d),
             &completed,
+            &me.session,
         ],
     )?;
     Ok(row.as_ref().map(Task::from_row))
 }
 
 /// One statement, so concurrent toggles serialise on the row lock and none is lost.
-pub fn toggle(conn: &mut Conn, user: Uuid, id: i64) -> DbResult<Option<Task>> {
+pub fn toggle(conn: &mut Conn, me: &Bearer, id: i64) -> DbResult<Option<Task>> {
     let row = conn.query_opt(
         "UPDATE tasks SET
              completed = NOT completed,
              updated_at = greatest(now(), updated_at + interval '1 microsecond')
-         WHERE user_id = $1 AND id = $2
+         WHERE user_id = $1 AND id = $2 AND session_ok($1, $3)
          RETURNING id, user_id, title, description, completed, created_at, updated_at",
-        &[&user, &id],
+        &[&me.user, &id, &me.session],
     )?;
     Ok(row.as_ref().map(Task::from_row))
 }
 
-pub fn delete(conn: &mut Conn, user: Uuid, id: i64) -> DbResult<bool> {
+pub fn delete(conn: &mut Conn, me: &Bearer, id: i64) -> DbResult<bool> {
     Ok(conn.execute(
-        "DELETE FROM tasks WHERE user_id = $1 AND id = $2",
-        &[&user, &id],
+        "DELETE FROM tasks WHERE user_id = $1 AND id = $2 AND session_ok($1, $3)",
+        &[&me.user, &id, &me.session],
     )? == 1)
 }

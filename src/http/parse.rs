@@ -11,6 +11,8 @@ pub struct Request {
     /// Names lower-cased.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The socket peer's address, where the front knows it.
+    pub peer: Option<std::net::IpAddr>,
 }
 
 impl Request {
@@ -202,7 +204,7 @@ pub fn parse_head(buf: &[u8], max_body: usize) -> Result<Head, Reject> {
 }
 
 impl Head {
-    pub fn into_request(self, body: Vec<u8>) -> Request {
+    pub fn into_request(self, body: Vec<u8>, peer: Option<std::net::IpAddr>) -> Request {
         let (path, query) = match self.target.split_once('?') {
             Some((p, q)) => (p.to_string(), q.to_string()),
             None => (self.target, String::new()),
@@ -213,6 +215,7 @@ impl Head {
             query,
             headers: self.headers,
             body,
+            peer,
         }
     }
 
@@ -277,7 +280,7 @@ mod tests {
         let head = parse("GET /t?status=all&cursor=a%2Bb HTTP/1.1\r\nHost: x\r\n\r\n")
             .ok()
             .unwrap();
-        let req = head.into_request(Vec::new());
+        let req = head.into_request(Vec::new(), None);
         assert_eq!(req.query_param("cursor").as_deref(), Some("a+b"));
         assert_eq!(req.query_param("status").as_deref(), Some("all"));
         assert_eq!(req.query_param("limit"), None);

@@ -254,6 +254,7 @@ enum Next {
 fn serve(shared: &Shared, conn: &Conn, mut stream: TcpStream, queue: &SyncSender<Job>) {
     let limits = &shared.limits;
     let _ = stream.set_nodelay(true);
+    let peer = stream.peer_addr().ok().map(|a| a.ip());
     let _ = stream.set_write_timeout(Some(limits.write_timeout));
     let mut buf: Vec<u8> = Vec::with_capacity(4096);
     let mut first = true;
@@ -288,7 +289,7 @@ fn serve(shared: &Shared, conn: &Conn, mut stream: TcpStream, queue: &SyncSender
         let body = buf[head.len..].to_vec();
         buf = rest;
         let (keep_alive, http10, is_head) = (head.keep_alive, head.http10, head.method == "HEAD");
-        let req = head.into_request(body);
+        let req = head.into_request(body, peer);
 
         let (reply, answer) = mpsc::sync_channel(1);
         let mut resp = match queue.try_send(Job { req, reply }) {

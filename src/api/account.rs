@@ -1,0 +1,130 @@
+//! The signed-in person's account: sign-out, sessions, password change, rename, deletion.
+
+use super::auth::open_session;
+use super::input::{Confirmation, PasswordChange, Rename};
+use super::App;
+use crate::auth::token::Bearer;
+use crate::db::{self, sessions, users};
+use crate::error::{ApiError, ApiResult};
+use crate::http::{Request, Response};
+use crate::routes::Path;
+
+const SESSION_NOT_FOUND: ApiError = ApiError::NotFound("Session not found");
+
+/// `POST /api/auth/signout`: this token stops working everywhere. A token from before sessions
+/// existed has none of its own, so signing it out ends every such token of the user.
+pub fn signout(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
+    let mut conn = app.db()?;
+    let me = app.bearer(req, &mut conn)?;
+    let done = match me.session {
+        Some(session) => sessions::revoke(&mut conn, me.user, session)?,
+        None => sessions::revoke_legacy(&mut conn, me.user)?,
+    };
+    if !done {
+        return Err(ApiError::InvalidToken);
+    }
+    Ok(Response::empty(204))
+}
+
+pub fn list(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
+    let mut conn = app.db()?;
+    let me = app.bearer(req, &mut conn)?;
+    let list = sessions::list(&mut conn, &me)?;
+    if list.is_empty() && !sessions::alive(&mut conn, &me)? {
+        return Err(ApiError::InvalidToken);
+    }
+    Ok(Response::json(200, &list))
+}
+
+/// `DELETE /api/auth/sessions`: sign out everywhere, this session too.
+pub fn revoke_all(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
+    let mut conn = app.db()?;
+    let me = alive(app, req, &mut conn)?;
+    sessions::revoke_all(&mut conn, me.user, None)?;
+    Ok(Response::empty(204))
+}
+
+pub fn revoke(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
+    let mut conn = app.db()?;
+    let me = alive(app, req, &mut conn)?;
+    let id = path.session.ok_or(SESSION_NOT_FOUND)?;
+    if !sessions::revoke(&mut conn, me.user, id)? {
+        return Err(SESSION_NOT_FOUND);
+    }
+    Ok(Response::empty(204))
+}
+
+/// `PUT /api/auth/password`: a wrong current password is a 400, not a 401 (the token is fine). On
+/// success every session ends and a fresh one is opened, in one transaction.
+pub fn change_password(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
+    let mut conn = app.db()?;
+    let me = app.bearer(req, &mut conn)?;
+    let input = PasswordChange::parse(req)?;
+    check_password(
+        app,
+        req,
+        conn,
+        &me,
+        &input.current,
+        "Current password is incorrect",
+    )?;
+    let hash = app.hasher.hash(&input.new, app.client(req))?;
+    let mut conn = app.db()?;
+    let body = db::transaction(&mut conn, |conn| {
+        let user = users::set_password(conn, &me, &hash)?.ok_or(ApiError::InvalidToken)?;
+        sessions::revoke_all(conn, me.user, None)?;
+        open_session(app, req, conn, &user)
+    })?;
+    Ok(Response::json(200, &body))
+}
+
+pub fn rename(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
+    let mut conn = app.db()?;
+    let me = app.bearer(req, &mut conn)?;
+    let input = Rename::parse(req)?;
+    let user = users::rename(&mut conn, &me, &input.name)?.ok_or(ApiError::InvalidToken)?;
+    Ok(Response::json(200, &user))
+}
+
+/// `DELETE /api/auth/me`: the user, their tasks and sessions go in one statement.
+pub fn delete(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
+    let mut conn = app.db()?;
+    let me = app.bearer(req, &mut conn)?;
+    let input = Confirmation::parse(req)?;
+    check_password(app, req, conn, &me, &input.password, "Password is incorrect")?;
+    if !users::delete(&mut *app.db()?, me.user)? {
+        return Err(ApiError::InvalidToken);
+    }
+    Ok(Response::empty(204))
+}
+
+fn alive(app: &App, req: &Request, conn: &mut db::Conn) -> ApiResult<Bearer> {
+    let me = app.bearer(req, conn)?;
+    match sessions::alive(conn, &me)? {
+        true => Ok(me),
+        false => Err(ApiError::InvalidToken),
+    }
+}
+
+/// The caller's password, checked with bcrypt (no connection held meanwhile). Failures count
+/// against the same per-address limits as sign-in, so a stolen token cannot guess at full speed.
+fn check_password(
+    app: &App,
+    req: &Request,
+    mut conn: db::pool::Pooled,
+    me: &Bearer,
+    password: &str,
+    wrong: &'static str,
+) -> ApiResult<()> {
+    let hash = users::password_hash(&mut conn, me)?.ok_or(ApiError::InvalidToken)?;
+    let from = app.client(req);
+    let keys = super::auth::charge_signin(app, &mut conn, from, &me.user.to_string())?;
+    drop(conn);
+    if !app.hasher.verify(password, Some(&hash), from)? {
+        return Err(ApiError::bad_request(wrong));
+    }
+    if let Some((pair, whole)) = keys {
+        db::throttle::settle(&mut *app.db()?, &pair, &whole)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! The client's address for throttling: the socket peer, or, when the peer is a trusted proxy, the
+//! right-most `X-Forwarded-For` entry that is not one (entries further left are the client's to forge).
+
+use std::net::IpAddr;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cidr {
+    net: IpAddr,
+    bits: u8,
+}
+
+impl Cidr {
+    /// `10.0.0.0/8`, `::1/128`, or a bare address (one host).
+    pub fn parse(text: &str) -> Option<Cidr> {
+        let (addr, bits) = match text.trim().split_once('/') {
+            Some((a, b)) => (a.parse::<IpAddr>().ok()?, Some(b.parse::<u8>().ok()?)),
+            None => (text.trim().parse::<IpAddr>().ok()?, None),
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let bits = bits.unwrap_or(max);
+        (bits <= max).then_some(Cidr { net: addr, bits })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        fn prefix(bytes: &[u8], bits: u8) -> impl Iterator<Item = u8> + '_ {
+            let bits = bits as usize;
+            bytes.iter().enumerate().map(move |(i, b)| {
+                let keep = bits.saturating_sub(i * 8).min(8);
+                if keep == 0 {
+                    0
+                } else {
+                    b & (0xffu8 << (8 - keep))
+                }
+            })
+        }
+        match (self.net, canonical(ip)) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                prefix(&n.octets(), self.bits).eq(prefix(&a.octets(), self.bits))
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                prefix(&n.octets(), self.bits).eq(prefix(&a.octets(), self.bits))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// An IPv4 peer on a dual-stack socket arrives as `::ffff:a.b.c.d`.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+pub fn client(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[Cidr]) -> IpAddr {
+    let peer = canonical(peer);
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|c| c.contains(ip));
+    let Some(chain) = forwarded_for.filter(|_| is_trusted(peer)) else {
+        return peer;
+    };
+    let mut client = peer;
+    for entry in chain.rsplit(',') {
+        match entry.trim().parse::<IpAddr>() {
+            Ok(ip) => {
+                client = canonical(ip);
+                if !is_trusted(client) {
+                    break;
+                }
+            }
+            // A garbled entry: trust nothing to its left.
+            Err(_) => break,
+        }
+    }
+    client
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn cidrs_match_their_prefix_only() {
+        let net = Cidr::parse("10.1.0.0/16").unwrap();
+        assert!(net.contains(ip("10.1.200.3")));
+        assert!(!net.contains(ip("10.2.0.1")));
+        assert!(Cidr::parse("::1").unwrap().contains(ip("::1")));
+        assert!(Cidr::parse("127.0.0.1").unwrap().contains(ip("::ffff:127.0.0.1")));
+        assert!(Cidr::parse("10.0.0.0/33").is_none());
+        assert!(Cidr::parse("nonsense").is_none());
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_a_trusted_peer() {
+        let trusted = [Cidr::parse("10.0.0.0/8").unwrap()];
+        let xff = Some("6.6.6.6, 203.0.113.7, 10.0.0.2");
+        assert_eq!(client(ip("10.0.0.1"), xff, &trusted), ip("203.0.113.7"));
+        assert_eq!(client(ip("198.51.100.1"), xff, &trusted), ip("198.51.100.1"));
+        assert_eq!(client(ip("10.0.0.1"), None, &trusted), ip("10.0.0.1"));
+        assert_eq!(client(ip("10.0.0.1"), Some("junk, 10.0.0.3"), &trusted), ip("10.0.0.3"));
+    }
+}
