@@ -1,4 +1,6 @@
-//! Passwords (bcrypt behind a bounded section) and access tokens (JWT, HS256 only).
+//! Passwords (bcrypt behind a bounded section), access tokens (JWT, HS256 only), and the generated
+//! signing secret.
 
 pub mod password;
+pub mod secret;
 pub mod token;

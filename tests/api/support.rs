@@ -78,7 +78,7 @@ fn start_throwaway_cluster() -> String {
         let result = started
             .as_ref()
             .map(|c| c.pgdata.clone())
-            .map_err(|e| e.clone());
+            .map_err(|e| e.to_string());
         tx.send(result).ok();
         let _keep = started;
         loop {
@@ -134,7 +134,7 @@ pub fn fresh_database() -> String {
 
 pub fn test_config(database_url: String) -> Config {
     Config {
-        database_url: Some(database_url),
+        database_url: Some(database_url.into()),
         jwt_secret: Some(SECRET.into()),
         port: 0,
         workers: 4,
