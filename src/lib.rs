@@ -12,8 +12,11 @@ pub mod error;
 pub mod http;
 pub mod log;
 pub mod routes;
+mod start_error;
 
-use config::Config;
+pub use start_error::StartError;
+
+use config::{Config, ConfigError};
 use db::embedded::Cluster;
 use db::Target;
 use http::{HttpServer, Limits};
@@ -41,9 +44,9 @@ impl Server {
 }
 
 /// Where the data lives: `DATABASE_URL`, or the embedded cluster under `DATA_DIR`.
-pub fn database(config: &Config) -> Result<(Target, Option<Cluster>), String> {
+pub fn database(config: &Config) -> Result<(Target, Option<Cluster>), StartError> {
     match &config.database_url {
-        Some(url) => Ok((Target::from_url(url, config.db_timeout)?, None)),
+        Some(url) => Ok((Target::from_url(url.expose(), config.db_timeout)?, None)),
         None => {
             let cluster = Cluster::start(&config.data_dir.join("postgres"), 5432, &[])?;
             Ok((Target::unix(cluster.config())?, Some(cluster)))
@@ -51,26 +54,30 @@ pub fn database(config: &Config) -> Result<(Target, Option<Cluster>), String> {
     }
 }
 
-pub fn migrate(target: &Target) -> Result<Vec<&'static str>, String> {
+pub fn migrate(target: &Target) -> Result<Vec<&'static str>, StartError> {
     let mut client = target
         .connect()
-        .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
-    db::migrate::run(&mut client).map_err(|e| format!("migration failed: {e}"))
+        .map_err(|e| StartError::caused("cannot connect to PostgreSQL", e))?;
+    db::migrate::run(&mut client).map_err(|e| StartError::caused("migration failed", e))
 }
 
-pub fn start(config: Config) -> Result<Server, String> {
+pub fn start(config: Config) -> Result<Server, StartError> {
     let (target, cluster) = database(&config)?;
     let secret = match (&config.jwt_secret, &cluster) {
-        (Some(secret), _) => secret.clone(),
-        (None, Some(_)) => db::embedded::persistent_secret(&config.data_dir)?,
-        (None, None) => return Err("JWT_SECRET_KEY must be set when DATABASE_URL is set".into()),
+        (Some(secret), _) => secret.expose().to_string(),
+        (None, Some(_)) => auth::secret::persistent(&config.data_dir)?,
+        (None, None) => return Err(StartError::new(ConfigError::SecretRequired.to_string())),
     };
     for version in migrate(&target)? {
         log::info("migration applied", &[("version", &version)]);
     }
     let pool = target.pool(config.db_pool_size, config.db_timeout);
-    let listener = TcpListener::bind((config.host, config.port))
-        .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
+    let listener = TcpListener::bind((config.host, config.port)).map_err(|e| {
+        StartError::caused(
+            format!("cannot listen on {}:{}", config.host, config.port),
+            e,
+        )
+    })?;
     let limits = Limits {
         max_head_bytes: 16 * 1024,
         max_body_bytes: config.max_body_bytes,
@@ -85,6 +92,6 @@ pub fn start(config: Config) -> Result<Server, String> {
     };
     let app = Arc::new(api::App::new(config, pool, &secret));
     let http = HttpServer::start(listener, limits, app)
-        .map_err(|e| format!("cannot start threads: {e}"))?;
+        .map_err(|e| StartError::caused("cannot start threads", e))?;
     Ok(Server { http, cluster })
 }

@@ -1,6 +1,8 @@
-//! Passwords (bcrypt behind a bounded section) and access tokens (JWT, HS256 only).
+//! Passwords (bcrypt behind a bounded section), access tokens (JWT, HS256 only), and the generated
+//! signing secret.
 
 pub mod address;
 pub mod password;
 pub mod seen;
+pub mod secret;
 pub mod token;

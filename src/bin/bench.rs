@@ -201,7 +201,8 @@ fn run(sections: &[String]) -> Res<()> {
     // PostgreSQL: default durability (fsync on, synchronous_commit on); max_connections raised from
     // 100 to 200 so that pgbench -c 64 and the server's pool always fit.
     let t = Instant::now();
-    let mut cluster = Cluster::start(&dir.0.join("pg"), PG_PORT, &[("max_connections", "200")])?;
+    let mut cluster = Cluster::start(&dir.0.join("pg"), PG_PORT, &[("max_connections", "200")])
+        .map_err(|e| e.to_string())?;
     println!(
         "PostgreSQL cluster up in {:.1} s (default durability settings)",
         t.elapsed().as_secs_f64()
@@ -231,8 +232,8 @@ fn run(sections: &[String]) -> Res<()> {
         ("BCRYPT_COST".into(), "10".into()),
     ];
     let mut passed = Vec::new();
-    for (name, _, _) in todo_api::config::VARIABLES {
-        if server_env.iter().any(|(k, _)| k == name) || *name == "PORT" {
+    for name in todo_api::config::SETTINGS.iter().map(|s| s.name) {
+        if server_env.iter().any(|(k, _)| k == name) || name == "PORT" {
             continue;
         }
         if let Ok(value) = std::env::var(name) {

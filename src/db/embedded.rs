@@ -1,6 +1,7 @@
 //! The local PostgreSQL used when no `DATABASE_URL` is set (and by the tests): a cluster created once
 //! under a directory, listening only on a Unix socket inside it, stopped with the process.
 
+use crate::StartError;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -16,18 +17,18 @@ pub struct Cluster {
 
 /// Where the server binaries are: `PG_BINDIR`, `pg_config --bindir`, the newest
 /// `/usr/lib/postgresql/*/bin`, or `PATH`.
-pub fn find_bindir() -> Result<PathBuf, String> {
+pub fn find_bindir() -> Result<PathBuf, StartError> {
     let has_server = |dir: &Path| dir.join("initdb").is_file() && dir.join("postgres").is_file();
     if let Some(dir) = std::env::var_os("PG_BINDIR").map(PathBuf::from) {
         if has_server(&dir) {
             return Ok(dir);
         }
-        return Err(format!(
+        return Err(StartError::new(format!(
             "PostgreSQL server binaries (initdb, postgres) are not in PG_BINDIR={}: install PostgreSQL \
              (Debian/Ubuntu: `apt-get install postgresql`), point PG_BINDIR at its bin directory, or set \
              DATABASE_URL to use an existing server",
             dir.display()
-        ));
+        )));
     }
     if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
         let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
@@ -51,14 +52,15 @@ pub fn find_bindir() -> Result<PathBuf, String> {
             return Ok(dir);
         }
     }
-    Err("PostgreSQL server binaries (initdb, postgres) were not found: install them (Debian/Ubuntu: \
+    Err(StartError::new(
+        "PostgreSQL server binaries (initdb, postgres) were not found: install them (Debian/Ubuntu: \
          `apt-get install postgresql`, macOS: `brew install postgresql`), set PG_BINDIR to their \
-         directory, or set DATABASE_URL to use an existing server"
-        .into())
+         directory, or set DATABASE_URL to use an existing server",
+    ))
 }
 
 /// initdb refuses to run as root: then the cluster belongs to the `postgres` system user.
-fn run_as() -> Result<Option<(u32, u32)>, String> {
+fn run_as() -> Result<Option<(u32, u32)>, StartError> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         return Ok(None);
@@ -67,11 +69,10 @@ fn run_as() -> Result<Option<(u32, u32)>, String> {
     // SAFETY: getpwnam gets a NUL-terminated name; the fields are copied out before any other call.
     let pw = unsafe { libc::getpwnam(name.as_ptr()) };
     if pw.is_null() {
-        return Err(
+        return Err(StartError::new(
             "running as root, PostgreSQL needs the `postgres` system user, which does not exist: \
-                    create it (`useradd --system postgres`) or run as an ordinary user"
-                .into(),
-        );
+             create it (`useradd --system postgres`) or run as an ordinary user",
+        ));
     }
     // SAFETY: pw was checked non-null above.
     let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
@@ -86,48 +87,52 @@ fn command(bindir: &Path, program: &str, owner: Option<(u32, u32)>) -> Command {
     cmd
 }
 
-fn chown(path: &Path, owner: Option<(u32, u32)>) -> Result<(), String> {
+fn chown(path: &Path, owner: Option<(u32, u32)>) -> Result<(), StartError> {
     if let Some((uid, gid)) = owner {
         std::os::unix::fs::chown(path, Some(uid), Some(gid))
-            .map_err(|e| format!("chown {}: {e}", path.display()))?;
+            .map_err(|e| StartError::caused(format!("chown {}", path.display()), e))?;
     }
     Ok(())
 }
 
 /// Spawning as the `postgres` user fails with EACCES when that user cannot reach the directory.
-fn unreachable_dir(e: std::io::Error, pgdata: &Path, owner: Option<(u32, u32)>) -> String {
+fn unreachable_dir(e: std::io::Error, pgdata: &Path, owner: Option<(u32, u32)>) -> StartError {
     if owner.is_some() && e.kind() == std::io::ErrorKind::PermissionDenied {
-        format!(
+        StartError::new(format!(
             "the postgres system user cannot reach {}: every parent directory must be searchable by it \
              (e.g. `chmod o+x` on each), or choose another DATA_DIR",
             pgdata.display()
-        )
+        ))
     } else {
-        format!("PostgreSQL could not run: {e}")
+        StartError::caused("PostgreSQL could not run", e)
     }
 }
 
 impl Cluster {
     /// Creates the cluster under `pgdata` unless it exists, then starts it. `settings` are extra
     /// `-c name=value` server settings (the tests turn fsync off, or listen on TCP with TLS).
-    pub fn start(pgdata: &Path, port: u16, settings: &[(&str, &str)]) -> Result<Cluster, String> {
+    pub fn start(
+        pgdata: &Path,
+        port: u16,
+        settings: &[(&str, &str)],
+    ) -> Result<Cluster, StartError> {
         let bindir = find_bindir()?;
         let owner = run_as()?;
         fs::create_dir_all(pgdata)
-            .map_err(|e| format!("cannot create {}: {e}", pgdata.display()))?;
+            .map_err(|e| StartError::caused(format!("cannot create {}", pgdata.display()), e))?;
         let pgdata = pgdata
             .canonicalize()
-            .map_err(|e| format!("{}: {e}", pgdata.display()))?;
+            .map_err(|e| StartError::caused(pgdata.display().to_string(), e))?;
         let socket = pgdata.join(format!(".s.PGSQL.{port}"));
         if socket.as_os_str().len() > 100 {
-            return Err(format!(
+            return Err(StartError::new(format!(
                 "the data directory path {} is too long for a Unix socket; use a shorter DATA_DIR",
                 pgdata.display()
-            ));
+            )));
         }
         chown(&pgdata, owner)?;
         fs::set_permissions(&pgdata, fs::Permissions::from_mode(0o700))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| StartError::caused(format!("chmod {}", pgdata.display()), e))?;
         let log_path = pgdata.with_extension("log");
         if !pgdata.join("PG_VERSION").exists() {
             let out = command(&bindir, "initdb", owner)
@@ -146,20 +151,20 @@ impl Cluster {
                 .output()
                 .map_err(|e| unreachable_dir(e, &pgdata, owner))?;
             if !out.status.success() {
-                return Err(format!(
+                return Err(StartError::new(format!(
                     "initdb failed for {}: {}{}",
                     pgdata.display(),
                     String::from_utf8_lossy(&out.stdout),
                     String::from_utf8_lossy(&out.stderr)
-                ));
+                )));
             }
         }
-        let log = fs::OpenOptions::new()
+        let (log2, log) = fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&log_path)
-            .map_err(|e| format!("cannot open {}: {e}", log_path.display()))?;
-        let log2 = log.try_clone().map_err(|e| e.to_string())?;
+            .and_then(|log| Ok((log.try_clone()?, log)))
+            .map_err(|e| StartError::caused(format!("cannot open {}", log_path.display()), e))?;
         let mut cmd = command(&bindir, "postgres", owner);
         cmd.arg("-D")
             .arg(&pgdata)
@@ -194,7 +199,7 @@ impl Cluster {
         Ok(cluster)
     }
 
-    fn wait_ready(&mut self, log_path: &Path) -> Result<(), String> {
+    fn wait_ready(&mut self, log_path: &Path) -> Result<(), StartError> {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(child) = self.child.as_mut() {
@@ -202,17 +207,19 @@ impl Cluster {
                     self.child = None;
                     let log = fs::read_to_string(log_path).unwrap_or_default();
                     let tail: Vec<&str> = log.lines().rev().take(5).collect();
-                    return Err(format!(
+                    return Err(StartError::new(format!(
                         "postgres exited ({status}) at start-up: {}",
                         tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
-                    ));
+                    )));
                 }
             }
             if self.config().connect(postgres::NoTls).is_ok() {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                return Err("postgres did not accept connections within 60 s".into());
+                return Err(StartError::new(
+                    "postgres did not accept connections within 60 s",
+                ));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -254,35 +261,4 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-/// The JWT secret of an embedded deployment: generated once, kept with mode 0600.
-pub fn persistent_secret(data_dir: &Path) -> Result<String, String> {
-    let path = data_dir.join("jwt_secret");
-    if let Ok(secret) = fs::read_to_string(&path) {
-        let secret = secret.trim().to_string();
-        if secret.len() >= 32 {
-            return Ok(secret);
-        }
-    }
-    let mut bytes = [0u8; 32];
-    use std::io::Read;
-    fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|e| format!("cannot read /dev/urandom: {e}"))?;
-    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    fs::create_dir_all(data_dir)
-        .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&path)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    file.write_all(secret.as_bytes())
-        .map_err(|e| e.to_string())?;
-    Ok(secret)
 }

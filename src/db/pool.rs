@@ -1,5 +1,6 @@
 //! The r2d2 pool of blocking PostgreSQL clients, each with its own prepared-statement cache, and TLS.
 
+use crate::StartError;
 use postgres::{Row, Statement};
 use postgres_native_tls::MakeTlsConnector;
 use r2d2_postgres::PostgresConnectionManager;
@@ -117,7 +118,7 @@ impl Target {
     /// libpq semantics: `sslmode=require` encrypts without checking the certificate (what hosted
     /// providers' URLs expect); `verify-ca` / `verify-full` check it against the system roots, or
     /// `sslrootcert` when given.
-    pub fn from_url(url: &str, connect_timeout: Duration) -> Result<Target, String> {
+    pub fn from_url(url: &str, connect_timeout: Duration) -> Result<Target, StartError> {
         let (base, query) = url.split_once('?').unwrap_or((url, ""));
         let mut kept = Vec::new();
         let mut verify = false;
@@ -140,7 +141,7 @@ impl Target {
         };
         let mut config: postgres::Config = url
             .parse()
-            .map_err(|e| format!("DATABASE_URL is not a valid PostgreSQL URL: {e}"))?;
+            .map_err(|e| StartError::caused("DATABASE_URL is not a valid PostgreSQL URL", e))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(connect_timeout);
         }
@@ -150,9 +151,10 @@ impl Target {
         let mut builder = native_tls::TlsConnector::builder();
         if verify {
             if let Some(path) = root_cert {
-                let pem = std::fs::read(&path).map_err(|e| format!("sslrootcert {path}: {e}"))?;
+                let pem = std::fs::read(&path)
+                    .map_err(|e| StartError::caused(format!("sslrootcert {path}"), e))?;
                 let cert = native_tls::Certificate::from_pem(&pem)
-                    .map_err(|e| format!("sslrootcert {path}: {e}"))?;
+                    .map_err(|e| StartError::caused(format!("sslrootcert {path}"), e))?;
                 builder.add_root_certificate(cert);
             }
         } else {
@@ -162,16 +164,16 @@ impl Target {
         }
         let connector = builder
             .build()
-            .map_err(|e| format!("TLS set-up failed: {e}"))?;
+            .map_err(|e| StartError::caused("TLS set-up failed", e))?;
         Ok(Target {
             config,
             tls: MakeTlsConnector::new(connector),
         })
     }
 
-    pub fn unix(config: postgres::Config) -> Result<Target, String> {
-        let connector =
-            native_tls::TlsConnector::new().map_err(|e| format!("TLS set-up failed: {e}"))?;
+    pub fn unix(config: postgres::Config) -> Result<Target, StartError> {
+        let connector = native_tls::TlsConnector::new()
+            .map_err(|e| StartError::caused("TLS set-up failed", e))?;
         Ok(Target {
             config,
             tls: MakeTlsConnector::new(connector),

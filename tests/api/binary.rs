@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use todo_api::config::SETTINGS;
 
 const BIN: &str = env!("CARGO_BIN_EXE_todo-api");
 
@@ -116,12 +117,56 @@ fn http(
 }
 
 #[test]
-fn help_lists_every_configuration_variable() {
+fn help_lists_every_setting_with_its_default() {
     let out = Command::new(BIN).arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    for (name, _, _) in todo_api::config::VARIABLES {
+    for setting in SETTINGS {
+        let (name, default) = (setting.name, setting.default.shown());
         assert!(text.contains(name), "--help does not mention {name}");
+        assert!(
+            text.contains(&format!("default: {default}\n")),
+            "--help does not give {name}'s default {default:?}"
+        );
+    }
+}
+
+/// `(variable, default)` of each row of the README's configuration table, backticks removed.
+fn readme_settings() -> Vec<(String, String)> {
+    let readme = include_str!("../../README.md");
+    let section = readme
+        .split("## Configuration")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("a Configuration section in README.md");
+    section
+        .lines()
+        .filter(|line| line.starts_with("| `"))
+        .map(|line| {
+            let cells: Vec<String> = line
+                .split(" | ")
+                .map(|cell| cell.trim_matches(['|', ' ']).replace('`', ""))
+                .collect();
+            (cells[0].clone(), cells[1].clone())
+        })
+        .collect()
+}
+
+#[test]
+fn the_readme_lists_every_setting_with_its_default_and_nothing_else() {
+    let readme = readme_settings();
+    let documented: Vec<&str> = readme.iter().map(|(name, _)| name.as_str()).collect();
+    let settings: Vec<&str> = SETTINGS.iter().map(|s| s.name).collect();
+    assert_eq!(
+        documented, settings,
+        "README.md rows against SETTINGS, in order"
+    );
+    for ((name, default), setting) in readme.iter().zip(SETTINGS) {
+        assert_eq!(
+            *default,
+            setting.default.shown(),
+            "README default of {name}"
+        );
     }
 }
 

@@ -8,7 +8,7 @@ use todo_api::db::embedded::Cluster;
 #[test]
 fn a_fresh_database_gets_the_schema_and_a_second_start_applies_nothing() {
     let url = empty_database();
-    let app = TestApp::with(|c| c.database_url = Some(url.clone()));
+    let app = TestApp::with(|c| c.database_url = Some(url.clone().into()));
     let mut db = connect(&url);
     let versions: Vec<String> = db
         .query("SELECT version FROM schema_migrations", &[])
@@ -29,7 +29,7 @@ fn a_fresh_database_gets_the_schema_and_a_second_start_applies_nothing() {
     }
     drop(app);
     assert!(todo_api::db::migrate::run(&mut db).unwrap().is_empty());
-    let again = TestApp::with(|c| c.database_url = Some(url.clone()));
+    let again = TestApp::with(|c| c.database_url = Some(url.clone().into()));
     assert_eq!(again.get("/health", None).status, 200);
 }
 
@@ -74,7 +74,7 @@ fn a_stopped_database_gives_503_quickly_and_service_resumes_when_it_returns() {
         cluster.pgdata.display()
     );
     let app = TestApp::with(|c| {
-        c.database_url = Some(url.clone());
+        c.database_url = Some(url.clone().into());
         c.db_timeout = Duration::from_secs(2);
     });
     let user = app.user();
@@ -175,7 +175,7 @@ fn sslmode_require_connects_over_tls_to_a_server_with_a_self_signed_certificate(
     );
 
     let secure = format!("postgres://postgres@127.0.0.1:{port}/postgres?sslmode=require");
-    let app = TestApp::with(|c| c.database_url = Some(secure));
+    let app = TestApp::with(|c| c.database_url = Some(secure.into()));
     assert_eq!(app.get("/health", None).json()["database"], "ok");
     let user = app.user();
     assert_eq!(app.get("/api/auth/me", Some(&user.token)).status, 200);

@@ -1,10 +1,19 @@
-//! Black-box tests: the real server over real HTTP against a real PostgreSQL.
+//! Black-box tests: the real server over real HTTP against a real PostgreSQL, one file per feature.
 
-mod auth;
 mod binary;
 mod cors;
 mod database;
 mod http_front;
+mod passwords;
 mod service;
+mod signin;
+mod signup;
+mod signup_validation;
 mod support;
-mod tasks;
+mod tasks_concurrency;
+mod tasks_crud;
+mod tasks_isolation;
+mod tasks_list;
+mod tasks_pagination;
+mod tasks_validation;
+mod tokens;

@@ -1,0 +1,305 @@
+//! Every setting once: its variable, its default, its `--help` line and how a value is read.
+//! `Config::default`, `Config::from_vars` and `--help` are driven by this table, and a test holds
+//! the README's configuration table to it.
+
+use super::{cores, Config, LogFormat, LogLevel, Secret};
+use crate::auth::address::Cidr;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub struct Setting {
+    pub name: &'static str,
+    pub default: Fallback,
+    pub help: &'static str,
+    /// Stores a trimmed, non-empty value; `Err` says what the value must be.
+    pub(super) apply: fn(&mut Config, &str) -> Result<(), &'static str>,
+}
+
+/// What a setting is when its variable is not set.
+pub enum Fallback {
+    /// Nothing: the text says what happens then.
+    Unset(&'static str),
+    /// This value, read by `apply` like one from the environment, so it cannot drift from parsing.
+    Value(&'static str),
+    /// Worked out at start-up from the machine or the settings above it, then read by `apply`;
+    /// the text is how `--help` and the README put it.
+    Computed(&'static str, fn(&Config, &super::Vars) -> String),
+}
+
+impl Fallback {
+    /// As `--help` and the README show it.
+    pub fn shown(&self) -> String {
+        match self {
+            Fallback::Unset(what) => format!("unset: {what}"),
+            Fallback::Value(text) | Fallback::Computed(text, _) => text.to_string(),
+        }
+    }
+}
+
+pub const SETTINGS: &[Setting] = &[
+    Setting {
+        name: "DATABASE_URL",
+        default: Fallback::Unset("embedded PostgreSQL"),
+        help: "postgres://user:pass@host:5432/db[?sslmode=require]",
+        apply: |c, v| {
+            c.database_url = Some(Secret::from(v));
+            Ok(())
+        },
+    },
+    Setting {
+        name: "JWT_SECRET_KEY",
+        default: Fallback::Unset("generated into DATA_DIR"),
+        help: "HS256 signing secret, at least 32 bytes; required with DATABASE_URL",
+        apply: |c, v| {
+            c.jwt_secret = Some(Secret::from(v));
+            Ok(())
+        },
+    },
+    Setting {
+        name: "HOST",
+        default: Fallback::Computed("127.0.0.1 (0.0.0.0 when PORT is set)", |_, vars| match vars
+            .get("PORT")
+        {
+            Some(_) => "0.0.0.0".into(),
+            None => "127.0.0.1".into(),
+        }),
+        help: "address to listen on",
+        apply: |c, v| {
+            c.host = v.parse::<IpAddr>().map_err(|_| "an IP address")?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "PORT",
+        default: Fallback::Value("8000"),
+        help: "port to listen on",
+        apply: |c, v| {
+            c.port = v.parse().map_err(|_| "a port number from 0 to 65535")?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "WORKERS",
+        default: Fallback::Computed("4 x cores (min 4)", |_, _| (4 * cores()).max(4).to_string()),
+        help: "request worker threads",
+        apply: |c, v| positive(v).map(|n| c.workers = n),
+    },
+    Setting {
+        name: "DB_POOL_SIZE",
+        default: Fallback::Computed("WORKERS", |c, _| c.workers.to_string()),
+        help: "PostgreSQL connections in the pool",
+        apply: |c, v| positive(v).map(|n| c.db_pool_size = n),
+    },
+    Setting {
+        name: "DB_TIMEOUT_MS",
+        default: Fallback::Value("2000"),
+        help: "wait for a pooled connection before answering 503",
+        apply: |c, v| millis(v).map(|d| c.db_timeout = d),
+    },
+    Setting {
+        name: "QUEUE_SIZE",
+        default: Fallback::Value("1024"),
+        help: "parsed requests waiting for a worker before answering 503",
+        apply: |c, v| positive(v).map(|n| c.queue_size = n),
+    },
+    Setting {
+        name: "MAX_CONNECTIONS",
+        default: Fallback::Value("10000"),
+        help: "open client connections before answering 503",
+        apply: |c, v| positive(v).map(|n| c.max_connections = n),
+    },
+    Setting {
+        name: "CORS_ORIGINS",
+        default: Fallback::Value("http://localhost:3000,http://localhost:3001"),
+        help: "allowed browser origins; https://*.example.com matches one subdomain level",
+        apply: |c, v| {
+            c.cors_origins = v
+                .split(',')
+                .map(|o| o.trim().trim_end_matches('/').to_string())
+                .filter(|o| !o.is_empty())
+                .collect();
+            Ok(())
+        },
+    },
+    Setting {
+        name: "BCRYPT_COST",
+        default: Fallback::Value("10"),
+        help: "bcrypt cost for new password hashes (4..=31)",
+        apply: |c, v| match v.parse() {
+            Ok(cost @ 4..=31) => {
+                c.bcrypt_cost = cost;
+                Ok(())
+            }
+            _ => Err("a number between 4 and 31"),
+        },
+    },
+    Setting {
+        name: "HASH_CONCURRENCY",
+        default: Fallback::Computed("cores", |_, _| cores().to_string()),
+        help: "password hashes computed at once",
+        apply: |c, v| positive(v).map(|n| c.hash_concurrency = n),
+    },
+    Setting {
+        name: "HASH_WAIT_MS",
+        default: Fallback::Value("2000"),
+        help: "longest wait for a hash; the line admits what it can serve in this time, 503 beyond",
+        apply: |c, v| millis(v).map(|d| c.hash_wait = d),
+    },
+    Setting {
+        name: "TOKEN_TTL_DAYS",
+        default: Fallback::Value("7"),
+        help: "access token lifetime",
+        apply: |c, v| {
+            c.token_ttl_days = positive(v)?.try_into().map_err(|_| "a positive integer")?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "MAX_BODY_BYTES",
+        default: Fallback::Value("65536"),
+        help: "largest request body accepted (413 above)",
+        apply: |c, v| positive(v).map(|n| c.max_body_bytes = n),
+    },
+    Setting {
+        name: "DATA_DIR",
+        default: Fallback::Value("./data"),
+        help: "embedded PostgreSQL cluster and generated secret",
+        apply: |c, v| {
+            c.data_dir = PathBuf::from(v);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "LOG_FORMAT",
+        default: Fallback::Value("text"),
+        help: "text or json",
+        apply: |c, v| {
+            c.log_format = match v {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => return Err("text or json"),
+            };
+            Ok(())
+        },
+    },
+    Setting {
+        name: "LOG_LEVEL",
+        default: Fallback::Value("info"),
+        help: "debug, info, warn, error or off",
+        apply: |c, v| {
+            c.log_level = match v {
+                "debug" => LogLevel::Debug,
+                "info" => LogLevel::Info,
+                "warn" => LogLevel::Warn,
+                "error" => LogLevel::Error,
+                "off" => LogLevel::Off,
+                _ => return Err("debug, info, warn, error or off"),
+            };
+            Ok(())
+        },
+    },
+    Setting {
+        name: "HEADER_TIMEOUT_MS",
+        default: Fallback::Value("10000"),
+        help: "time allowed to send a request head",
+        apply: |c, v| millis(v).map(|d| c.header_timeout = d),
+    },
+    Setting {
+        name: "BODY_TIMEOUT_MS",
+        default: Fallback::Value("30000"),
+        help: "time allowed to send a request body",
+        apply: |c, v| millis(v).map(|d| c.body_timeout = d),
+    },
+    Setting {
+        name: "KEEP_ALIVE_TIMEOUT_MS",
+        default: Fallback::Value("60000"),
+        help: "idle time before a keep-alive connection is closed",
+        apply: |c, v| millis(v).map(|d| c.keep_alive_timeout = d),
+    },
+    Setting {
+        name: "WRITE_TIMEOUT_MS",
+        default: Fallback::Value("30000"),
+        help: "time allowed to write a response",
+        apply: |c, v| millis(v).map(|d| c.write_timeout = d),
+    },
+    Setting {
+        name: "SHUTDOWN_TIMEOUT_MS",
+        default: Fallback::Value("25000"),
+        help: "time in-flight requests get to finish on SIGTERM",
+        apply: |c, v| millis(v).map(|d| c.shutdown_timeout = d),
+    },
+    Setting {
+        name: "TRUSTED_PROXIES",
+        default: Fallback::Unset("X-Forwarded-For is ignored"),
+        help: "comma-separated addresses or CIDRs of proxies whose X-Forwarded-For is believed",
+        apply: |c, v| {
+            c.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| Cidr::parse(s).ok_or("comma-separated addresses or CIDRs"))
+                .collect::<Result<_, _>>()?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "SIGNIN_LIMIT_PER_EMAIL",
+        default: Fallback::Value("5"),
+        help: "failed sign-ins per client address and e-mail in a window before 429",
+        apply: |c, v| count(v).map(|n| c.signin_limit_per_email = n),
+    },
+    Setting {
+        name: "SIGNIN_LIMIT_PER_ADDRESS",
+        default: Fallback::Value("50"),
+        help: "failed sign-ins per client address in a window before 429",
+        apply: |c, v| count(v).map(|n| c.signin_limit_per_address = n),
+    },
+    Setting {
+        name: "SIGNIN_WINDOW_SECONDS",
+        default: Fallback::Value("900"),
+        help: "how long failed sign-ins are counted",
+        apply: |c, v| count(v).map(|n| c.signin_window_seconds = n.into()),
+    },
+    Setting {
+        name: "SIGNUP_LIMIT_PER_ADDRESS",
+        default: Fallback::Value("20"),
+        help: "sign-ups per client address in a window before 429",
+        apply: |c, v| count(v).map(|n| c.signup_limit_per_address = n),
+    },
+    Setting {
+        name: "SIGNUP_WINDOW_SECONDS",
+        default: Fallback::Value("3600"),
+        help: "how long sign-ups are counted",
+        apply: |c, v| count(v).map(|n| c.signup_window_seconds = n.into()),
+    },
+    Setting {
+        name: "DOCS_ASSETS_URL",
+        default: Fallback::Value("https://cdn.jsdelivr.net/npm/swagger-ui-dist@5"),
+        help: "where /docs loads Swagger UI from",
+        apply: |c, v| {
+            if v.contains(['"', '\'', '<', '>', ' ', ';']) {
+                return Err("a plain URL");
+            }
+            c.docs_assets_url = v.trim_end_matches('/').to_string();
+            Ok(())
+        },
+    },
+];
+
+fn positive(value: &str) -> Result<usize, &'static str> {
+    match value.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err("a positive integer"),
+    }
+}
+
+fn count(value: &str) -> Result<i32, &'static str> {
+    positive(value)?
+        .try_into()
+        .map_err(|_| "a positive integer below 2^31")
+}
+
+fn millis(value: &str) -> Result<Duration, &'static str> {
+    positive(value).map(|n| Duration::from_millis(n as u64))
+}
