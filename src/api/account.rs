@@ -91,7 +91,14 @@ pub fn delete(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
     let mut conn = app.db()?;
     let me = app.bearer(req, &mut conn)?;
     let input = Confirmation::parse(req)?;
-    check_password(app, req, conn, &me, &input.password, "Password is incorrect")?;
+    check_password(
+        app,
+        req,
+        conn,
+        &me,
+        &input.password,
+        "Password is incorrect",
+    )?;
     if !users::delete(&mut *app.db()?, me.user)? {
         return Err(ApiError::InvalidToken);
     }

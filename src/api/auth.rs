@@ -98,12 +98,13 @@ pub fn signup(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
     drop(conn);
     let hash = app.hasher.hash(&input.password, from)?;
     let mut conn = app.db()?;
-    let user = users::insert(&mut conn, &input.email, &input.name, &hash).map_err(|e| {
-        match db::constraint(&e) {
-            Some("users_email_key") => ApiError::bad_request(EMAIL_TAKEN),
-            _ => e.into(),
-        }
-    })?;
+    let user =
+        users::insert(&mut conn, &input.email, &input.name, &hash).map_err(
+            |e| match db::constraint(&e) {
+                Some("users_email_key") => ApiError::bad_request(EMAIL_TAKEN),
+                _ => e.into(),
+            },
+        )?;
     let mut out = open_session(app, req, &mut conn, &user)?;
     out["message"] = "User created successfully".into();
     out["user_id"] = user.id.to_string().into();

@@ -8,10 +8,10 @@ pub mod input;
 pub mod service;
 pub mod tasks;
 
+use crate::auth::address;
 use crate::auth::password::{self, Hasher};
 use crate::auth::seen::Seen;
 use crate::auth::token::{self, Bearer, Keys};
-use crate::auth::address;
 use crate::config::Config;
 use crate::cors::Cors;
 use crate::db::{self, Pool};
@@ -48,7 +48,9 @@ impl App {
                 cost: config.bcrypt_cost,
                 threads: config.hash_concurrency,
                 wait: config.hash_wait,
-                max_line: config.workers.saturating_sub(hashing_reserve(config.workers)),
+                max_line: config
+                    .workers
+                    .saturating_sub(hashing_reserve(config.workers)),
             }),
             seen: Seen::default(),
             purged_at: AtomicU64::new(0),

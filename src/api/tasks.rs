@@ -3,12 +3,12 @@
 
 use super::input::{invalid, ListQuery, NewTask, TaskPatch};
 use super::App;
+use crate::auth::token::Bearer;
 use crate::db::{self, tasks};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
 use crate::routes::{Path, TaskId};
 use serde_json::json;
-use crate::auth::token::Bearer;
 
 const NOT_FOUND: ApiError = ApiError::NotFound("Task not found");
 

@@ -89,7 +89,9 @@ mod tests {
         assert!(net.contains(ip("10.1.200.3")));
         assert!(!net.contains(ip("10.2.0.1")));
         assert!(Cidr::parse("::1").unwrap().contains(ip("::1")));
-        assert!(Cidr::parse("127.0.0.1").unwrap().contains(ip("::ffff:127.0.0.1")));
+        assert!(Cidr::parse("127.0.0.1")
+            .unwrap()
+            .contains(ip("::ffff:127.0.0.1")));
         assert!(Cidr::parse("10.0.0.0/33").is_none());
         assert!(Cidr::parse("nonsense").is_none());
     }
@@ -99,8 +101,14 @@ mod tests {
         let trusted = [Cidr::parse("10.0.0.0/8").unwrap()];
         let xff = Some("6.6.6.6, 203.0.113.7, 10.0.0.2");
         assert_eq!(client(ip("10.0.0.1"), xff, &trusted), ip("203.0.113.7"));
-        assert_eq!(client(ip("198.51.100.1"), xff, &trusted), ip("198.51.100.1"));
+        assert_eq!(
+            client(ip("198.51.100.1"), xff, &trusted),
+            ip("198.51.100.1")
+        );
         assert_eq!(client(ip("10.0.0.1"), None, &trusted), ip("10.0.0.1"));
-        assert_eq!(client(ip("10.0.0.1"), Some("junk, 10.0.0.3"), &trusted), ip("10.0.0.3"));
+        assert_eq!(
+            client(ip("10.0.0.1"), Some("junk, 10.0.0.3"), &trusted),
+            ip("10.0.0.3")
+        );
     }
 }

@@ -3,6 +3,6 @@
 
 pub mod address;
 pub mod password;
-pub mod seen;
 pub mod secret;
+pub mod seen;
 pub mod token;

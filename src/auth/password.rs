@@ -199,10 +199,7 @@ fn run(shared: &Shared) {
                 if line.closed {
                     return;
                 }
-                line = shared
-                    .ready
-                    .wait(line)
-                    .unwrap_or_else(|p| p.into_inner());
+                line = shared.ready.wait(line).unwrap_or_else(|p| p.into_inner());
             }
         };
         let started = Instant::now();
@@ -291,9 +288,15 @@ mod tests {
     #[test]
     fn the_line_is_as_long_as_the_wait_limit_can_serve() {
         let hasher = hasher(4, 2, 1000);
-        hasher.shared.mean_nanos.store(100_000_000, Ordering::Relaxed);
+        hasher
+            .shared
+            .mean_nanos
+            .store(100_000_000, Ordering::Relaxed);
         assert_eq!(hasher.capacity(), 20);
-        hasher.shared.mean_nanos.store(2_000_000_000, Ordering::Relaxed);
+        hasher
+            .shared
+            .mean_nanos
+            .store(2_000_000_000, Ordering::Relaxed);
         assert_eq!(hasher.capacity(), 0);
     }
 }

@@ -8,6 +8,11 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0003_sessions", include_str!("../../sql/0003_sessions.sql")),
 ];
 
+/// Every migration's version, in the order they are applied.
+pub fn versions() -> Vec<&'static str> {
+    MIGRATIONS.iter().map(|(version, _)| *version).collect()
+}
+
 /// Any constant: all instances of this application agree on it.
 const LOCK_KEY: i64 = 0x746f_646f_6170_6931;
 

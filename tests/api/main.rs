@@ -1,11 +1,14 @@
 //! Black-box tests: the real server over real HTTP against a real PostgreSQL, one file per feature.
 
+mod account;
 mod binary;
 mod cors;
 mod database;
+mod hashing;
 mod http_front;
 mod passwords;
 mod service;
+mod sessions;
 mod signin;
 mod signup;
 mod signup_validation;
@@ -16,4 +19,5 @@ mod tasks_isolation;
 mod tasks_list;
 mod tasks_pagination;
 mod tasks_validation;
+mod throttling;
 mod tokens;

@@ -104,7 +104,11 @@ fn a_fresh_token_carries_exactly_sub_user_id_email_iat_and_exp_for_seven_days() 
         .map(String::as_str)
         .collect();
     keys.sort();
-    assert_eq!(keys, ["email", "exp", "iat", "sub", "user_id"], "{claims}");
+    assert_eq!(
+        keys,
+        ["email", "exp", "iat", "sid", "sub", "user_id"],
+        "{claims}"
+    );
     assert_eq!(claims["sub"], user.id.as_str());
     assert_eq!(claims["user_id"], user.id.as_str());
     assert_eq!(claims["email"], user.email.as_str());

@@ -19,6 +19,10 @@ pub fn test_config(database_url: String) -> Config {
         hash_concurrency: 4,
         log_level: LogLevel::Off,
         shutdown_timeout: Duration::from_secs(5),
+        // Every test signs up and in from 127.0.0.1; the throttling tests set their own limits.
+        signin_limit_per_email: 1_000_000,
+        signin_limit_per_address: 1_000_000,
+        signup_limit_per_address: 1_000_000,
         ..Config::default()
     }
 }
@@ -69,7 +73,15 @@ impl TestApp {
     }
 
     pub fn with(adjust: impl FnOnce(&mut Config)) -> TestApp {
-        let db_url = fresh_database();
+        TestApp::on(fresh_database(), adjust)
+    }
+
+    /// A second server on this one's database: another instance behind the same load balancer.
+    pub fn beside(&self, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        TestApp::on(self.db_url.clone(), adjust)
+    }
+
+    fn on(db_url: String, adjust: impl FnOnce(&mut Config)) -> TestApp {
         let mut config = test_config(db_url.clone());
         adjust(&mut config);
         let server = todo_api::start(config).expect("the server starts");

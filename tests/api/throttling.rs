@@ -1,0 +1,217 @@
+//! Throttling of sign-in and sign-up per client address, counted in PostgreSQL.
+
+use crate::support::*;
+use serde_json::json;
+use std::time::Duration;
+
+fn throttled_app(adjust: impl FnOnce(&mut todo_api::config::Config)) -> TestApp {
+    TestApp::with(|c| {
+        c.signin_limit_per_email = 5;
+        c.signin_limit_per_address = 50;
+        c.signup_limit_per_address = 20;
+        c.trusted_proxies = vec![todo_api::auth::address::Cidr::parse("127.0.0.1").unwrap()];
+        adjust(c);
+    })
+}
+
+fn signin_from(app: &TestApp, from: &str, email: &str, password: &str) -> Resp {
+    let body = json!({ "email": email, "password": password }).to_string();
+    app.request(
+        "POST",
+        "/api/auth/signin",
+        &[
+            ("Content-Type", "application/json"),
+            ("X-Forwarded-For", from),
+        ],
+        Some(body.as_bytes()),
+    )
+}
+
+fn assert_throttled(resp: &Resp, detail: &str) {
+    assert_error(resp, 429, detail);
+    let wait: u64 = resp
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .expect("Retry-After in seconds");
+    assert!(wait >= 1, "{wait}");
+}
+
+const SIGNIN: &str = "Too many sign-in attempts; try again later";
+
+#[test]
+fn the_sixth_wrong_password_from_one_address_for_one_email_is_429_with_retry_after() {
+    let app = throttled_app(|_| {});
+    let user = app.user();
+    for _ in 0..5 {
+        assert_eq!(
+            signin_from(&app, "198.51.100.7", &user.email, "Wrong-1").status,
+            401
+        );
+    }
+    let resp = signin_from(&app, "198.51.100.7", &user.email, "Wrong-1");
+    assert_throttled(&resp, SIGNIN);
+    let wait: u64 = resp.header("retry-after").unwrap().parse().unwrap();
+    assert!(wait <= 900, "{wait}");
+    // The right password from the throttled address is refused too, without a bcrypt verification.
+    assert_throttled(
+        &signin_from(&app, "198.51.100.7", &user.email, PASSWORD),
+        SIGNIN,
+    );
+    assert_eq!(
+        signin_from(&app, "203.0.113.9", &user.email, PASSWORD).status,
+        200
+    );
+}
+
+#[test]
+fn a_successful_sign_in_clears_the_count_for_its_address_and_email() {
+    let app = throttled_app(|_| {});
+    let user = app.user();
+    for _ in 0..4 {
+        assert_eq!(
+            signin_from(&app, "198.51.100.8", &user.email, "Wrong-1").status,
+            401
+        );
+    }
+    assert_eq!(
+        signin_from(&app, "198.51.100.8", &user.email, PASSWORD).status,
+        200
+    );
+    for _ in 0..5 {
+        assert_eq!(
+            signin_from(&app, "198.51.100.8", &user.email, "Wrong-1").status,
+            401
+        );
+    }
+    assert_eq!(
+        signin_from(&app, "198.51.100.8", &user.email, "Wrong-1").status,
+        429
+    );
+}
+
+#[test]
+fn one_address_is_throttled_across_emails_past_its_own_limit() {
+    let app = throttled_app(|c| c.signin_limit_per_address = 3);
+    for i in 0..3 {
+        let email = format!("nobody{i}@example.com");
+        assert_eq!(
+            signin_from(&app, "198.51.100.9", &email, "Wrong-1").status,
+            401
+        );
+    }
+    let resp = signin_from(&app, "198.51.100.9", "someone-else@example.com", "Wrong-1");
+    assert_throttled(&resp, SIGNIN);
+}
+
+#[test]
+fn counts_expire_with_their_window() {
+    let app = throttled_app(|c| c.signin_window_seconds = 1);
+    let user = app.user();
+    for _ in 0..5 {
+        signin_from(&app, "198.51.100.10", &user.email, "Wrong-1");
+    }
+    assert_eq!(
+        signin_from(&app, "198.51.100.10", &user.email, "Wrong-1").status,
+        429
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        signin_from(&app, "198.51.100.10", &user.email, PASSWORD).status,
+        200
+    );
+}
+
+#[test]
+fn a_spoofed_forwarded_for_from_an_untrusted_peer_is_ignored() {
+    let app = throttled_app(|c| c.trusted_proxies.clear());
+    let user = app.user();
+    for i in 0..5 {
+        let from = format!("192.0.2.{i}");
+        assert_eq!(signin_from(&app, &from, &user.email, "Wrong-1").status, 401);
+    }
+    // Every attempt came from 127.0.0.1, whatever the header claimed.
+    assert_throttled(
+        &signin_from(&app, "192.0.2.99", &user.email, "Wrong-1"),
+        SIGNIN,
+    );
+}
+
+#[test]
+fn the_twenty_first_sign_up_from_one_address_in_an_hour_is_429() {
+    let app = throttled_app(|c| c.signup_limit_per_address = 3);
+    let signup = |from: &str, n: usize| {
+        let body = json!({ "name": "Someone", "email": format!("s{n}-{}@example.com", unique()), "password": PASSWORD });
+        app.request(
+            "POST",
+            "/api/auth/signup",
+            &[
+                ("Content-Type", "application/json"),
+                ("X-Forwarded-For", from),
+            ],
+            Some(body.to_string().as_bytes()),
+        )
+    };
+    for n in 0..3 {
+        assert_eq!(signup("198.51.100.11", n).status, 201);
+    }
+    assert_throttled(
+        &signup("198.51.100.11", 4),
+        "Too many sign-ups; try again later",
+    );
+    assert_eq!(signup("198.51.100.12", 5).status, 201);
+}
+
+#[test]
+fn throttle_counts_are_shared_by_every_instance_on_the_database() {
+    let a = throttled_app(|_| {});
+    let b = a.beside(|c| {
+        c.signin_limit_per_email = 5;
+        c.trusted_proxies = vec![todo_api::auth::address::Cidr::parse("127.0.0.1").unwrap()];
+    });
+    let user = a.user();
+    for i in 0..5 {
+        let app = if i % 2 == 0 { &a } else { &b };
+        assert_eq!(
+            signin_from(app, "198.51.100.13", &user.email, "Wrong-1").status,
+            401
+        );
+    }
+    assert_eq!(
+        signin_from(&b, "198.51.100.13", &user.email, "Wrong-1").status,
+        429
+    );
+    assert_eq!(
+        signin_from(&a, "198.51.100.13", &user.email, "Wrong-1").status,
+        429
+    );
+}
+
+#[test]
+fn expired_counts_are_purged_from_the_database() {
+    let app = throttled_app(|c| c.signin_window_seconds = 1);
+    signin_from(&app, "198.51.100.14", "x@example.com", "Wrong-1");
+    let mut db = app.sql();
+    let before: i64 = db
+        .query_one("SELECT count(*) FROM auth_throttle", &[])
+        .unwrap()
+        .get(0);
+    assert!(before >= 2);
+    db.execute(
+        "UPDATE auth_throttle SET reset_at = now() - interval '1 hour'",
+        &[],
+    )
+    .unwrap();
+    // Purging runs at most once a minute per instance; a fresh instance purges on its first attempt.
+    let other = app.beside(|c| {
+        c.trusted_proxies = vec![todo_api::auth::address::Cidr::parse("127.0.0.1").unwrap()];
+    });
+    signin_from(&other, "198.51.100.15", "y@example.com", "Wrong-1");
+    let keys: Vec<String> = db
+        .query("SELECT key FROM auth_throttle", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(keys.iter().all(|k| k.contains("198.51.100.15")), "{keys:?}");
+}
