@@ -10,6 +10,10 @@
   cases get a fresh local part; everything else in the generated body stays as generated.
 - Sign-in: generated credentials never match an account (always 401), so every other positive
   sign-in case uses the fuzzing user's, to exercise the 200 answer as well.
+- Sign-out and sign-out-everywhere end the session they are sent with: they get a fresh session of
+  the fuzzing user each time, so the shared token stays valid.
+- Password change and account deletion: positive cases run as a throwaway user whose password is
+  put in the body (a made-up one is a 400 by contract).
 """
 
 from __future__ import annotations
@@ -29,6 +33,17 @@ PASSWORD = "Fuzz-Pass-1"
 
 _lock = threading.Lock()
 _session: dict[str, str] | None = None
+
+
+def _new_user() -> tuple[str, dict]:
+    email = f"schemathesis-{uuid.uuid4().hex[:12]}@example.com"
+    resp = requests.post(
+        f"{BASE_URL}/api/auth/signup",
+        json={"name": "Schemathesis", "email": email, "password": PASSWORD},
+        timeout=30,
+    )
+    resp.raise_for_status()
+    return email, resp.json()
 
 
 def _sign_up() -> dict[str, str]:
@@ -62,15 +77,49 @@ def session() -> dict[str, str]:
         return _session
 
 
-# The operations that declare bearer security: /api/auth/me and every task route.
-@schemathesis.auth(retry_on=[]).apply_to(path_regex=r"^/api/(auth/me$|\{user_id\}/)")
+def _disposable_token() -> str:
+    """A second session of the fuzzing user, for the operations that end the session they use."""
+    user = session()
+    resp = requests.post(
+        f"{BASE_URL}/api/auth/signin",
+        json={"email": user["email"], "password": PASSWORD},
+        timeout=30,
+    )
+    resp.raise_for_status()
+    return resp.json()["access_token"]
+
+
+# Operations that check the account's password, and the body field that carries it.
+_PASSWORD_CHECKED = {
+    ("/api/auth/password", "PUT"): "current_password",
+    ("/api/auth/me", "DELETE"): "password",
+}
+
+
+def _ends_its_session(case) -> bool:
+    path, method = case.operation.path, case.operation.method.upper()
+    return (path, method) in {("/api/auth/signout", "POST"), ("/api/auth/sessions", "DELETE")}
+
+
+# The operations that declare bearer security: the account routes and every task route.
+@schemathesis.auth(retry_on=[]).apply_to(
+    path_regex=r"^/api/(auth/(me|signout|password|sessions(/\{session_id\})?)$|\{user_id\}/)"
+)
 class TodoApiAuth:
     def get(self, case, context):
         return session()
 
     def set(self, case, data, context):
         negated = set(negated_parameters(case.meta))
-        case.headers["Authorization"] = f"Bearer {data['token']}"
+        token = _disposable_token() if _ends_its_session(case) else data["token"]
+        field = _PASSWORD_CHECKED.get((case.operation.path, case.operation.method.upper()))
+        if field and isinstance(case.body, dict) and _is_positive(case):
+            # A valid body with a made-up password is a 400 by contract; a throwaway user whose
+            # password is known exercises the success (and deleting it costs the shared user nothing).
+            _, created = _new_user()
+            token = created["access_token"]
+            case.body[field] = PASSWORD
+        case.headers["Authorization"] = f"Bearer {token}"
         if "user_id" in case.path_parameters and ("user_id", ParameterLocation.PATH) not in negated:
             case.path_parameters["user_id"] = data["user_id"]
         if case.query and "cursor" in case.query and ("cursor", ParameterLocation.QUERY) not in negated:

@@ -42,6 +42,19 @@ impl ApiError {
         ApiError::BadRequest(detail.into())
     }
 
+    /// A 4xx that a dead session's 401 must win over.
+    pub fn is_client_error(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Validation(_)
+                | ApiError::BadRequest(_)
+                | ApiError::Forbidden
+                | ApiError::NotFound(_)
+                | ApiError::UnsupportedMediaType
+                | ApiError::TooMany(..)
+        )
+    }
+
     pub fn into_response(self) -> Response {
         match self {
             ApiError::Validation(errors) => {

@@ -59,7 +59,7 @@ pub fn revoke(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
 pub fn change_password(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
     let mut conn = app.db()?;
     let me = app.bearer(req, &mut conn)?;
-    let input = PasswordChange::parse(req)?;
+    let input = PasswordChange::parse(req).map_err(|e| app.gone_or(&mut conn, &me, e))?;
     check_password(
         app,
         req,
@@ -81,7 +81,7 @@ pub fn change_password(app: &App, req: &Request, _: &Path) -> ApiResult<Response
 pub fn rename(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
     let mut conn = app.db()?;
     let me = app.bearer(req, &mut conn)?;
-    let input = Rename::parse(req)?;
+    let input = Rename::parse(req).map_err(|e| app.gone_or(&mut conn, &me, e))?;
     let user = users::rename(&mut conn, &me, &input.name)?.ok_or(ApiError::InvalidToken)?;
     Ok(Response::json(200, &user))
 }
@@ -90,7 +90,7 @@ pub fn rename(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
 pub fn delete(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
     let mut conn = app.db()?;
     let me = app.bearer(req, &mut conn)?;
-    let input = Confirmation::parse(req)?;
+    let input = Confirmation::parse(req).map_err(|e| app.gone_or(&mut conn, &me, e))?;
     check_password(
         app,
         req,

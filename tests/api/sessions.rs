@@ -231,3 +231,31 @@ fn last_used_at_is_recorded_when_a_session_is_used() {
     let current = list.iter().find(|s| s["current"] == true).unwrap();
     assert!(chrono::Utc::now() - used(current) < chrono::Duration::minutes(1));
 }
+
+#[test]
+fn a_revoked_token_is_401_even_where_the_request_is_also_wrong_otherwise() {
+    let app = TestApp::spawn();
+    let user = app.user();
+    let other = app.user();
+    assert_eq!(
+        app.send("POST", "/api/auth/signout", Some(&user.token), None)
+            .status,
+        204
+    );
+    let t = Some(user.token.as_str());
+    let cases = [
+        app.get(&format!("{}/abc", tasks_path(&user)), t),
+        app.get(&tasks_path(&other), t),
+        app.get(&format!("{}?status=nope", tasks_path(&user)), t),
+        app.get(&task_path(&user, 999_999), t),
+        app.send("POST", &tasks_path(&user), t, Some(json!({"title": ""}))),
+        app.send("PUT", &task_path(&user, 1), t, Some(json!({}))),
+        app.send("PATCH", "/api/auth/me", t, Some(json!({"name": "x"}))),
+        app.send("PUT", "/api/auth/password", t, Some(json!({}))),
+        app.send("DELETE", "/api/auth/me", t, Some(json!({}))),
+        app.send("DELETE", "/api/auth/sessions/nope", t, None),
+    ];
+    for resp in &cases {
+        assert_token_refused(resp, "revoked, and wrong otherwise too");
+    }
+}

@@ -273,6 +273,15 @@ async function runFlow(api) {
     return res;
   });
 
+  await step('POST /api/auth/signout: 204, then the token is refused', async (check) => {
+    const res = await request(api, 'POST', '/api/auth/signout', { token });
+    check(res.status === 204, `status ${res.status}: ${res.text}`);
+    const after = await request(api, 'GET', base, { token });
+    check(after.status === 401, `after sign-out: status ${after.status}`);
+    check(after.body?.detail === 'Invalid or expired token', `after sign-out: ${after.text}`);
+    return res;
+  });
+
   return { userId, email, steps: r.steps, failures: r.failures };
 }
 
