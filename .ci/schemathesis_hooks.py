@@ -10,8 +10,9 @@
   cases get a fresh local part; everything else in the generated body stays as generated.
 - Sign-in: generated credentials never match an account (always 401), so every other positive
   sign-in case uses the fuzzing user's, to exercise the 200 answer as well.
-- Sign-out and sign-out-everywhere end the session they are sent with: they get a fresh session of
-  the fuzzing user each time, so the shared token stays valid.
+- Sign-out and sign-out-everywhere end the session they are sent with, and deleting a session could
+  end the shared one: they get a fresh session of the fuzzing user each time (and delete that one),
+  so the shared token stays valid.
 - Password change and account deletion: positive cases run as a throwaway user whose password is
   put in the body (a made-up one is a 400 by contract).
 """
@@ -112,6 +113,15 @@ class TodoApiAuth:
     def set(self, case, data, context):
         negated = set(negated_parameters(case.meta))
         token = _disposable_token() if _ends_its_session(case) else data["token"]
+        if "session_id" in case.path_parameters and ("session_id", ParameterLocation.PATH) not in negated:
+            # A session id the stateful phase took from the session list may be the shared one:
+            # end a disposable session of the fuzzing user instead.
+            token = _disposable_token()
+            sessions = requests.get(
+                f"{BASE_URL}/api/auth/sessions", headers={"Authorization": f"Bearer {token}"}, timeout=30
+            )
+            sessions.raise_for_status()
+            case.path_parameters["session_id"] = next(s["id"] for s in sessions.json() if s["current"])
         field = _PASSWORD_CHECKED.get((case.operation.path, case.operation.method.upper()))
         if field and isinstance(case.body, dict) and _is_positive(case):
             # A valid body with a made-up password is a 400 by contract; a throwaway user whose

@@ -36,11 +36,6 @@ pub struct App {
     purged_at: AtomicU64,
 }
 
-/// Workers left free for other requests however many sign-ins wait for a hash.
-fn hashing_reserve(workers: usize) -> usize {
-    (workers / 4).max(2)
-}
-
 impl App {
     pub fn new(config: Config, pool: Pool, secret: &str) -> App {
         App {
@@ -48,9 +43,7 @@ impl App {
                 cost: config.bcrypt_cost,
                 threads: config.hash_concurrency,
                 wait: config.hash_wait,
-                max_line: config
-                    .workers
-                    .saturating_sub(hashing_reserve(config.workers)),
+                nice: config.hash_nice,
             }),
             seen: Seen::default(),
             purged_at: AtomicU64::new(0),

@@ -1,7 +1,8 @@
 //! bcrypt on a few dedicated threads at a low scheduling priority, behind a waiting line sized by
-//! time: a sign-in flood can neither take every core from the other requests nor hold every place in
-//! the line (each client address gets at most as many places as there are hashing threads), and a
-//! request that could not be served within `wait` at the measured hash time is refused at once.
+//! time: a request that could not be served within `wait` at the measured hash time is refused at
+//! once, and one client address holds at most a quarter of the line (one place when it is short), so
+//! a sign-in flood can neither take every core from the other requests nor every place from other
+//! clients.
 
 use crate::domain::password::{Password, PASSWORD_MAX_BYTES};
 use std::collections::{HashMap, VecDeque};
@@ -18,9 +19,6 @@ use std::time::{Duration, Instant};
 /// whenever `BCRYPT_COST` is not 10.
 const DUMMY_HASH: &str = "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy";
 
-/// Hashing threads run at this nice value, below the workers' 0.
-const NICE: i32 = 10;
-
 #[derive(Debug)]
 pub enum HashError {
     /// The line is as long as can be served within the wait limit, or this address holds its share.
@@ -28,7 +26,10 @@ pub enum HashError {
     Failed(bcrypt::BcryptError),
 }
 
-type Work = Box<dyn FnOnce() + Send>;
+/// Hashes, and hands back how to deliver the result: the line's books are updated in between, so a
+/// caller that is answered finds its place already free.
+type Work = Box<dyn FnOnce() -> Deliver + Send>;
+type Deliver = Box<dyn FnOnce() + Send>;
 
 struct Job {
     address: Option<IpAddr>,
@@ -55,15 +56,14 @@ pub struct Hasher {
     shared: Arc<Shared>,
     threads: usize,
     wait: Duration,
-    /// Places in the line (running + waiting) at most: each holds a worker thread.
-    max_line: usize,
 }
 
 pub struct Limits {
     pub cost: u32,
     pub threads: usize,
     pub wait: Duration,
-    pub max_line: usize,
+    /// The hashing threads' nice value; the workers run at 0.
+    pub nice: i32,
 }
 
 fn lock(line: &Mutex<Line>) -> MutexGuard<'_, Line> {
@@ -88,10 +88,10 @@ impl Hasher {
         });
         let threads = limits.threads.max(1);
         for i in 0..threads {
-            let shared = Arc::clone(&shared);
+            let (shared, nice) = (Arc::clone(&shared), limits.nice);
             let spawned = std::thread::Builder::new()
                 .name(format!("hash-{i}"))
-                .spawn(move || run(&shared));
+                .spawn(move || run(&shared, nice));
             if let Err(e) = spawned {
                 crate::log::warn("cannot start a hashing thread", &[("error", &e)]);
             }
@@ -102,7 +102,6 @@ impl Hasher {
             shared,
             threads,
             wait: limits.wait,
-            max_line: limits.max_line.max(1),
         }
     }
 
@@ -132,11 +131,12 @@ impl Hasher {
         Ok(known && ok.unwrap_or(false))
     }
 
-    /// How many waiting jobs can start within `wait`, at the measured hash time.
+    /// How many waiting jobs can start within `wait`, at the measured hash time; at least one per
+    /// thread, so a slow machine still keeps a line.
     fn capacity(&self) -> usize {
         let mean = self.shared.mean_nanos.load(Ordering::Relaxed).max(1) as u128;
         let rounds = self.wait.as_nanos() / mean;
-        (rounds as usize).saturating_mul(self.threads)
+        (rounds as usize).max(1).saturating_mul(self.threads)
     }
 
     fn run<T: Send + 'static>(
@@ -148,16 +148,19 @@ impl Hasher {
         let job = Job {
             address: from,
             work: Box::new(move || {
-                let _ = reply.send(work());
+                let result = work();
+                Box::new(move || {
+                    let _ = reply.send(result);
+                })
             }),
         };
         {
             let mut line = lock(&self.shared.line);
+            let capacity = self.capacity();
             let idle = line.running < self.threads;
-            let fits = line.queue.len() < self.capacity() || (idle && line.queue.is_empty());
-            let share = from.map_or(0, |a| line.per_address.get(&a).copied().unwrap_or(0));
-            let places = line.queue.len() + line.running;
-            if !fits || share >= self.threads || places >= self.max_line || line.closed {
+            let fits = line.queue.len() < capacity || (idle && line.queue.is_empty());
+            let held = from.map_or(0, |a| line.per_address.get(&a).copied().unwrap_or(0));
+            if !fits || held >= (capacity / 4).max(1) || line.closed {
                 return Err(HashError::Busy);
             }
             if let Some(a) = from {
@@ -178,16 +181,16 @@ impl Drop for Hasher {
     }
 }
 
-fn lower_priority() {
+fn lower_priority(nice: i32) {
     // Linux keeps a nice value per thread; `who = 0` is the calling thread.
     // SAFETY: setpriority takes plain integers and changes only this thread's scheduling priority.
     unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, 0, NICE);
+        libc::setpriority(libc::PRIO_PROCESS, 0, nice);
     }
 }
 
-fn run(shared: &Shared) {
-    lower_priority();
+fn run(shared: &Shared, nice: i32) {
+    lower_priority(nice);
     loop {
         let job = {
             let mut line = lock(&shared.line);
@@ -203,21 +206,27 @@ fn run(shared: &Shared) {
             }
         };
         let started = Instant::now();
-        let _ = catch_unwind(AssertUnwindSafe(job.work));
+        let deliver = catch_unwind(AssertUnwindSafe(job.work));
         let took = started.elapsed().as_nanos().min(u64::MAX as u128) as u64;
         let mean = shared.mean_nanos.load(Ordering::Relaxed);
         shared
             .mean_nanos
             .store(mean - mean / 4 + took / 4, Ordering::Relaxed);
-        let mut line = lock(&shared.line);
-        line.running -= 1;
-        if let Some(a) = job.address {
-            if let Some(n) = line.per_address.get_mut(&a) {
-                *n -= 1;
-                if *n == 0 {
-                    line.per_address.remove(&a);
+        {
+            let mut line = lock(&shared.line);
+            line.running -= 1;
+            if let Some(a) = job.address {
+                if let Some(n) = line.per_address.get_mut(&a) {
+                    *n -= 1;
+                    if *n == 0 {
+                        line.per_address.remove(&a);
+                    }
                 }
             }
+        }
+        // A panic in bcrypt drops the reply sender: the caller sees a closed channel.
+        if let Ok(deliver) = deliver {
+            deliver();
         }
     }
 }
@@ -231,7 +240,7 @@ mod tests {
             cost,
             threads,
             wait: Duration::from_millis(wait_ms),
-            max_line: 64,
+            nice: 0,
         })
     }
 
@@ -260,8 +269,13 @@ mod tests {
     }
 
     #[test]
-    fn one_address_holds_at_most_one_place_per_hashing_thread() {
-        let hasher = Arc::new(hasher(4, 1, 60_000));
+    fn one_address_holds_at_most_a_quarter_of_the_line() {
+        // One thread and a line of four: one place per address.
+        let hasher = Arc::new(hasher(4, 1, 4_000));
+        hasher
+            .shared
+            .mean_nanos
+            .store(1_000_000_000, Ordering::Relaxed);
         let (release, gate) = sync_channel::<()>(0);
         let from = Some(IpAddr::from([192, 0, 2, 1]));
         let blocker = {
@@ -297,6 +311,10 @@ mod tests {
             .shared
             .mean_nanos
             .store(2_000_000_000, Ordering::Relaxed);
-        assert_eq!(hasher.capacity(), 0);
+        assert_eq!(
+            hasher.capacity(),
+            2,
+            "one waiting place per thread at least"
+        );
     }
 }

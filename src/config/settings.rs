@@ -147,6 +147,18 @@ pub const SETTINGS: &[Setting] = &[
         apply: |c, v| millis(v).map(|d| c.hash_wait = d),
     },
     Setting {
+        name: "HASH_NICE",
+        default: Fallback::Value("10"),
+        help: "scheduling niceness of the hashing threads (0 to 19): bcrypt yields the cores to requests",
+        apply: |c, v| match v.parse::<i32>() {
+            Ok(nice @ 0..=19) => {
+                c.hash_nice = nice;
+                Ok(())
+            }
+            _ => Err("a number from 0 to 19"),
+        },
+    },
+    Setting {
         name: "TOKEN_TTL_DAYS",
         default: Fallback::Value("7"),
         help: "access token lifetime",

@@ -229,10 +229,12 @@ fn sigterm_lets_the_request_in_flight_finish_refuses_new_ones_and_exits_zero() {
     cmd.env("DATABASE_URL", fresh_database())
         .env("JWT_SECRET_KEY", SECRET)
         .env("BCRYPT_COST", "13")
+        .env("HASH_NICE", "0")
         .env("SHUTDOWN_TIMEOUT_MS", "20000");
     let mut server = run(cmd);
     let addr = server.addr;
-    // A sign-up at cost 13 takes half a second of bcrypt on an idle core, longer at its low priority.
+    // A sign-up at cost 13 takes half a second of bcrypt: a slow request (at normal priority, so a
+    // loaded test machine cannot stretch it past the shutdown timeout).
     let slow = std::thread::spawn(move || {
         http(
             addr,
