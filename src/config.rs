@@ -14,7 +14,7 @@ pub struct Config {
     pub workers: usize,
     pub db_pool_size: usize,
     pub db_timeout: Duration,
-    pub queue_size: usize,
+    pub queue_wait: Duration,
     pub max_connections: usize,
     pub cors_origins: Vec<String>,
     pub bcrypt_cost: u32,
@@ -66,7 +66,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "address to listen on",
     ),
     ("PORT", "8000", "port to listen on"),
-    ("WORKERS", "4 x cores (min 4)", "request worker threads"),
+    (
+        "WORKERS",
+        "4 x cores (min 4)",
+        "worker threads: they wait on the sockets and run handlers",
+    ),
     (
         "DB_POOL_SIZE",
         "WORKERS",
@@ -78,13 +82,13 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "wait for a pooled connection before answering 503",
     ),
     (
-        "QUEUE_SIZE",
-        "1024",
-        "parsed requests waiting for a worker before answering 503",
+        "QUEUE_WAIT_MS",
+        "500",
+        "longest a ready request waits for a worker; past it, requests are answered 503",
     ),
     (
         "MAX_CONNECTIONS",
-        "10000",
+        "descriptor limit - 256 (at most 65536)",
         "open client connections before answering 503",
     ),
     (
@@ -167,8 +171,8 @@ impl Default for Config {
             workers,
             db_pool_size: workers,
             db_timeout: Duration::from_millis(2000),
-            queue_size: 1024,
-            max_connections: 10_000,
+            queue_wait: Duration::from_millis(500),
+            max_connections: crate::http::default_max_connections(),
             cors_origins: vec![
                 "http://localhost:3000".into(),
                 "http://localhost:3001".into(),
@@ -230,8 +234,8 @@ impl Config {
         if let Some(v) = get("DB_TIMEOUT_MS") {
             c.db_timeout = millis(v, "DB_TIMEOUT_MS")?;
         }
-        if let Some(v) = get("QUEUE_SIZE") {
-            c.queue_size = positive(v, "QUEUE_SIZE")?;
+        if let Some(v) = get("QUEUE_WAIT_MS") {
+            c.queue_wait = millis(v, "QUEUE_WAIT_MS")?;
         }
         if let Some(v) = get("MAX_CONNECTIONS") {
             c.max_connections = positive(v, "MAX_CONNECTIONS")?;
