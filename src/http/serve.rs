@@ -15,6 +15,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 /// from the handler's own buffer (a list of 10,000 tasks is 2.4 MB).
 const COPY_BODY_MAX: usize = 16 * 1024;
 const READ_CHUNK: usize = 16 * 1024;
+/// A worker's input buffer grown past this (a large MAX_BODY_BYTES) is not kept.
+const WORKER_BUFFER_MAX: usize = 1024 * 1024;
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
 /// Buffers a worker lends to the connection it is serving, reused for every request.
@@ -62,6 +64,9 @@ pub fn on_event(w: &mut Worker, sh: &Shared, conn: &mut Conn) -> Outcome {
     let (outcome, rest) = serve(w, sh, conn);
     if rest < w.input.len() && !conn.close_after {
         conn.input.extend_from_slice(&w.input[rest..]);
+    }
+    if w.input.capacity() > WORKER_BUFFER_MAX {
+        w.input = Vec::with_capacity(64 * 1024);
     }
     outcome
 }
@@ -126,6 +131,11 @@ fn serve(w: &mut Worker, sh: &Shared, conn: &mut Conn) -> (Outcome, usize) {
                     }
                     Sent::Done => {
                         conn.deadline = now_ms() + sh.keep_alive_ms;
+                        if start == w.input.len() {
+                            // Nothing pipelined: wait for readiness rather than spend a read
+                            // that would almost always find nothing.
+                            return (Outcome::Arm(READ), start);
+                        }
                         continue;
                     }
                     Sent::Blocked => {

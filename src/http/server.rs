@@ -3,7 +3,8 @@
 //! parses, runs the handler and writes with no hand-off), a timer thread, and graceful shutdown.
 
 use super::accept::{accept_batch, Acceptor};
-use super::poll::{Epoll, EventFd, READ};
+use super::conn::Phase;
+use super::poll::{Epoll, EventFd, READ, WRITE};
 use super::registry::{lock, Registry};
 use super::serve::{on_event, Outcome, Worker};
 use super::timer::{self, now_ms};
@@ -190,21 +191,6 @@ impl HttpServer {
             acc = lock(&sh.acceptor);
             acc.listener = None;
         }
-        let grace = sh.stopped_grace_deadline();
-        let kicked = sh.registry.scan(false, |token, conn| {
-            use super::conn::Phase;
-            if conn.phase == Phase::Idle && !conn.unsent() {
-                if conn.served > 0 {
-                    // A worker reads it once more and closes it if nothing has arrived.
-                    let fd = conn.sock.as_raw_fd();
-                    let _ = sh.epoll.rearm(fd, token, READ | super::poll::WRITE);
-                } else {
-                    conn.deadline = conn.deadline.min(grace);
-                }
-            }
-            false
-        });
-        debug_assert!(kicked.is_empty());
         let deadline = Instant::now() + sh.limits.shutdown_timeout;
         // Past `give_up`, workers still inside a stuck handler are left behind.
         let give_up = deadline + Duration::from_secs(1);
@@ -214,8 +200,11 @@ impl HttpServer {
                     sh.registry.release(token);
                     drop(conn);
                 }
+            } else {
+                // Repeated, because a connection a worker holds now is idle and parked later.
+                kick_idle(sh);
             }
-            std::thread::sleep(Duration::from_millis(5));
+            std::thread::sleep(Duration::from_millis(20));
         }
         self.stop_threads(give_up);
     }
@@ -236,6 +225,23 @@ impl Drop for HttpServer {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// Idle connections that have been used get one more read from a worker, which closes them if
+/// nothing arrived (and serves the request if one did); ones that never sent anything get a short
+/// grace to send their request, after which the timer answers them 503.
+fn kick_idle(sh: &Shared) {
+    let grace = sh.stopped_grace_deadline();
+    sh.registry.scan(false, |token, conn| {
+        if conn.phase == Phase::Idle && !conn.unsent() {
+            if conn.served > 0 {
+                let _ = sh.epoll.rearm(conn.sock.as_raw_fd(), token, READ | WRITE);
+            } else {
+                conn.deadline = conn.deadline.min(grace);
+            }
+        }
+        false
+    });
 }
 
 fn work(sh: &Shared) {
