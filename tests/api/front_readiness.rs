@@ -117,8 +117,9 @@ fn clients_reading_a_large_response_slowly_hold_no_worker() {
         s.set_read_timeout(Some(10 * SECOND)).unwrap();
         let resp = read_response(s).expect("the whole response");
         assert_eq!(resp.status, 200, "{}", resp.head);
-        let tasks: serde_json::Value = serde_json::from_str(&resp.body).unwrap();
-        assert_eq!(tasks.as_array().map(Vec::len), Some(5000));
+        // Complete to the last byte of its Content-Length (JSON parsing 5 MB in a debug build
+        // would only slow the rest of the suite down).
+        assert!(resp.body.len() > 5_000_000 && resp.body.ends_with(']'));
     }
 }
 
