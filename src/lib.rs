@@ -82,7 +82,7 @@ pub fn start(config: Config) -> Result<Server, StartError> {
         max_head_bytes: 16 * 1024,
         max_body_bytes: config.max_body_bytes,
         max_connections: config.max_connections,
-        queue_size: config.queue_size,
+        queue_wait: config.queue_wait,
         workers: config.workers,
         header_timeout: config.header_timeout,
         body_timeout: config.body_timeout,

@@ -82,7 +82,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         name: "WORKERS",
         default: Fallback::Computed("4 x cores (min 4)", |_, _| (4 * cores()).max(4).to_string()),
-        help: "request worker threads",
+        help: "worker threads: they wait on the sockets and run handlers",
         apply: |c, v| positive(v).map(|n| c.workers = n),
     },
     Setting {
@@ -98,14 +98,16 @@ pub const SETTINGS: &[Setting] = &[
         apply: |c, v| millis(v).map(|d| c.db_timeout = d),
     },
     Setting {
-        name: "QUEUE_SIZE",
-        default: Fallback::Value("1024"),
-        help: "parsed requests waiting for a worker before answering 503",
-        apply: |c, v| positive(v).map(|n| c.queue_size = n),
+        name: "QUEUE_WAIT_MS",
+        default: Fallback::Value("500"),
+        help: "longest a ready request waits for a worker; past it, requests are answered 503",
+        apply: |c, v| millis(v).map(|d| c.queue_wait = d),
     },
     Setting {
         name: "MAX_CONNECTIONS",
-        default: Fallback::Value("10000"),
+        default: Fallback::Computed("descriptor limit - 256 (at most 65536)", |_, _| {
+            crate::http::default_max_connections().to_string()
+        }),
         help: "open client connections before answering 503",
         apply: |c, v| positive(v).map(|n| c.max_connections = n),
     },

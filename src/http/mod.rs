@@ -1,9 +1,17 @@
-//! The HTTP/1.1 front: our own, on httparse (see README, "Why not tiny_http").
+//! The HTTP/1.1 front: our own, on httparse (see README, "Why not tiny_http"), readiness-driven:
+//! every connection non-blocking in one epoll set that the fixed worker pool waits on.
 
+mod accept;
+mod conn;
 pub mod parse;
+mod poll;
+mod registry;
 pub mod response;
+mod serve;
 pub mod server;
+mod timer;
 
+pub use accept::{default_max_connections, raise_nofile_limit};
 pub use parse::Request;
 pub use response::Response;
 pub use server::{HttpServer, Limits, Service};

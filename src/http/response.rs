@@ -1,4 +1,4 @@
-//! A response as the worker hands it back, and its wire form.
+//! A response as a handler returns it, and its wire form.
 
 pub struct Response {
     pub status: u16,
@@ -54,14 +54,29 @@ impl Response {
 
     /// The bytes on the wire. `HEAD` keeps `Content-Length` but sends no body.
     pub fn to_bytes(&self, keep_alive: bool, http10: bool, head: bool) -> Vec<u8> {
-        use std::fmt::Write;
-        let mut out = String::with_capacity(256);
+        let mut out = Vec::with_capacity(256 + self.body.len());
+        self.write_head(&mut out, keep_alive, http10);
+        if !head {
+            out.extend_from_slice(&self.body);
+        }
+        out
+    }
+
+    /// Appends the status line and headers (with `Content-Length` of the body) to `out`.
+    pub fn write_head(&self, out: &mut Vec<u8>, keep_alive: bool, http10: bool) {
+        use std::io::Write;
         let _ = write!(out, "HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
-        let _ = write!(
-            out,
-            "Date: {}\r\n",
-            chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT")
-        );
+        DATE.with(|date| {
+            let mut date = date.borrow_mut();
+            let now = chrono::Utc::now();
+            if date.0 != now.timestamp() {
+                date.0 = now.timestamp();
+                date.1 = now.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+            }
+            out.extend_from_slice(b"Date: ");
+            out.extend_from_slice(date.1.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        });
         if !self.content_type.is_empty() {
             let _ = write!(out, "Content-Type: {}\r\n", self.content_type);
         }
@@ -71,9 +86,9 @@ impl Response {
             .iter()
             .any(|(n, _)| n.eq_ignore_ascii_case("cache-control"))
         {
-            out.push_str("Cache-Control: no-store\r\n");
+            out.extend_from_slice(b"Cache-Control: no-store\r\n");
         }
-        out.push_str("X-Content-Type-Options: nosniff\r\n");
+        out.extend_from_slice(b"X-Content-Type-Options: nosniff\r\n");
         for (name, value) in &self.headers {
             // Defence in depth: a value with CR, LF or NUL never reaches the wire.
             if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
@@ -82,33 +97,17 @@ impl Response {
             let _ = write!(out, "{name}: {value}\r\n");
         }
         if !keep_alive {
-            out.push_str("Connection: close\r\n");
+            out.extend_from_slice(b"Connection: close\r\n");
         } else if http10 {
-            out.push_str("Connection: keep-alive\r\n");
+            out.extend_from_slice(b"Connection: keep-alive\r\n");
         }
-        out.push_str("\r\n");
-        let mut bytes = out.into_bytes();
-        if !head {
-            bytes.extend_from_slice(&self.body);
-        }
-        bytes
+        out.extend_from_slice(b"\r\n");
     }
+}
 
-    /// Writes the response; a large body goes out from where it is instead of being copied
-    /// behind the head first (a list of 10,000 tasks is 2.4 MB).
-    pub fn write_to(
-        &self,
-        w: &mut impl std::io::Write,
-        keep_alive: bool,
-        http10: bool,
-        head: bool,
-    ) -> std::io::Result<()> {
-        if head || self.body.len() <= 16 * 1024 {
-            return w.write_all(&self.to_bytes(keep_alive, http10, head));
-        }
-        w.write_all(&self.to_bytes(keep_alive, http10, true))?;
-        w.write_all(&self.body)
-    }
+thread_local! {
+    /// The Date header value, formatted once per second per thread.
+    static DATE: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
 }
 
 fn reason(status: u16) -> &'static str {

@@ -1,15 +1,18 @@
-//! Accept loop, one small thread per open connection (all socket I/O, with deadlines), a bounded queue,
-//! and a fixed pool of workers that turn requests into responses without touching a socket.
+//! The server: one epoll set holding the listener and every connection, a fixed pool of workers
+//! that wait on it themselves (leader/followers: each ready socket wakes one worker, which reads,
+//! parses, runs the handler and writes with no hand-off), a timer thread, and graceful shutdown.
 
-use super::parse::{head_end, parse_head, Head, Reject, Request};
-use super::response::Response;
-use crate::log;
-use std::collections::HashMap;
-use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use super::accept::{accept_batch, Acceptor};
+use super::conn::Phase;
+use super::poll::{Epoll, EventFd, READ, WRITE};
+use super::registry::{lock, Registry};
+use super::serve::{on_event, Outcome, Worker};
+use super::timer::{self, now_ms};
+use super::{Request, Response};
+use std::net::{SocketAddr, TcpListener};
+use std::os::fd::AsRawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -26,7 +29,8 @@ pub struct Limits {
     pub max_head_bytes: usize,
     pub max_body_bytes: usize,
     pub max_connections: usize,
-    pub queue_size: usize,
+    /// Longest a ready request may wait for a worker; past it, requests are answered 503.
+    pub queue_wait: Duration,
     pub workers: usize,
     pub header_timeout: Duration,
     pub body_timeout: Duration,
@@ -35,35 +39,70 @@ pub struct Limits {
     pub shutdown_timeout: Duration,
 }
 
-const CONNECTION_STACK: usize = 128 * 1024;
-const IDLE: u8 = 0;
-const BUSY: u8 = 1;
+pub const LISTENER: u64 = u64::MAX;
+const WAKE: u64 = u64::MAX - 1;
+const HEARTBEAT: u64 = u64::MAX - 2;
+/// How long a connection that has sent nothing yet gets to send its request once shutdown begins.
+const STOP_GRACE_MS: u64 = 1000;
 
-struct Conn {
-    stream: TcpStream,
-    state: AtomicU8,
+pub struct Shared {
+    pub limits: Limits,
+    pub service: Arc<dyn Service>,
+    pub epoll: Epoll,
+    pub registry: Registry,
+    pub acceptor: Mutex<Acceptor>,
+    pub stopping: AtomicBool,
+    stopped_at: AtomicU64,
+    pub exit: AtomicBool,
+    /// Level-triggered: once signalled, every waiting worker wakes and sees `exit`.
+    wake: EventFd,
+    /// Posted by the timer into the ready list; its age while unread is how long ready sockets
+    /// are waiting for a worker (the list is served in order).
+    pub heartbeat: EventFd,
+    pub heartbeat_posted: AtomicU64,
+    pub refused_no_fd: AtomicU64,
+    pub accept_errors: AtomicU64,
+    pub header_timeout_ms: u64,
+    pub body_timeout_ms: u64,
+    pub keep_alive_ms: u64,
+    pub write_timeout_ms: u64,
+    queue_wait_ms: u64,
 }
 
-struct Job {
-    req: Request,
-    reply: SyncSender<Response>,
+fn millis(d: Duration) -> u64 {
+    d.as_millis().min(u64::MAX as u128 / 2) as u64
 }
 
-struct Shared {
-    limits: Limits,
-    service: Arc<dyn Service>,
-    stopping: AtomicBool,
-    active: AtomicUsize,
-    next_id: AtomicU64,
-    conns: Mutex<HashMap<u64, Arc<Conn>>>,
+impl Shared {
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
+
+    pub fn overloaded(&self) -> bool {
+        let posted = self.heartbeat_posted.load(Ordering::Relaxed);
+        posted != 0 && now_ms().saturating_sub(posted) > self.queue_wait_ms
+    }
+
+    pub fn stopped_grace_deadline(&self) -> u64 {
+        let grace = STOP_GRACE_MS.min(self.header_timeout_ms);
+        self.stopped_at.load(Ordering::SeqCst) + grace
+    }
+
+    pub fn first_request_deadline(&self) -> u64 {
+        let deadline = now_ms() + self.header_timeout_ms;
+        if self.is_stopping() {
+            deadline.min(self.stopped_grace_deadline())
+        } else {
+            deadline
+        }
+    }
 }
 
 pub struct HttpServer {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    acceptor: Option<JoinHandle<()>>,
-    workers: Vec<JoinHandle<()>>,
-    queue: Option<SyncSender<Job>>,
+    threads: Vec<JoinHandle<()>>,
+    running: bool,
 }
 
 impl HttpServer {
@@ -72,86 +111,112 @@ impl HttpServer {
         limits: Limits,
         service: Arc<dyn Service>,
     ) -> std::io::Result<HttpServer> {
+        super::accept::raise_nofile_limit();
         let addr = listener.local_addr()?;
-        let (queue, jobs) = mpsc::sync_channel::<Job>(limits.queue_size);
-        let jobs = Arc::new(Mutex::new(jobs));
+        listener.set_nonblocking(true)?;
+        let epoll = Epoll::new()?;
+        let (wake, heartbeat) = (EventFd::new()?, EventFd::new()?);
+        epoll.add_level(wake.raw(), WAKE)?;
+        epoll.add_oneshot(heartbeat.raw(), HEARTBEAT, READ)?;
+        epoll.add_oneshot(listener.as_raw_fd(), LISTENER, READ)?;
         let shared = Arc::new(Shared {
+            registry: Registry::new(limits.max_connections),
+            header_timeout_ms: millis(limits.header_timeout),
+            body_timeout_ms: millis(limits.body_timeout),
+            keep_alive_ms: millis(limits.keep_alive_timeout),
+            write_timeout_ms: millis(limits.write_timeout),
+            queue_wait_ms: millis(limits.queue_wait),
             limits,
             service,
+            epoll,
+            acceptor: Mutex::new(Acceptor::new(listener)),
             stopping: AtomicBool::new(false),
-            active: AtomicUsize::new(0),
-            next_id: AtomicU64::new(0),
-            conns: Mutex::new(HashMap::new()),
+            stopped_at: AtomicU64::new(0),
+            exit: AtomicBool::new(false),
+            wake,
+            heartbeat,
+            heartbeat_posted: AtomicU64::new(0),
+            refused_no_fd: AtomicU64::new(0),
+            accept_errors: AtomicU64::new(0),
         });
-        let mut workers = Vec::new();
-        for i in 0..shared.limits.workers {
-            let jobs = Arc::clone(&jobs);
-            let service = Arc::clone(&shared.service);
-            workers.push(
-                std::thread::Builder::new()
-                    .name(format!("worker-{i}"))
-                    .spawn(move || work(&jobs, &*service))?,
-            );
-        }
-        let acceptor = {
-            let shared = Arc::clone(&shared);
-            let queue = queue.clone();
-            std::thread::Builder::new()
-                .name("acceptor".into())
-                .spawn(move || accept(listener, shared, queue))?
-        };
-        Ok(HttpServer {
+        let mut server = HttpServer {
             addr,
-            shared,
-            acceptor: Some(acceptor),
-            workers,
-            queue: Some(queue),
-        })
+            shared: Arc::clone(&shared),
+            threads: Vec::new(),
+            running: true,
+        };
+        for i in 0..shared.limits.workers.max(1) {
+            let sh = Arc::clone(&shared);
+            let spawned = std::thread::Builder::new()
+                .name(format!("worker-{i}"))
+                .spawn(move || work(&sh));
+            server.spawned(spawned)?;
+        }
+        let sh = Arc::clone(&shared);
+        let spawned = std::thread::Builder::new()
+            .name("timer".into())
+            .spawn(move || timer::run(&sh));
+        server.spawned(spawned)?;
+        Ok(server)
+    }
+
+    /// Keeps a started thread; on failure stops the ones already started (via Drop).
+    fn spawned(&mut self, t: std::io::Result<JoinHandle<()>>) -> std::io::Result<()> {
+        self.threads.push(t?);
+        Ok(())
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }
 
-    /// Stop accepting, close idle connections, let in-flight requests finish (up to the shutdown
-    /// timeout), then stop the workers.
+    /// Stop accepting (serving what the kernel already accepted), close idle connections between
+    /// requests, let requests in progress finish (up to the shutdown timeout), then stop.
     pub fn shutdown(&mut self) {
-        let Some(acceptor) = self.acceptor.take() else {
+        if !std::mem::replace(&mut self.running, false) {
             return;
-        };
-        self.shared.stopping.store(true, Ordering::SeqCst);
-        let mut wake = self.addr;
-        if wake.ip().is_unspecified() {
-            wake.set_ip(if wake.is_ipv4() {
-                [127, 0, 0, 1].into()
-            } else {
-                std::net::Ipv6Addr::LOCALHOST.into()
-            });
         }
-        let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
-        let _ = acceptor.join();
-        let deadline = Instant::now() + self.shared.limits.shutdown_timeout;
-        // Past `give_up`, threads still waiting on a stuck handler are left behind.
+        let sh = &*self.shared;
+        sh.stopped_at.store(now_ms(), Ordering::SeqCst);
+        sh.stopping.store(true, Ordering::SeqCst);
+        // Whatever is in the listen backlog was accepted by the kernel: take it and serve it
+        // (or answer 503 if it sends nothing), then close the listener so new clients are refused.
+        {
+            let mut acc = lock(&sh.acceptor);
+            if let Some(l) = &acc.listener {
+                let _ = sh.epoll.delete(l.as_raw_fd());
+            }
+            drop(acc);
+            accept_batch(sh, true);
+            acc = lock(&sh.acceptor);
+            acc.listener = None;
+        }
+        let deadline = Instant::now() + sh.limits.shutdown_timeout;
+        // Past `give_up`, workers still inside a stuck handler are left behind.
         let give_up = deadline + Duration::from_secs(1);
-        loop {
-            let open: Vec<Arc<Conn>> = lock(&self.shared.conns).values().cloned().collect();
-            if open.is_empty() || Instant::now() >= give_up {
-                break;
-            }
-            let late = Instant::now() >= deadline;
-            for conn in open {
-                if late || conn.state.load(Ordering::SeqCst) == IDLE {
-                    let _ = conn.stream.shutdown(Shutdown::Both);
+        while sh.registry.open() > 0 && Instant::now() < give_up {
+            if Instant::now() >= deadline {
+                for (token, conn) in sh.registry.scan(false, |_, _| true) {
+                    sh.registry.release(token);
+                    drop(conn);
                 }
+            } else {
+                // Repeated, because a connection a worker holds now is idle and parked later.
+                kick_idle(sh);
             }
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(Duration::from_millis(20));
         }
-        self.queue.take();
-        while self.workers.iter().any(|w| !w.is_finished()) && Instant::now() < give_up {
-            std::thread::sleep(Duration::from_millis(10));
+        self.stop_threads(give_up);
+    }
+
+    fn stop_threads(&mut self, give_up: Instant) {
+        self.shared.exit.store(true, Ordering::SeqCst);
+        self.shared.wake.signal();
+        while self.threads.iter().any(|t| !t.is_finished()) && Instant::now() < give_up {
+            std::thread::sleep(Duration::from_millis(5));
         }
-        for worker in self.workers.drain(..).filter(|w| w.is_finished()) {
-            let _ = worker.join();
+        for t in self.threads.drain(..).filter(|t| t.is_finished()) {
+            let _ = t.join();
         }
     }
 }
@@ -162,287 +227,85 @@ impl Drop for HttpServer {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn work(jobs: &Mutex<Receiver<Job>>, service: &dyn Service) {
-    loop {
-        let job = match lock(jobs).recv() {
-            Ok(job) => job,
-            Err(_) => return,
-        };
-        let resp = catch_unwind(AssertUnwindSafe(|| service.handle(&job.req)))
-            .unwrap_or_else(|_| Response::error(500, "Internal server error"));
-        let _ = job.reply.send(resp);
-    }
-}
-
-fn accept(listener: TcpListener, shared: Arc<Shared>, queue: SyncSender<Job>) {
-    for stream in listener.incoming() {
-        if shared.stopping.load(Ordering::SeqCst) {
-            return;
+/// Idle connections that have been used get one more read from a worker, which closes them if
+/// nothing arrived (and serves the request if one did); ones that never sent anything get a short
+/// grace to send their request, after which the timer answers them 503.
+fn kick_idle(sh: &Shared) {
+    let grace = sh.stopped_grace_deadline();
+    sh.registry.scan(false, |token, conn| {
+        if conn.phase == Phase::Idle && !conn.unsent() {
+            if conn.served > 0 {
+                let _ = sh.epoll.rearm(conn.sock.as_raw_fd(), token, READ | WRITE);
+            } else {
+                conn.deadline = conn.deadline.min(grace);
+            }
         }
-        let stream = match stream {
-            Ok(s) => s,
-            Err(e) => {
-                // Out of file descriptors and the like: back off instead of spinning.
-                log::warn("accept failed", &[("error", &e)]);
+        false
+    });
+}
+
+fn work(sh: &Shared) {
+    let mut w = Worker::new();
+    while !sh.exit.load(Ordering::SeqCst) {
+        let (token, _events) = match sh.epoll.wait_one(1000) {
+            Ok(Some(ev)) => ev,
+            Ok(None) => continue,
+            Err(_) => {
                 std::thread::sleep(Duration::from_millis(10));
                 continue;
             }
         };
-        if shared.active.load(Ordering::SeqCst) >= shared.limits.max_connections {
-            refuse_at_once(&stream, &shared);
-            continue;
-        }
-        let Ok(clone) = stream.try_clone() else {
-            continue;
-        };
-        let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
-        let conn = Arc::new(Conn {
-            stream: clone,
-            state: AtomicU8::new(IDLE),
-        });
-        shared.active.fetch_add(1, Ordering::SeqCst);
-        lock(&shared.conns).insert(id, Arc::clone(&conn));
-        let thread_shared = Arc::clone(&shared);
-        let queue = queue.clone();
-        let spawned = std::thread::Builder::new()
-            .stack_size(CONNECTION_STACK)
-            .spawn(move || {
-                let _registered = Registered(&thread_shared, id);
-                serve(&thread_shared, &conn, stream, &queue);
-            });
-        if spawned.is_err() {
-            if let Some(conn) = lock(&shared.conns).remove(&id) {
-                shared.active.fetch_sub(1, Ordering::SeqCst);
-                refuse_at_once(&conn.stream, &shared);
+        match token {
+            WAKE => continue,
+            LISTENER => accept_batch(sh, false),
+            HEARTBEAT => {
+                sh.heartbeat.drain();
+                sh.heartbeat_posted.store(0, Ordering::SeqCst);
+                let _ = sh.epoll.rearm(sh.heartbeat.raw(), HEARTBEAT, READ);
+            }
+            token => {
+                // A panic outside the handler (a bug in the front) costs that connection only:
+                // the checkout guard frees its slot while unwinding.
+                let _ = catch_unwind(AssertUnwindSafe(|| serve_token(sh, &mut w, token)));
             }
         }
     }
 }
 
-/// Removes a connection from the registry when its thread ends, even by a panic, so shutdown
-/// never waits for a connection that is gone.
-struct Registered<'a>(&'a Shared, u64);
+struct Checkout<'a> {
+    sh: &'a Shared,
+    token: u64,
+    done: bool,
+}
 
-impl Drop for Registered<'_> {
+impl Drop for Checkout<'_> {
     fn drop(&mut self) {
-        lock(&self.0.conns).remove(&self.1);
-        self.0.active.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// Over the connection limit: answer 503 without blocking the acceptor, and close.
-fn refuse_at_once(stream: &TcpStream, shared: &Shared) {
-    let mut resp = Response::error(503, "Server is at its connection limit; try again shortly")
-        .with_header("Retry-After", "1");
-    shared.service.finish(None, &mut resp);
-    let _ = stream.set_nonblocking(true);
-    let mut stream = stream;
-    let _ = stream.write(&resp.to_bytes(false, false, false));
-    let _ = stream.shutdown(Shutdown::Write);
-}
-
-enum Next {
-    Request(Head),
-    Close,
-    Refuse(Reject, Option<String>),
-}
-
-fn serve(shared: &Shared, conn: &Conn, mut stream: TcpStream, queue: &SyncSender<Job>) {
-    let limits = &shared.limits;
-    let _ = stream.set_nodelay(true);
-    let peer = stream.peer_addr().ok().map(|a| a.ip());
-    let _ = stream.set_write_timeout(Some(limits.write_timeout));
-    let mut buf: Vec<u8> = Vec::with_capacity(4096);
-    let mut first = true;
-    loop {
-        let head = match read_head(shared, conn, &mut stream, &mut buf, first) {
-            Next::Request(head) => head,
-            Next::Close => return,
-            Next::Refuse(reject, origin) => {
-                let mut resp = Response::error(reject.status, reject.detail);
-                shared.service.finish(origin.as_deref(), &mut resp);
-                return close_after(&mut stream, &resp);
-            }
-        };
-        first = false;
-        let origin = head.header("origin").map(str::to_string);
-        let total = head.len + head.content_length;
-        if head.expect_continue
-            && buf.len() < total
-            && !head.http10
-            && stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err()
-        {
-            return;
-        }
-        let deadline = Instant::now() + limits.body_timeout;
-        while buf.len() < total {
-            match read_some(&mut stream, &mut buf, deadline) {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-        }
-        let rest = buf.split_off(total);
-        let body = buf[head.len..].to_vec();
-        buf = rest;
-        let (keep_alive, http10, is_head) = (head.keep_alive, head.http10, head.method == "HEAD");
-        let req = head.into_request(body, peer);
-
-        let (reply, answer) = mpsc::sync_channel(1);
-        let mut resp = match queue.try_send(Job { req, reply }) {
-            Ok(()) => answer
-                .recv()
-                .unwrap_or_else(|_| Response::error(500, "Internal server error")),
-            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
-                let mut resp = Response::error(503, "Server is busy; try again shortly")
-                    .with_header("Retry-After", "1");
-                shared.service.finish(origin.as_deref(), &mut resp);
-                return close_after(&mut stream, &resp);
-            }
-        };
-        shared.service.finish(origin.as_deref(), &mut resp);
-        let keep = keep_alive && !shared.stopping.load(Ordering::SeqCst);
-        if resp.write_to(&mut stream, keep, http10, is_head).is_err() || !keep {
-            let _ = stream.shutdown(Shutdown::Both);
-            return;
+        if !self.done {
+            self.sh.registry.release(self.token);
         }
     }
 }
 
-fn read_head(
-    shared: &Shared,
-    conn: &Conn,
-    stream: &mut TcpStream,
-    buf: &mut Vec<u8>,
-    first: bool,
-) -> Next {
-    let limits = &shared.limits;
-    let mut deadline: Option<Instant> = None;
-    let mut scanned = 0;
-    loop {
-        if buf.is_empty() {
-            conn.state.store(IDLE, Ordering::SeqCst);
-            if shared.stopping.load(Ordering::SeqCst) {
-                return Next::Close;
-            }
-        } else {
-            conn.state.store(BUSY, Ordering::SeqCst);
-            let deadline = *deadline.get_or_insert_with(|| Instant::now() + limits.header_timeout);
-            if let Some(end) = head_end(buf, scanned) {
-                if end > limits.max_head_bytes {
-                    return Next::Refuse(
-                        Reject {
-                            status: 431,
-                            detail: "Request head too large",
-                        },
-                        None,
-                    );
-                }
-                return match parse_head(&buf[..end], limits.max_body_bytes) {
-                    Ok(head) => Next::Request(head),
-                    Err(reject) => {
-                        let origin = parse_origin(&buf[..end]);
-                        Next::Refuse(reject, origin)
-                    }
-                };
-            }
-            if buf.len() > limits.max_head_bytes {
-                return Next::Refuse(
-                    Reject {
-                        status: 431,
-                        detail: "Request head too large",
-                    },
-                    None,
-                );
-            }
-            scanned = buf.len();
-            match read_some(stream, buf, deadline) {
-                Ok(0) => return Next::Close,
-                Ok(_) => continue,
-                Err(e) if is_timeout(&e) => {
-                    return Next::Refuse(
-                        Reject {
-                            status: 408,
-                            detail: "Request timed out",
-                        },
-                        None,
-                    )
-                }
-                Err(_) => return Next::Close,
-            }
-        }
-        let idle = if first {
-            limits.header_timeout
-        } else {
-            limits.keep_alive_timeout
-        };
-        match read_some(stream, buf, Instant::now() + idle) {
-            Ok(0) | Err(_) => return Next::Close,
-            Ok(_) => {}
-        }
-    }
-}
-
-/// The Origin of a refused request, so the browser can read the refusal.
-fn parse_origin(head: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(head).ok()?;
-    text.split("\r\n").find_map(|line| {
-        let (name, value) = line.split_once(':')?;
-        name.eq_ignore_ascii_case("origin")
-            .then(|| value.trim().to_string())
-    })
-}
-
-fn is_timeout(e: &std::io::Error) -> bool {
-    matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
-}
-
-/// One read, bounded by `deadline`.
-fn read_some(
-    stream: &mut TcpStream,
-    buf: &mut Vec<u8>,
-    deadline: Instant,
-) -> std::io::Result<usize> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    if left.is_zero() {
-        return Err(ErrorKind::TimedOut.into());
-    }
-    stream.set_read_timeout(Some(left))?;
-    let mut chunk = [0u8; 8192];
-    loop {
-        match stream.read(&mut chunk) {
-            Ok(n) => {
-                buf.extend_from_slice(&chunk[..n]);
-                return Ok(n);
-            }
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-/// Send a final response and close. The unread rest of the request is not read, but a short,
-/// bounded drain after our FIN keeps the kernel from answering with a reset that would destroy the
-/// response before the client reads it.
-fn close_after(stream: &mut TcpStream, resp: &Response) {
-    if stream
-        .write_all(&resp.to_bytes(false, false, false))
-        .is_err()
-    {
+fn serve_token(sh: &Shared, w: &mut Worker, token: u64) {
+    let Some(mut conn) = sh.registry.checkout(token) else {
         return;
-    }
-    let _ = stream.shutdown(Shutdown::Write);
-    let deadline = Instant::now() + Duration::from_millis(500);
-    let mut drained = 0usize;
-    let mut sink = Vec::new();
-    while drained < 256 * 1024 {
-        sink.clear();
-        match read_some(stream, &mut sink, deadline) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => drained += n,
+    };
+    let mut guard = Checkout {
+        sh,
+        token,
+        done: false,
+    };
+    let outcome = on_event(w, sh, &mut conn);
+    guard.done = true;
+    match outcome {
+        Outcome::Arm(interest) => {
+            let fd = conn.sock.as_raw_fd();
+            sh.registry
+                .checkin(token, conn, |_| sh.epoll.rearm(fd, token, interest));
+        }
+        Outcome::Close => {
+            sh.registry.release(token);
+            drop(conn);
         }
     }
 }

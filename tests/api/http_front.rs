@@ -246,11 +246,11 @@ fn connections_over_the_limit_get_503_and_the_server_keeps_serving() {
 }
 
 #[test]
-fn a_full_queue_answers_503_with_retry_after() {
+fn requests_waiting_too_long_for_a_worker_are_answered_503_with_retry_after() {
     let app = TestApp::with(|c| {
         c.workers = 1;
         c.db_pool_size = 1;
-        c.queue_size = 1;
+        c.queue_wait = Duration::from_millis(100);
         c.bcrypt_cost = 12;
     });
     // Each sign-up holds the only worker for a bcrypt at cost 12 (hundreds of milliseconds).
@@ -298,7 +298,7 @@ fn small_limits(shutdown_timeout: Duration) -> Limits {
         max_head_bytes: 16 * 1024,
         max_body_bytes: 1024,
         max_connections: 10,
-        queue_size: 4,
+        queue_wait: SECOND,
         workers: 1,
         header_timeout: SECOND,
         body_timeout: SECOND,

@@ -1,0 +1,141 @@
+//! Out of file descriptors, the server refuses at once and answers again afterwards. Run through
+//! the built binary, whose descriptor limit is lowered before it starts.
+
+use crate::support::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_todo-api");
+const FD_LIMIT: libc::rlim_t = 128;
+
+struct Running {
+    child: Child,
+    addr: SocketAddr,
+    log: mpsc::Receiver<String>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_with_few_descriptors() -> Running {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(temp_dir("fds"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0")
+        .env("DATABASE_URL", fresh_database())
+        .env("JWT_SECRET_KEY", SECRET)
+        .env("WORKERS", "2")
+        // Above what the descriptors allow, so the descriptors run out first.
+        .env("MAX_CONNECTIONS", "1000")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // SAFETY: setrlimit is async-signal-safe; it only lowers this child's own limit.
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: FD_LIMIT,
+                rlim_max: FD_LIMIT,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("spawn the binary");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("no listening line; exit: {:?}", child.try_wait()));
+        if let Some(url) = line.split("url=http://").nth(1) {
+            let addr = url.trim().parse().expect("address in the listening line");
+            return Running {
+                child,
+                addr,
+                log: rx,
+            };
+        }
+    }
+}
+
+fn health(addr: SocketAddr) -> Option<u16> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let raw = read_all(&mut s, Duration::from_secs(2));
+    raw.get(9..12)?.parse().ok()
+}
+
+#[test]
+fn out_of_descriptors_new_clients_are_refused_at_once_and_served_again_afterwards() {
+    let server = start_with_few_descriptors();
+    assert_eq!(health(server.addr), Some(200));
+    let started = Instant::now();
+    // Twice as many connections as the server has descriptors.
+    let flood: Vec<TcpStream> = (0..2 * FD_LIMIT)
+        .filter_map(|_| TcpStream::connect(server.addr).ok())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let (mut refused, mut held) = (0, 0);
+    for mut s in flood.iter() {
+        s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+        let mut chunk = [0u8; 1024];
+        match s.read(&mut chunk) {
+            // Held open: waiting for a request, as it should.
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => held += 1,
+            Ok(n) => {
+                let text = String::from_utf8_lossy(&chunk[..n]);
+                assert!(n == 0 || text.starts_with("HTTP/1.1 503"), "{text}");
+                refused += 1;
+            }
+            Err(_) => refused += 1,
+        }
+    }
+    assert!(held > 0, "nothing was served");
+    assert!(refused > 0, "nothing was refused: {held} held");
+    drop(flood);
+    let recovered = Instant::now();
+    loop {
+        if health(server.addr) == Some(200) {
+            break;
+        }
+        assert!(
+            recovered.elapsed() < Duration::from_secs(10),
+            "never answered again"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(1100));
+    let warnings = server
+        .log
+        .try_iter()
+        .filter(|l| l.contains("out of file descriptors"))
+        .count();
+    let seconds = started.elapsed().as_secs() as usize + 1;
+    assert!(
+        (1..=seconds).contains(&warnings),
+        "{warnings} warnings in {seconds} s: logged per attempt, not per interval?"
+    );
+}
