@@ -37,6 +37,14 @@ impl Task {
 /// A position in the list: the `(created_at, id)` of the last task already returned.
 pub type Keyset = (DateTime<Utc>, i64);
 
+/// The first page of [`list`]: `$1` user, `$2` completed filter (NULL: all), `$3` limit (NULL: all).
+pub const LIST_SQL: &str =
+    "SELECT id, user_id, title, description, completed, created_at, updated_at
+             FROM tasks
+             WHERE user_id = $1 AND ($2::boolean IS NULL OR completed = $2)
+             ORDER BY created_at DESC, id DESC
+             LIMIT $3";
+
 /// Newest first; `completed` filters when given; `limit` of `None` returns every task.
 pub fn list(
     conn: &mut Conn,
@@ -46,14 +54,7 @@ pub fn list(
     limit: Option<i64>,
 ) -> ApiResult<Vec<Task>> {
     let rows = match after {
-        None => conn.query(
-            "SELECT id, user_id, title, description, completed, created_at, updated_at
-             FROM tasks
-             WHERE user_id = $1 AND ($2::boolean IS NULL OR completed = $2)
-             ORDER BY created_at DESC, id DESC
-             LIMIT $3",
-            &[&user, &completed, &limit],
-        )?,
+        None => conn.query(LIST_SQL, &[&user, &completed, &limit])?,
         Some((created_at, id)) => conn.query(
             "SELECT id, user_id, title, description, completed, created_at, updated_at
              FROM tasks
@@ -67,6 +68,11 @@ pub fn list(
     Ok(rows.iter().map(Task::from_row).collect())
 }
 
+/// [`create`]: `$1` user, `$2` title, `$3` description, `$4` completed.
+pub const CREATE_SQL: &str = "INSERT INTO tasks (user_id, title, description, completed)
+         VALUES ($1, $2, $3, $4)
+         RETURNING id, user_id, title, description, completed, created_at, updated_at";
+
 pub fn create(
     conn: &mut Conn,
     user: Uuid,
@@ -74,12 +80,7 @@ pub fn create(
     description: Option<&str>,
     completed: bool,
 ) -> ApiResult<Task> {
-    let row = conn.query_one(
-        "INSERT INTO tasks (user_id, title, description, completed)
-         VALUES ($1, $2, $3, $4)
-         RETURNING id, user_id, title, description, completed, created_at, updated_at",
-        &[&user, &title, &description, &completed],
-    )?;
+    let row = conn.query_one(CREATE_SQL, &[&user, &title, &description, &completed])?;
     Ok(Task::from_row(&row))
 }
 
@@ -121,16 +122,16 @@ pub fn update(
     Ok(row.as_ref().map(Task::from_row))
 }
 
-/// One statement, so concurrent toggles serialise on the row lock and none is lost.
-pub fn toggle(conn: &mut Conn, user: Uuid, id: i64) -> ApiResult<Option<Task>> {
-    let row = conn.query_opt(
-        "UPDATE tasks SET
+/// [`toggle`]: `$1` user, `$2` task id.
+pub const TOGGLE_SQL: &str = "UPDATE tasks SET
              completed = NOT completed,
              updated_at = greatest(now(), updated_at + interval '1 microsecond')
          WHERE user_id = $1 AND id = $2
-         RETURNING id, user_id, title, description, completed, created_at, updated_at",
-        &[&user, &id],
-    )?;
+         RETURNING id, user_id, title, description, completed, created_at, updated_at";
+
+/// One statement, so concurrent toggles serialise on the row lock and none is lost.
+pub fn toggle(conn: &mut Conn, user: Uuid, id: i64) -> ApiResult<Option<Task>> {
+    let row = conn.query_opt(TOGGLE_SQL, &[&user, &id])?;
     Ok(row.as_ref().map(Task::from_row))
 }
 

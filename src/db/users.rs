@@ -59,10 +59,10 @@ pub fn find_by_email(conn: &mut Conn, email: &str) -> ApiResult<Option<(User, St
     Ok(row.map(|r| (User::from_row(&r), r.get("password_hash"))))
 }
 
+/// [`find`] (the user lookup behind every authenticated request): `$1` user id.
+pub const FIND_SQL: &str = "SELECT id, email, name, created_at FROM users WHERE id = $1";
+
 pub fn find(conn: &mut Conn, id: Uuid) -> ApiResult<Option<User>> {
-    let row = conn.query_opt(
-        "SELECT id, email, name, created_at FROM users WHERE id = $1",
-        &[&id],
-    )?;
+    let row = conn.query_opt(FIND_SQL, &[&id])?;
     Ok(row.as_ref().map(User::from_row))
 }
