@@ -49,15 +49,30 @@ pub fn request(
     );
     stream.write_all(head.as_bytes())?;
     stream.write_all(body.as_bytes())?;
+    // Up to the end of the body its Content-Length announces, or else to the end of the stream.
     let mut buf = Vec::new();
-    stream.read_to_end(&mut buf)?;
-    parse(&buf).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no complete response"))
+    let mut chunk = [0u8; 64 * 1024];
+    loop {
+        if let Some(reply) = parse(&buf, false) {
+            return Ok(reply);
+        }
+        match stream.read(&mut chunk)? {
+            0 => break,
+            n => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    parse(&buf, true).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no complete response"))
 }
 
-fn parse(buf: &[u8]) -> Option<Reply> {
+/// A complete response at the start of `buf`; without a Content-Length, only once it `ended`.
+fn parse(buf: &[u8], ended: bool) -> Option<Reply> {
     let end = head_end(buf)?;
     let status = status(buf)?;
-    let len = content_length(&buf[..end]).unwrap_or(buf.len() - end);
+    let len = match content_length(&buf[..end]) {
+        Some(len) => len,
+        None if ended => buf.len() - end,
+        None => return None,
+    };
     let body = buf.get(end..end + len)?.to_vec();
     Some(Reply { status, body })
 }

@@ -40,14 +40,15 @@ impl Pg {
             .batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
             .map_err(|e| {
                 format!(
-                    "CREATE EXTENSION pg_stat_statements: {e} (Debian ships it with the server \
-                     package; elsewhere install postgresql-contrib)"
+                    "CREATE EXTENSION pg_stat_statements: {} (Debian ships it with the server \
+                     package; elsewhere install postgresql-contrib)",
+                    why(&e)
                 )
             })?;
         for db in databases {
             admin
                 .batch_execute(&format!("CREATE DATABASE {db}"))
-                .map_err(|e| format!("CREATE DATABASE {db}: {e}"))?;
+                .map_err(|e| format!("CREATE DATABASE {db}: {}", why(&e)))?;
         }
         Ok(pg)
     }
@@ -85,7 +86,7 @@ impl Pg {
                  JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1",
                 &[&database],
             )
-            .map_err(|e| format!("reading pg_stat_statements: {e}"))?
+            .map_err(|e| format!("reading pg_stat_statements: {}", why(&e)))?
             .get(0);
         Ok(PgMark {
             cpu_us: procstat::family_cpu_us(self.postmaster_pid()?)?,
@@ -101,6 +102,14 @@ impl PgMark {
             self.cpu_us.saturating_sub(earlier.cpu_us),
             self.statements - earlier.statements,
         )
+    }
+}
+
+/// A PostgreSQL error with the server's message (its Display says only "db error").
+pub fn why(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.code().code(), db.message()),
+        None => e.to_string(),
     }
 }
 
@@ -121,13 +130,13 @@ pub fn seed(
     tasks: i32,
 ) -> Result<Vec<Seeded>, String> {
     let mut out = Vec::with_capacity(users.len());
-    let mut tx = db.transaction().map_err(|e| e.to_string())?;
+    let mut tx = db.transaction().map_err(|e| why(&e))?;
     for (id, email) in users {
         tx.execute(
             "INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, 'Bench User', $3)",
             &[id, email, &hash],
         )
-        .map_err(|e| format!("seeding users: {e}"))?;
+        .map_err(|e| format!("seeding users: {}", why(&e)))?;
         let row = tx
             .query_one(
                 "WITH t AS (
@@ -140,7 +149,7 @@ pub fn seed(
                  SELECT min(id), max(id) FROM t",
                 &[id, &tasks],
             )
-            .map_err(|e| format!("seeding tasks: {e}"))?;
+            .map_err(|e| format!("seeding tasks: {}", why(&e)))?;
         let (first, last): (Option<i64>, Option<i64>) = (row.get(0), row.get(1));
         out.push(Seeded {
             id: *id,
@@ -149,8 +158,10 @@ pub fn seed(
             last: last.unwrap_or(0),
         });
     }
-    tx.commit().map_err(|e| e.to_string())?;
-    db.batch_execute("VACUUM ANALYZE users; VACUUM ANALYZE tasks")
-        .map_err(|e| format!("VACUUM ANALYZE: {e}"))?;
+    tx.commit().map_err(|e| why(&e))?;
+    for table in ["users", "tasks"] {
+        db.batch_execute(&format!("VACUUM ANALYZE {table}"))
+            .map_err(|e| format!("VACUUM ANALYZE {table}: {}", why(&e)))?;
+    }
     Ok(out)
 }

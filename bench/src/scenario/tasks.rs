@@ -105,15 +105,15 @@ pub fn run(ctx: &mut Ctx) -> Result<(), String> {
 /// the user lookup and the list, rows fetched and decoded.
 fn direct(ctx: &Ctx, user: Uuid, limit: Option<i64>) -> Result<(f64, f64), String> {
     let mut db = ctx.pg.connect(Kind::TodoApi.database())?;
-    let find = db.prepare(FIND_SQL).map_err(|e| e.to_string())?;
-    let list = db.prepare(LIST_SQL).map_err(|e| e.to_string())?;
+    let find = db.prepare(FIND_SQL).map_err(|e| crate::postgres::why(&e))?;
+    let list = db.prepare(LIST_SQL).map_err(|e| crate::postgres::why(&e))?;
     let mut took = Vec::with_capacity(DIRECT_RUNS);
     for i in 0..DIRECT_RUNS + 3 {
         let t = Instant::now();
-        db.query_one(&find, &[&user]).map_err(|e| e.to_string())?;
+        db.query_one(&find, &[&user]).map_err(|e| crate::postgres::why(&e))?;
         let rows = db
             .query(&list, &[&user, &None::<bool>, &limit])
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| crate::postgres::why(&e))?;
         for row in &rows {
             let _: (i64, Uuid, String, Option<String>, bool) =
                 (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
