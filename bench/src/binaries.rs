@@ -35,7 +35,15 @@ fn cargo(args: &[&str], target: &Path, what: &str) -> Result<(), String> {
 pub fn build() -> Result<Binaries, String> {
     let target = target_dir();
     cargo(
-        &["build", "--release", "--quiet", "-p", "todo-api", "--bin", "todo-api"],
+        &[
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "todo-api",
+            "--bin",
+            "todo-api",
+        ],
         &target,
         "todo-api (release)",
     )?;
@@ -52,7 +60,13 @@ pub fn build() -> Result<Binaries, String> {
     let axum_target = target.join("axum-ref");
     let manifest = manifest.to_string_lossy().into_owned();
     cargo(
-        &["build", "--release", "--quiet", "--manifest-path", &manifest],
+        &[
+            "build",
+            "--release",
+            "--quiet",
+            "--manifest-path",
+            &manifest,
+        ],
         &axum_target,
         "axum-ref (release, baseline)",
     )?;

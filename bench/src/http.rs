@@ -16,8 +16,7 @@ impl Reply {
     }
 
     pub fn json(&self) -> Result<serde_json::Value, String> {
-        serde_json::from_slice(&self.body)
-            .map_err(|e| format!("not JSON ({e}): {}", self.text()))
+        serde_json::from_slice(&self.body).map_err(|e| format!("not JSON ({e}): {}", self.text()))
     }
 }
 
@@ -61,7 +60,8 @@ pub fn request(
             n => buf.extend_from_slice(&chunk[..n]),
         }
     }
-    parse(&buf, true).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no complete response"))
+    parse(&buf, true)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no complete response"))
 }
 
 /// A complete response at the start of `buf`; without a Content-Length, only once it `ended`.

@@ -267,7 +267,8 @@ impl TempDir {
             }
         }
         let dir = std::env::temp_dir().join(format!("todo-bench-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         Ok(TempDir(dir))
     }
 }

@@ -270,9 +270,9 @@ fn complete(buf: &[u8]) -> Option<u16> {
 fn connect(addr: SocketAddr) -> Result<Socket, String> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
         .map_err(|e| match e.raw_os_error() {
-            Some(libc::EMFILE) | Some(libc::ENFILE) => format!(
-                "the bench itself ran out of file descriptors ({e}): raise `ulimit -n`"
-            ),
+            Some(libc::EMFILE) | Some(libc::ENFILE) => {
+                format!("the bench itself ran out of file descriptors ({e}): raise `ulimit -n`")
+            }
             _ => format!("socket: {e}"),
         })?;
     socket
@@ -432,7 +432,9 @@ fn trickle(
                     Ok(1) => true,
                     Ok(_) => false,
                     // Still connecting: try again shortly.
-                    Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::NotConnected) => {
+                    Err(e)
+                        if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::NotConnected) =>
+                    {
                         s.next = now + Duration::from_millis(20);
                         continue;
                     }

@@ -45,7 +45,13 @@ impl Report {
 
     /// The whole run as a Markdown table (pasted into the README as it is).
     pub fn print_table(&self) {
-        let header = ["scenario", "measure", "todo-api", "baseline (same run)", "ratio"];
+        let header = [
+            "scenario",
+            "measure",
+            "todo-api",
+            "baseline (same run)",
+            "ratio",
+        ];
         let rows: Vec<[&str; 5]> = self
             .rows
             .iter()
@@ -100,7 +106,12 @@ impl Report {
 /// `a / b` as "1.23x", or "n/a" when either is missing.
 pub fn ratio(a: f64, b: f64) -> String {
     if b > 0.0 && a >= 0.0 && a.is_finite() && b.is_finite() {
-        format!("{:.2}x", a / b)
+        let r = a / b;
+        if r > 0.0 && r < 0.1 {
+            format!("{r:.3}x")
+        } else {
+            format!("{r:.2}x")
+        }
     } else {
         "n/a".into()
     }

@@ -84,7 +84,10 @@ impl Proc {
 
     /// Lines written to stderr so far.
     pub fn log_lines(&self) -> u64 {
-        self.log.lock().unwrap_or_else(PoisonError::into_inner).count
+        self.log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .count
     }
 
     /// The first line written after line number `after`, if any (kept: the first 200 lines).
@@ -152,7 +155,12 @@ fn free_port() -> Result<u16, String> {
         .map_err(|e| format!("cannot find a free port: {e}"))
 }
 
-fn spawn(name: &'static str, mut cmd: Command, port: u16, nofile: Option<u64>) -> Result<Proc, String> {
+fn spawn(
+    name: &'static str,
+    mut cmd: Command,
+    port: u16,
+    nofile: Option<u64>,
+) -> Result<Proc, String> {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());

@@ -28,12 +28,15 @@ fn program() -> String {
 
 /// wrk must be installed; say how if it is not.
 pub fn check() -> Result<String, String> {
-    let out = Command::new(program()).arg("--version").output().map_err(|e| {
-        format!(
-            "cannot run wrk ({e}): install it (Debian/Ubuntu: `apt-get install wrk`, macOS: \
+    let out = Command::new(program())
+        .arg("--version")
+        .output()
+        .map_err(|e| {
+            format!(
+                "cannot run wrk ({e}): install it (Debian/Ubuntu: `apt-get install wrk`, macOS: \
              `brew install wrk`) or set WRK to its path"
-        )
-    })?;
+            )
+        })?;
     // wrk --version prints its banner and exits with status 1.
     let text = String::from_utf8_lossy(&out.stdout);
     Ok(text.lines().next().unwrap_or("wrk").trim().to_string())
@@ -95,10 +98,7 @@ pub struct Running(Child);
 
 impl Running {
     pub fn finish(self) -> Result<Figures, String> {
-        let out = self
-            .0
-            .wait_with_output()
-            .map_err(|e| format!("wrk: {e}"))?;
+        let out = self.0.wait_with_output().map_err(|e| format!("wrk: {e}"))?;
         Figures::parse(&out)
     }
 }

@@ -58,7 +58,14 @@ fn flood(ctx: &Ctx, kind: Kind) -> Result<Flooded, String> {
     let closed = Instant::now();
     let mut recovery_us = f64::NAN;
     while closed.elapsed() < RECOVERY_LIMIT {
-        let probe = http::request(server.addr, "GET", "/health", None, None, Duration::from_secs(1));
+        let probe = http::request(
+            server.addr,
+            "GET",
+            "/health",
+            None,
+            None,
+            Duration::from_secs(1),
+        );
         if probe.is_ok_and(|r| r.status == 200) {
             recovery_us = closed.elapsed().as_secs_f64() * 1e6;
             break;
@@ -94,7 +101,11 @@ pub fn run(ctx: &mut Ctx) -> Result<(), String> {
     let t = flood(ctx, Kind::TodoApi)?;
     let a = flood(ctx, Kind::AxumRef)?;
     let r = &mut ctx.report;
-    let of = format!("of {} attempts, limit {} descriptors", int(ATTEMPTS as f64), int(NOFILE as f64));
+    let of = format!(
+        "of {} attempts, limit {} descriptors",
+        int(ATTEMPTS as f64),
+        int(NOFILE as f64)
+    );
     let count = |x: usize| int(x as f64);
     r.add(
         "flood",

@@ -13,8 +13,15 @@ const CONNS: usize = 64;
 pub fn run(ctx: &mut Ctx) -> Result<(), String> {
     let todo = ctx.start(Kind::TodoApi, Launch::plain())?;
     let axum = ctx.start(Kind::AxumRef, Launch::plain())?;
-    let real = http::request(todo.addr, "GET", "/health", None, None, Duration::from_secs(5))
-        .map_err(|e| format!("GET /health: {e}"))?;
+    let real = http::request(
+        todo.addr,
+        "GET",
+        "/health",
+        None,
+        None,
+        Duration::from_secs(5),
+    )
+    .map_err(|e| format!("GET /health: {e}"))?;
     let response = format!(
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n\
          Content-Length: {}\r\n\r\n{}",
@@ -23,9 +30,21 @@ pub fn run(ctx: &mut Ctx) -> Result<(), String> {
     );
     let responder = start_responder(&ctx.bins, &response, &ctx.work)?;
     let secs = ctx.short_secs();
-    let t = load(ctx, "todo-api /health", &get(&todo, "/health", None, CONNS, secs))?;
-    let b = load(ctx, "responder /health", &get(&responder, "/health", None, CONNS, secs))?;
-    let a = load(ctx, "axum-ref /health", &get(&axum, "/health", None, CONNS, secs))?;
+    let t = load(
+        ctx,
+        "todo-api /health",
+        &get(&todo, "/health", None, CONNS, secs),
+    )?;
+    let b = load(
+        ctx,
+        "responder /health",
+        &get(&responder, "/health", None, CONNS, secs),
+    )?;
+    let a = load(
+        ctx,
+        "axum-ref /health",
+        &get(&axum, "/health", None, CONNS, secs),
+    )?;
     let r = &mut ctx.report;
     r.add(
         "health",

@@ -26,7 +26,11 @@ fn hold(ctx: &Ctx, kind: Kind) -> Result<Held, String> {
     let server = ctx.start(kind, Launch::plain())?;
     let secs = ctx.short_secs();
     let probe = super::get(&server, "/health", None, PROBE_CONNS, secs);
-    let quiet = super::load(ctx, &format!("{} /health, no idle connections", kind.name()), &probe)?;
+    let quiet = super::load(
+        ctx,
+        &format!("{} /health, no idle connections", kind.name()),
+        &probe,
+    )?;
     settle();
     let at_rest = footprint(server.pid())?;
     let request = format!("GET /health HTTP/1.1\r\nHost: {}\r\n\r\n", server.addr);
@@ -34,8 +38,9 @@ fn hold(ctx: &Ctx, kind: Kind) -> Result<Held, String> {
         addr: server.addr,
         count: IDLE,
         request: request.as_bytes(),
-        in_flight: 256,
-        answer_within: Duration::from_secs(2),
+        // A connection the server never takes (out of descriptors) costs 3 s of one of these slots.
+        in_flight: 1_024,
+        answer_within: Duration::from_secs(3),
         keep_ok: true,
     })?;
     println!(
@@ -48,7 +53,11 @@ fn hold(ctx: &Ctx, kind: Kind) -> Result<Held, String> {
     let loaded = footprint(server.pid())?;
     let busy = super::load(
         ctx,
-        &format!("{} /health, {} idle connections open", kind.name(), opened.held.len()),
+        &format!(
+            "{} /health, {} idle connections open",
+            kind.name(),
+            opened.held.len()
+        ),
         &probe,
     )?;
     println!(
@@ -87,21 +96,30 @@ pub fn run(ctx: &mut Ctx) -> Result<(), String> {
     );
     r.add(
         "idle",
-        format!("server RSS holding them (at rest: {})", mib(t.at_rest.rss_kib)),
+        format!(
+            "server RSS holding them (at rest: {})",
+            mib(t.at_rest.rss_kib)
+        ),
         mib(t.loaded.rss_kib),
         format!("{} axum-ref", mib(a.loaded.rss_kib)),
         ratio(t.loaded.rss_kib as f64, a.loaded.rss_kib as f64),
     );
     r.add(
         "idle",
-        format!("server threads holding them (at rest: {})", t.at_rest.threads),
+        format!(
+            "server threads holding them (at rest: {})",
+            t.at_rest.threads
+        ),
         int(t.loaded.threads as f64),
         format!("{} axum-ref", a.loaded.threads),
         ratio(t.loaded.threads as f64, a.loaded.threads as f64),
     );
     r.add(
         "idle",
-        format!("server descriptors holding them (at rest: {})", t.at_rest.fds),
+        format!(
+            "server descriptors holding them (at rest: {})",
+            t.at_rest.fds
+        ),
         int(t.loaded.fds as f64),
         format!("{} axum-ref", int(a.loaded.fds as f64)),
         ratio(t.loaded.fds as f64, a.loaded.fds as f64),

@@ -71,10 +71,8 @@ fn script(sql: &str, params: &[&str]) -> String {
 fn pgbench(ctx: &Ctx, uid: Uuid, lo: i64, hi: i64, clients: usize) -> Result<(f64, f64), String> {
     let find = script(FIND_SQL, &[":uid"]);
     // pgbench variables cannot be NULL: the "all tasks" filter is written as NULL::boolean.
-    let list = script(LIST_SQL, &[":uid", "NULL::boolean", ":lim"]).replace(
-        "NULL::boolean::boolean",
-        "NULL::boolean",
-    );
+    let list = script(LIST_SQL, &[":uid", "NULL::boolean", ":lim"])
+        .replace("NULL::boolean::boolean", "NULL::boolean");
     let create = script(CREATE_SQL, &[":uid", ":title", ":descr", ":completed"]);
     let toggle = script(TOGGLE_SQL, &[":uid", ":tid"]);
     let scripts = [
@@ -97,7 +95,12 @@ fn pgbench(ctx: &Ctx, uid: Uuid, lo: i64, hi: i64, clients: usize) -> Result<(f6
         .args(["-n", "-M", "prepared", "-j", "2"])
         .args(["-c", &clients.to_string(), "-T", &ctx.secs.to_string()])
         .args(["-D", &format!("uid={uid}"), "-D", "lim=21"])
-        .args(["-D", &format!("title={TITLE}"), "-D", &format!("descr={DESCRIPTION}")])
+        .args([
+            "-D",
+            &format!("title={TITLE}"),
+            "-D",
+            &format!("descr={DESCRIPTION}"),
+        ])
         .args(["-D", "completed=false"]);
     for (name, text) in &scripts {
         let path = ctx.work.join(name);

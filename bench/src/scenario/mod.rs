@@ -102,7 +102,13 @@ pub fn load(ctx: &Ctx, what: &str, load: &Load) -> Result<Figures, String> {
 }
 
 /// A GET of `path` (with a token) as a wrk load.
-pub fn get<'a>(server: &Proc, path: &str, token: Option<&str>, conns: usize, secs: u64) -> Load<'a> {
+pub fn get<'a>(
+    server: &Proc,
+    path: &str,
+    token: Option<&str>,
+    conns: usize,
+    secs: u64,
+) -> Load<'a> {
     let mut args = vec![path.to_string()];
     if let Some(t) = token {
         args.push(t.to_string());

@@ -16,13 +16,14 @@ pub fn run(ctx: &mut Ctx) -> Result<(), String> {
         (Kind::TodoApi, &todo, todo_users),
         (Kind::AxumRef, &axum, axum_users),
     ];
-    let w1 = |server: &crate::server::Proc, users: &std::path::Path, conns: usize, secs: u64| Load {
-        url: Ctx::url(server),
-        conns,
-        secs,
-        script: "w1",
-        args: vec![users.display().to_string(), "10".into()],
-    };
+    let w1 =
+        |server: &crate::server::Proc, users: &std::path::Path, conns: usize, secs: u64| Load {
+            url: Ctx::url(server),
+            conns,
+            secs,
+            script: "w1",
+            args: vec![users.display().to_string(), "10".into()],
+        };
     // Warm-up (connections, caches, prepared statements), not counted.
     for (_, server, users) in &targets {
         w1(server, users, 16, 2).run(&ctx.work)?;
@@ -30,7 +31,12 @@ pub fn run(ctx: &mut Ctx) -> Result<(), String> {
     for conns in [16, 64] {
         let mut got: Vec<Measured> = Vec::new();
         for (kind, server, users) in &targets {
-            got.push(measure(ctx, server, *kind, &w1(server, users, conns, ctx.secs))?);
+            got.push(measure(
+                ctx,
+                server,
+                *kind,
+                &w1(server, users, conns, ctx.secs),
+            )?);
         }
         let (t, a) = (&got[0], &got[1]);
         let r = &mut ctx.report;
