@@ -41,6 +41,16 @@ pub type Keyset = (DateTime<Utc>, i64);
 /// Newest first; `completed` filters when given; `limit` of `None` returns every task. Every
 /// statement here also checks the caller's session (`session_ok`), so the common case is one round
 /// trip; an empty answer means the session is gone or nothing matched (see `sessions::alive`).
+/// The first page of [`list`]: `$1` user, `$2` completed filter (NULL: all), `$3` limit (NULL: all),
+/// `$4` session. Public, as the other statements here, so the bench runs the very same SQL.
+pub const LIST_SQL: &str =
+    "SELECT id, user_id, title, description, completed, created_at, updated_at
+     FROM tasks
+     WHERE user_id = $1 AND ($2::boolean IS NULL OR completed = $2)
+       AND session_ok($1, $4)
+     ORDER BY created_at DESC, id DESC
+     LIMIT $3";
+
 pub fn list(
     conn: &mut Conn,
     me: &Bearer,
@@ -49,15 +59,7 @@ pub fn list(
     limit: Option<i64>,
 ) -> DbResult<Vec<Task>> {
     let rows = match after {
-        None => conn.query(
-            "SELECT id, user_id, title, description, completed, created_at, updated_at
-             FROM tasks
-             WHERE user_id = $1 AND ($2::boolean IS NULL OR completed = $2)
-               AND session_ok($1, $4)
-             ORDER BY created_at DESC, id DESC
-             LIMIT $3",
-            &[&me.user, &completed, &limit, &me.session],
-        )?,
+        None => conn.query(LIST_SQL, &[&me.user, &completed, &limit, &me.session])?,
         Some((created_at, id)) => conn.query(
             "SELECT id, user_id, title, description, completed, created_at, updated_at
              FROM tasks
@@ -71,6 +73,11 @@ pub fn list(
     Ok(rows.iter().map(Task::from_row).collect())
 }
 
+/// [`create`]: `$1` user, `$2` title, `$3` description, `$4` completed, `$5` session.
+pub const CREATE_SQL: &str = "INSERT INTO tasks (user_id, title, description, completed)
+     SELECT $1, $2, $3, $4 WHERE session_ok($1, $5)
+     RETURNING id, user_id, title, description, completed, created_at, updated_at";
+
 /// `None` when the session is gone.
 pub fn create(
     conn: &mut Conn,
@@ -80,9 +87,7 @@ pub fn create(
     completed: bool,
 ) -> DbResult<Option<Task>> {
     let row = conn.query_opt(
-        "INSERT INTO tasks (user_id, title, description, completed)
-         SELECT $1, $2, $3, $4 WHERE session_ok($1, $5)
-         RETURNING id, user_id, title, description, completed, created_at, updated_at",
+        CREATE_SQL,
         &[
             &me.user,
             &&**title,
@@ -133,16 +138,16 @@ pub fn update(
     Ok(row.as_ref().map(Task::from_row))
 }
 
+/// [`toggle`]: `$1` user, `$2` task id, `$3` session.
+pub const TOGGLE_SQL: &str = "UPDATE tasks SET
+         completed = NOT completed,
+         updated_at = greatest(now(), updated_at + interval '1 microsecond')
+     WHERE user_id = $1 AND id = $2 AND session_ok($1, $3)
+     RETURNING id, user_id, title, description, completed, created_at, updated_at";
+
 /// One statement, so concurrent toggles serialise on the row lock and none is lost.
 pub fn toggle(conn: &mut Conn, me: &Bearer, id: i64) -> DbResult<Option<Task>> {
-    let row = conn.query_opt(
-        "UPDATE tasks SET
-             completed = NOT completed,
-             updated_at = greatest(now(), updated_at + interval '1 microsecond')
-         WHERE user_id = $1 AND id = $2 AND session_ok($1, $3)
-         RETURNING id, user_id, title, description, completed, created_at, updated_at",
-        &[&me.user, &id, &me.session],
-    )?;
+    let row = conn.query_opt(TOGGLE_SQL, &[&me.user, &id, &me.session])?;
     Ok(row.as_ref().map(Task::from_row))
 }
 

@@ -1,0 +1,177 @@
+//! The throwaway PostgreSQL both servers share: one cluster (default durability) with
+//! pg_stat_statements preloaded, a database per server, and the figures taken from it: the CPU of
+//! the postmaster and its children, and the statements each database executed.
+
+use crate::procstat;
+use postgres::{Client, NoTls};
+use std::path::{Path, PathBuf};
+use todo_api::db::embedded::Cluster;
+use uuid::Uuid;
+
+/// Names the cluster's Unix socket only (no TCP).
+const PORT: u16 = 15432;
+
+pub struct Pg {
+    cluster: Cluster,
+}
+
+/// CPU and statements counted up to one moment.
+#[derive(Clone, Copy)]
+pub struct PgMark {
+    cpu_us: u64,
+    statements: i64,
+}
+
+impl Pg {
+    pub fn start(dir: &Path, databases: &[&str]) -> Result<Pg, String> {
+        let cluster = Cluster::start(
+            dir,
+            PORT,
+            &[
+                ("max_connections", "300"),
+                ("shared_preload_libraries", "pg_stat_statements"),
+                ("pg_stat_statements.track", "top"),
+            ],
+        )
+        .map_err(|e| format!("cannot start PostgreSQL: {e}"))?;
+        let pg = Pg { cluster };
+        let mut admin = pg.connect("postgres")?;
+        admin
+            .batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            .map_err(|e| {
+                format!(
+                    "CREATE EXTENSION pg_stat_statements: {} (Debian ships it with the server \
+                     package; elsewhere install postgresql-contrib)",
+                    why(&e)
+                )
+            })?;
+        for db in databases {
+            admin
+                .batch_execute(&format!("CREATE DATABASE {db}"))
+                .map_err(|e| format!("CREATE DATABASE {db}: {}", why(&e)))?;
+        }
+        Ok(pg)
+    }
+
+    pub fn socket_dir(&self) -> &Path {
+        &self.cluster.pgdata
+    }
+
+    pub fn port(&self) -> u16 {
+        self.cluster.port
+    }
+
+    pub fn connect(&self, database: &str) -> Result<Client, String> {
+        let mut config = self.cluster.config();
+        config.dbname(database).application_name("todo-bench");
+        config
+            .connect(NoTls)
+            .map_err(|e| format!("cannot connect to database {database}: {e}"))
+    }
+
+    fn postmaster_pid(&self) -> Result<u32, String> {
+        let path: PathBuf = self.cluster.pgdata.join("postmaster.pid");
+        std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|t| t.lines().next()?.trim().parse().ok())
+            .ok_or_else(|| format!("no PID in {}", path.display()))
+    }
+
+    /// CPU of the whole cluster so far and statements executed in `database` so far.
+    pub fn mark(&self, database: &str) -> Result<PgMark, String> {
+        let statements = self
+            .connect("postgres")?
+            .query_one(
+                "SELECT coalesce(sum(s.calls), 0)::bigint FROM pg_stat_statements s
+                 JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1",
+                &[&database],
+            )
+            .map_err(|e| format!("reading pg_stat_statements: {}", why(&e)))?
+            .get(0);
+        Ok(PgMark {
+            cpu_us: procstat::family_cpu_us(self.postmaster_pid()?)?,
+            statements,
+        })
+    }
+}
+
+impl PgMark {
+    /// (CPU in microseconds, statements) since `earlier`.
+    pub fn since(&self, earlier: &PgMark) -> (u64, i64) {
+        (
+            self.cpu_us.saturating_sub(earlier.cpu_us),
+            self.statements - earlier.statements,
+        )
+    }
+}
+
+/// A PostgreSQL error with the server's message (its Display says only "db error").
+/// The newest session of `user` (opened by the bench's sign-in), for statements that check it.
+pub fn session_of(db: &mut Client, user: Uuid) -> Result<Uuid, String> {
+    db.query_one(
+        "SELECT id FROM sessions WHERE user_id = $1 ORDER BY created_at DESC LIMIT 1",
+        &[&user],
+    )
+    .map(|row| row.get(0))
+    .map_err(|e| format!("finding the bench user's session: {}", why(&e)))
+}
+
+pub fn why(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.code().code(), db.message()),
+        None => e.to_string(),
+    }
+}
+
+/// A seeded user: its tasks have the consecutive ids `first..=last`.
+pub struct Seeded {
+    pub id: Uuid,
+    pub email: String,
+    pub first: i64,
+    pub last: i64,
+}
+
+/// Inserts users (ids, e-mail addresses and password hash given) with `tasks` tasks each, newest
+/// last; the same SQL fits todo-api's schema and axum-ref's.
+pub fn seed(
+    db: &mut Client,
+    users: &[(Uuid, String)],
+    hash: &str,
+    tasks: i32,
+) -> Result<Vec<Seeded>, String> {
+    let mut out = Vec::with_capacity(users.len());
+    let mut tx = db.transaction().map_err(|e| why(&e))?;
+    for (id, email) in users {
+        tx.execute(
+            "INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, 'Bench User', $3)",
+            &[id, email, &hash],
+        )
+        .map_err(|e| format!("seeding users: {}", why(&e)))?;
+        let row = tx
+            .query_one(
+                "WITH t AS (
+                   INSERT INTO tasks (user_id, title, description, completed, created_at, updated_at)
+                   SELECT $1, 'Task number ' || g,
+                          CASE WHEN g % 2 = 0 THEN 'Description of task ' || g || ', about as long as a real one' END,
+                          g % 3 = 0, now() - make_interval(secs => g), now() - make_interval(secs => g)
+                   FROM generate_series(1, $2::integer) AS g
+                   RETURNING id)
+                 SELECT min(id), max(id) FROM t",
+                &[id, &tasks],
+            )
+            .map_err(|e| format!("seeding tasks: {}", why(&e)))?;
+        let (first, last): (Option<i64>, Option<i64>) = (row.get(0), row.get(1));
+        out.push(Seeded {
+            id: *id,
+            email: email.clone(),
+            first: first.unwrap_or(0),
+            last: last.unwrap_or(0),
+        });
+    }
+    tx.commit().map_err(|e| why(&e))?;
+    for table in ["users", "tasks"] {
+        db.batch_execute(&format!("VACUUM ANALYZE {table}"))
+            .map_err(|e| format!("VACUUM ANALYZE {table}: {}", why(&e)))?;
+    }
+    Ok(out)
+}
