@@ -57,9 +57,7 @@ pub fn revoke(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
 /// `PUT /api/auth/password`: a wrong current password is a 400, not a 401 (the token is fine). On
 /// success every session ends and a fresh one is opened, in one transaction.
 pub fn change_password(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
-    let mut conn = app.db()?;
-    let me = app.bearer(req, &mut conn)?;
-    let input = PasswordChange::parse(req).map_err(|e| app.gone_or(&mut conn, &me, e))?;
+    let (conn, me, input) = with_body(app, req, PasswordChange::parse)?;
     check_password(
         app,
         req,
@@ -79,18 +77,14 @@ pub fn change_password(app: &App, req: &Request, _: &Path) -> ApiResult<Response
 }
 
 pub fn rename(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
-    let mut conn = app.db()?;
-    let me = app.bearer(req, &mut conn)?;
-    let input = Rename::parse(req).map_err(|e| app.gone_or(&mut conn, &me, e))?;
+    let (mut conn, me, input) = with_body(app, req, Rename::parse)?;
     let user = users::rename(&mut conn, &me, &input.name)?.ok_or(ApiError::InvalidToken)?;
     Ok(Response::json(200, &user))
 }
 
 /// `DELETE /api/auth/me`: the user, their tasks and sessions go in one statement.
 pub fn delete(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
-    let mut conn = app.db()?;
-    let me = app.bearer(req, &mut conn)?;
-    let input = Confirmation::parse(req).map_err(|e| app.gone_or(&mut conn, &me, e))?;
+    let (conn, me, input) = with_body(app, req, Confirmation::parse)?;
     check_password(
         app,
         req,
@@ -103,6 +97,18 @@ pub fn delete(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
         return Err(ApiError::InvalidToken);
     }
     Ok(Response::empty(204))
+}
+
+/// The token's caller and the parsed body; a body problem is a 400 only while the session lives.
+fn with_body<T>(
+    app: &App,
+    req: &Request,
+    parse: fn(&Request) -> ApiResult<T>,
+) -> ApiResult<(db::pool::Pooled, Bearer, T)> {
+    let mut conn = app.db()?;
+    let me = app.bearer(req, &mut conn)?;
+    let input = parse(req).map_err(|e| app.gone_or(&mut conn, &me, e))?;
+    Ok((conn, me, input))
 }
 
 fn alive(app: &App, req: &Request, conn: &mut db::Conn) -> ApiResult<Bearer> {

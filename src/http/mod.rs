@@ -2,6 +2,7 @@
 //! every connection non-blocking in one epoll set that the fixed worker pool waits on.
 
 mod accept;
+pub mod client;
 mod conn;
 pub mod parse;
 mod poll;

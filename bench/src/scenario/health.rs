@@ -26,7 +26,7 @@ pub fn run(ctx: &mut Ctx) -> Result<(), String> {
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n\
          Content-Length: {}\r\n\r\n{}",
         real.body.len(),
-        real.text()
+        real.body
     );
     let responder = start_responder(&ctx.bins, &response, &ctx.work)?;
     let secs = ctx.short_secs();

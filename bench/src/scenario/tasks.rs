@@ -42,7 +42,7 @@ pub fn run(ctx: &mut Ctx) -> Result<(), String> {
         Duration::from_secs(10),
     )
     .map_err(|e| format!("GET {path}: {e}"))?;
-    let n = check.json()?.as_array().map_or(0, Vec::len);
+    let n = http::json(&check)?.as_array().map_or(0, Vec::len);
     if n != TASKS as usize {
         return Err(format!("the list returned {n} tasks, expected {TASKS}"));
     }
