@@ -290,7 +290,7 @@ mod tests {
     fn every_default_parses_and_computed_ones_follow_the_machine_and_workers() {
         let c = Config::default();
         assert_eq!(c.host.to_string(), "127.0.0.1");
-        assert_eq!(c.workers, (4 * cores()).max(4));
+        assert_eq!(c.workers, (16 * cores()).max(16));
         assert_eq!(c.db_pool_size, c.workers);
         assert_eq!(c.hash_concurrency, cores());
         assert_eq!(c.max_body_bytes, 64 * 1024);

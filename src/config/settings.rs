@@ -81,8 +81,10 @@ pub const SETTINGS: &[Setting] = &[
     },
     Setting {
         name: "WORKERS",
-        default: Fallback::Computed("4 x cores (min 4)", |_, _| (4 * cores()).max(4).to_string()),
-        help: "worker threads: they wait on the sockets and run handlers",
+        default: Fallback::Computed("16 x cores (min 16)", |_, _| {
+            (16 * cores()).max(16).to_string()
+        }),
+        help: "worker threads: they wait on the sockets and run handlers (a sign-in waiting for its hash holds one)",
         apply: |c, v| positive(v).map(|n| c.workers = n),
     },
     Setting {
