@@ -110,6 +110,7 @@ pub static ROUTES: &[Route] = &[
     row(Post, "/api/auth/signin", auth::signin),
     row(Get, "/api/auth/me", auth::me),
     row(Get, "/api/{user_id}/tasks", tasks::list),
+    row(Get, "/api/{user_id}/tags", tasks::tags),
     row(Post, "/api/{user_id}/tasks", tasks::create),
     row(Get, "/api/{user_id}/tasks/{task_id}", tasks::get),
     row(Put, "/api/{user_id}/tasks/{task_id}", tasks::update),

@@ -1,8 +1,10 @@
 //! The task routes under `/api/{user_id}/tasks`. Order of checks: token (401), path user (403),
 //! task id (400), body (400), then one SQL statement filtered by the token's user.
 
-use super::input::{invalid, ListQuery, NewTask, TaskPatch};
+use super::input::{invalid, NewTask, TaskPatch};
+use super::list_query::ListQuery;
 use super::App;
+use crate::db::task_list::{self, Position};
 use crate::db::{self, tasks};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
@@ -43,25 +45,27 @@ pub fn list(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     let mut conn = app.db()?;
     let user = owner(app, req, &mut conn, path)?;
     let query = ListQuery::parse(req, &app.cursors, user)?;
-    let mut rows = tasks::list(
+    let fetch = query.limit.map(|n| n + 1);
+    let mut rows = task_list::list(
         &mut conn,
-        user,
-        query.completed,
-        query.after,
-        query.limit.map(|n| n + 1),
+        &user,
+        &query.filter,
+        query.sort,
+        query.after.as_ref(),
+        fetch.as_ref(),
     )?;
     let mut link = None;
     if let Some(limit) = query.limit {
         if rows.len() as i64 > limit {
             rows.truncate(limit as usize);
             if let Some(last) = rows.last() {
-                let cursor = app.cursors.encode(user, last.created_at, last.id);
-                let status = query
-                    .status
-                    .map(|s| format!("&status={s}"))
-                    .unwrap_or_default();
+                let position = Position::after(query.sort, last)?;
+                let digest = super::cursor::digest(&query.canonical);
+                let cursor = app.cursors.encode(user, digest, &position);
+                let and = if query.canonical.is_empty() { "" } else { "&" };
                 link = Some(format!(
-                    "</api/{user}/tasks?limit={limit}{status}&cursor={cursor}>; rel=\"next\""
+                    "</api/{user}/tasks?limit={limit}{and}{}&cursor={cursor}>; rel=\"next\"",
+                    query.canonical
                 ));
             }
         }
@@ -73,6 +77,16 @@ pub fn list(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     })
 }
 
+/// `GET /api/{user_id}/tags`: the user's tags with how many tasks carry each.
+pub fn tags(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
+    let mut conn = app.db()?;
+    let user = owner(app, req, &mut conn, path)?;
+    Ok(Response::json(
+        200,
+        &task_list::tag_counts(&mut conn, user)?,
+    ))
+}
+
 pub fn create(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     let mut conn = app.db()?;
     let user = owner(app, req, &mut conn, path)?;
@@ -80,9 +94,14 @@ pub fn create(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     let task = tasks::create(
         &mut conn,
         user,
-        &new.title,
-        new.description.as_ref(),
-        new.completed,
+        &tasks::NewTask {
+            title: &new.title,
+            description: new.description.as_ref(),
+            completed: new.completed,
+            priority: new.priority,
+            due_at: new.due_at,
+            tags: &new.tags,
+        },
     )?;
     Ok(Response::json(201, &task))
 }
@@ -98,15 +117,15 @@ pub fn update(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     let mut conn = app.db()?;
     let (user, id) = owner_and_task(app, req, &mut conn, path)?;
     let patch = TaskPatch::parse(req)?;
-    let task = tasks::update(
-        &mut conn,
-        user,
-        id,
-        patch.title.as_ref(),
-        patch.description.as_ref().map(Option::as_ref),
-        patch.completed,
-    )?
-    .ok_or(NOT_FOUND)?;
+    let change = tasks::TaskChange {
+        title: patch.title.as_ref(),
+        description: patch.description.as_ref().map(Option::as_ref),
+        completed: patch.completed,
+        priority: patch.priority,
+        due_at: patch.due_at,
+        tags: patch.tags.as_ref(),
+    };
+    let task = tasks::update(&mut conn, user, id, &change)?.ok_or(NOT_FOUND)?;
     Ok(Response::json(200, &task))
 }
 

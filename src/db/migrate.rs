@@ -3,7 +3,10 @@
 
 use postgres::Client;
 
-const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../../sql/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../../sql/0001_init.sql")),
+    ("0002_organise", include_str!("../../sql/0002_organise.sql")),
+];
 
 /// Any constant: all instances of this application agree on it.
 const LOCK_KEY: i64 = 0x746f_646f_6170_6931;

@@ -3,6 +3,7 @@
 pub mod embedded;
 pub mod migrate;
 pub mod pool;
+pub mod task_list;
 pub mod tasks;
 pub mod users;
 

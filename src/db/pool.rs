@@ -72,6 +72,17 @@ impl Conn {
         self.ran(result)
     }
 
+    /// A statement built per request (the list's filters): sent unnamed with its parameter types,
+    /// still one round trip, and planned for the values it carries.
+    pub fn query_typed(
+        &mut self,
+        sql: &str,
+        params: &[(&(dyn postgres::types::ToSql + Sync), postgres::types::Type)],
+    ) -> Result<Vec<Row>, postgres::Error> {
+        let result = self.client.query_typed(sql, params);
+        self.ran(result)
+    }
+
     pub fn execute(&mut self, sql: &'static str, params: Params) -> Result<u64, postgres::Error> {
         let st = self.statement(sql)?;
         let result = self.client.execute(&st, params);

@@ -1,137 +1,200 @@
-//! Queries on `tasks`. Every statement filters by the owner's id: that is the isolation rule.
+//! Queries on one task. Every statement filters by the owner's id (`user_id = $1`): that is the
+//! isolation rule. The list and the tag counts are in `task_list`.
 
 use super::{Conn, DbResult};
-use crate::domain::{Description, Title};
+use crate::domain::{Description, DueAt, Priority, Tags, Title};
 use chrono::{DateTime, Utc};
 use postgres::Row;
-use serde::Serialize;
+use serde::ser::{Error as _, SerializeStruct};
+use serde::{Serialize, Serializer};
 use uuid::Uuid;
 
-#[derive(Debug, Serialize)]
-pub struct Task {
-    pub id: i64,
-    pub user_id: Uuid,
-    pub title: String,
-    pub description: Option<String>,
-    pub completed: bool,
-    #[serde(serialize_with = "super::timestamp")]
-    pub created_at: DateTime<Utc>,
-    #[serde(serialize_with = "super::timestamp")]
-    pub updated_at: DateTime<Utc>,
+/// What every task statement returns, in this order (`TaskRow` reads by position). `title_key` is
+/// not shown: the list reads it for the next page's cursor.
+macro_rules! task_columns {
+    () => {
+        "id, user_id, title, description, completed, created_at, updated_at, \
+         priority, due_at, tags, completed_at, title_key"
+    };
 }
+pub(crate) use task_columns;
 
-impl Task {
-    fn from_row(row: &Row) -> Task {
-        Task {
-            id: row.get(0),
-            user_id: row.get(1),
-            title: row.get(2),
-            description: row.get(3),
-            completed: row.get(4),
-            created_at: row.get(5),
-            updated_at: row.get(6),
-        }
+/// A task as PostgreSQL sent it. It is serialised straight from the row's buffer, so a list of
+/// 10,000 tasks is not first copied into 10,000 structs of owned strings.
+pub struct TaskRow(Row);
+
+impl TaskRow {
+    pub fn id(&self) -> DbResult<i64> {
+        self.0.try_get(0)
+    }
+    pub fn created_at(&self) -> DbResult<DateTime<Utc>> {
+        self.0.try_get(5)
+    }
+    pub fn updated_at(&self) -> DbResult<DateTime<Utc>> {
+        self.0.try_get(6)
+    }
+    pub fn priority_rank(&self) -> DbResult<i16> {
+        self.0.try_get(7)
+    }
+    pub fn due_at(&self) -> DbResult<Option<DateTime<Utc>>> {
+        self.0.try_get(8)
+    }
+    pub fn title_key(&self) -> DbResult<String> {
+        self.0.try_get(11)
     }
 }
 
-/// A position in the list: the `(created_at, id)` of the last task already returned.
-pub type Keyset = (DateTime<Utc>, i64);
-
-/// Newest first; `completed` filters when given; `limit` of `None` returns every task.
-pub fn list(
-    conn: &mut Conn,
-    user: Uuid,
-    completed: Option<bool>,
-    after: Option<Keyset>,
-    limit: Option<i64>,
-) -> DbResult<Vec<Task>> {
-    let rows = match after {
-        None => conn.query(
-            "SELECT id, user_id, title, description, completed, created_at, updated_at
-             FROM tasks
-             WHERE user_id = $1 AND ($2::boolean IS NULL OR completed = $2)
-             ORDER BY created_at DESC, id DESC
-             LIMIT $3",
-            &[&user, &completed, &limit],
-        )?,
-        Some((created_at, id)) => conn.query(
-            "SELECT id, user_id, title, description, completed, created_at, updated_at
-             FROM tasks
-             WHERE user_id = $1 AND ($2::boolean IS NULL OR completed = $2)
-               AND (created_at, id) < ($4, $5)
-             ORDER BY created_at DESC, id DESC
-             LIMIT $3",
-            &[&user, &completed, &limit, &created_at, &id],
-        )?,
-    };
-    Ok(rows.iter().map(Task::from_row).collect())
+impl From<Row> for TaskRow {
+    fn from(row: Row) -> TaskRow {
+        TaskRow(row)
+    }
 }
 
-pub fn create(
-    conn: &mut Conn,
-    user: Uuid,
-    title: &Title,
-    description: Option<&Description>,
-    completed: bool,
-) -> DbResult<Task> {
+/// A timestamp in the contract's form, for `serialize_field`.
+struct Ts(DateTime<Utc>);
+
+impl Serialize for Ts {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        super::timestamp(&self.0, s)
+    }
+}
+
+impl Serialize for TaskRow {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let r = &self.0;
+        let get_err = S::Error::custom;
+        let rank: i16 = r.try_get(7).map_err(get_err)?;
+        let priority = Priority::from_rank(rank)
+            .ok_or_else(|| S::Error::custom(format!("priority rank {rank}")))?;
+        let mut t = s.serialize_struct("Task", 11)?;
+        t.serialize_field("id", &r.try_get::<_, i64>(0).map_err(get_err)?)?;
+        t.serialize_field("user_id", &r.try_get::<_, Uuid>(1).map_err(get_err)?)?;
+        t.serialize_field("title", r.try_get::<_, &str>(2).map_err(get_err)?)?;
+        t.serialize_field(
+            "description",
+            &r.try_get::<_, Option<&str>>(3).map_err(get_err)?,
+        )?;
+        t.serialize_field("completed", &r.try_get::<_, bool>(4).map_err(get_err)?)?;
+        t.serialize_field("created_at", &Ts(r.try_get(5).map_err(get_err)?))?;
+        t.serialize_field("updated_at", &Ts(r.try_get(6).map_err(get_err)?))?;
+        t.serialize_field("priority", priority.as_str())?;
+        let due: Option<DateTime<Utc>> = r.try_get(8).map_err(get_err)?;
+        t.serialize_field("due_at", &due.map(Ts))?;
+        t.serialize_field("tags", &r.try_get::<_, Vec<&str>>(9).map_err(get_err)?)?;
+        let done: Option<DateTime<Utc>> = r.try_get(10).map_err(get_err)?;
+        t.serialize_field("completed_at", &done.map(Ts))?;
+        t.end()
+    }
+}
+
+/// The fields of a new task, all checked.
+pub struct NewTask<'a> {
+    pub title: &'a Title,
+    pub description: Option<&'a Description>,
+    pub completed: bool,
+    pub priority: Priority,
+    pub due_at: Option<DueAt>,
+    pub tags: &'a Tags,
+}
+
+pub fn create(conn: &mut Conn, user: Uuid, new: &NewTask) -> DbResult<TaskRow> {
     let row = conn.query_one(
-        "INSERT INTO tasks (user_id, title, description, completed)
-         VALUES ($1, $2, $3, $4)
-         RETURNING id, user_id, title, description, completed, created_at, updated_at",
-        &[&user, &&**title, &description.map(|d| &**d), &completed],
+        concat!(
+            "INSERT INTO tasks
+                 (user_id, title, description, completed, priority, due_at, tags, completed_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $4 THEN now() END)
+             RETURNING ",
+            task_columns!()
+        ),
+        &[
+            &user,
+            &&**new.title,
+            &new.description.map(|d| &**d),
+            &new.completed,
+            &new.priority.rank(),
+            &new.due_at.map(DueAt::utc),
+            &new.tags.as_slice(),
+        ],
     )?;
-    Ok(Task::from_row(&row))
+    Ok(TaskRow(row))
 }
 
-pub fn get(conn: &mut Conn, user: Uuid, id: i64) -> DbResult<Option<Task>> {
+pub fn get(conn: &mut Conn, user: Uuid, id: i64) -> DbResult<Option<TaskRow>> {
     let row = conn.query_opt(
-        "SELECT id, user_id, title, description, completed, created_at, updated_at
-         FROM tasks WHERE user_id = $1 AND id = $2",
+        concat!(
+            "SELECT ",
+            task_columns!(),
+            " FROM tasks WHERE user_id = $1 AND id = $2"
+        ),
         &[&user, &id],
     )?;
-    Ok(row.as_ref().map(Task::from_row))
+    Ok(row.map(TaskRow))
 }
 
-/// Changes only what is given; `description: Some(None)` clears it. `updated_at` always moves forward.
-pub fn update(
-    conn: &mut Conn,
-    user: Uuid,
-    id: i64,
-    title: Option<&Title>,
-    description: Option<Option<&Description>>,
-    completed: Option<bool>,
-) -> DbResult<Option<Task>> {
+/// A `PUT`: `None` leaves a field as it is; for the nullable ones `Some(None)` clears it.
+pub struct TaskChange<'a> {
+    pub title: Option<&'a Title>,
+    pub description: Option<Option<&'a Description>>,
+    pub completed: Option<bool>,
+    pub priority: Option<Priority>,
+    pub due_at: Option<Option<DueAt>>,
+    pub tags: Option<&'a Tags>,
+}
+
+/// `updated_at` always moves forward; `completed_at` takes the same instant when the task becomes
+/// completed, keeps its value while it stays so, and is cleared when it no longer is.
+pub fn update(conn: &mut Conn, user: Uuid, id: i64, c: &TaskChange) -> DbResult<Option<TaskRow>> {
     let row = conn.query_opt(
-        "UPDATE tasks SET
-             title = COALESCE($3, title),
-             description = CASE WHEN $4 THEN $5 ELSE description END,
-             completed = COALESCE($6, completed),
-             updated_at = greatest(now(), updated_at + interval '1 microsecond')
-         WHERE user_id = $1 AND id = $2
-         RETURNING id, user_id, title, description, completed, created_at, updated_at",
+        concat!(
+            "UPDATE tasks SET
+                 title = COALESCE($3, title),
+                 description = CASE WHEN $4 THEN $5 ELSE description END,
+                 completed = COALESCE($6, completed),
+                 completed_at = CASE
+                     WHEN $6 IS NULL OR $6 = completed THEN completed_at
+                     WHEN $6 THEN greatest(now(), updated_at + interval '1 microsecond')
+                 END,
+                 priority = COALESCE($7, priority),
+                 due_at = CASE WHEN $8 THEN $9 ELSE due_at END,
+                 tags = COALESCE($10, tags),
+                 updated_at = greatest(now(), updated_at + interval '1 microsecond')
+             WHERE user_id = $1 AND id = $2
+             RETURNING ",
+            task_columns!()
+        ),
         &[
             &user,
             &id,
-            &title.map(|t| &**t),
-            &description.is_some(),
-            &description.flatten().map(|d| &**d),
-            &completed,
+            &c.title.map(|t| &**t),
+            &c.description.is_some(),
+            &c.description.flatten().map(|d| &**d),
+            &c.completed,
+            &c.priority.map(Priority::rank),
+            &c.due_at.is_some(),
+            &c.due_at.flatten().map(DueAt::utc),
+            &c.tags.map(Tags::as_slice),
         ],
     )?;
-    Ok(row.as_ref().map(Task::from_row))
+    Ok(row.map(TaskRow))
 }
 
 /// One statement, so concurrent toggles serialise on the row lock and none is lost.
-pub fn toggle(conn: &mut Conn, user: Uuid, id: i64) -> DbResult<Option<Task>> {
+pub fn toggle(conn: &mut Conn, user: Uuid, id: i64) -> DbResult<Option<TaskRow>> {
     let row = conn.query_opt(
-        "UPDATE tasks SET
-             completed = NOT completed,
-             updated_at = greatest(now(), updated_at + interval '1 microsecond')
-         WHERE user_id = $1 AND id = $2
-         RETURNING id, user_id, title, description, completed, created_at, updated_at",
+        concat!(
+            "UPDATE tasks SET
+                 completed = NOT completed,
+                 completed_at = CASE
+                     WHEN NOT completed THEN greatest(now(), updated_at + interval '1 microsecond')
+                 END,
+                 updated_at = greatest(now(), updated_at + interval '1 microsecond')
+             WHERE user_id = $1 AND id = $2
+             RETURNING ",
+            task_columns!()
+        ),
         &[&user, &id],
     )?;
-    Ok(row.as_ref().map(Task::from_row))
+    Ok(row.map(TaskRow))
 }
 
 pub fn delete(conn: &mut Conn, user: Uuid, id: i64) -> DbResult<bool> {

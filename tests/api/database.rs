@@ -11,12 +11,15 @@ fn a_fresh_database_gets_the_schema_and_a_second_start_applies_nothing() {
     let app = TestApp::with(|c| c.database_url = Some(url.clone()));
     let mut db = connect(&url);
     let versions: Vec<String> = db
-        .query("SELECT version FROM schema_migrations", &[])
+        .query(
+            "SELECT version FROM schema_migrations ORDER BY version",
+            &[],
+        )
         .unwrap()
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(versions, ["0001_init"]);
+    assert_eq!(versions, ["0001_init", "0002_organise"]);
     for table in ["users", "tasks"] {
         let found: i64 = db
             .query_one(

@@ -1,0 +1,248 @@
+//! The task list: filters, six orders and keyset pages, built as one statement per request from
+//! fixed fragments. Values only ever travel as parameters; `user_id = $1` is always the first
+//! condition. Also the per-user tag counts.
+
+use super::tasks::{task_columns, TaskRow};
+use super::{Conn, DbResult};
+use chrono::{DateTime, Utc};
+use postgres::types::{ToSql, Type};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// The orders a list can come in. Every one ends with `id`, so no two tasks tie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    CreatedDesc,
+    CreatedAsc,
+    /// Tasks without a due date last.
+    DueAsc,
+    /// High first, then newest.
+    PriorityDesc,
+    /// Ignoring letter case.
+    TitleAsc,
+    UpdatedDesc,
+}
+
+impl Sort {
+    pub const ALL: [Sort; 6] = [
+        Sort::CreatedDesc,
+        Sort::CreatedAsc,
+        Sort::DueAsc,
+        Sort::PriorityDesc,
+        Sort::TitleAsc,
+        Sort::UpdatedDesc,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Sort::CreatedDesc => "created_desc",
+            Sort::CreatedAsc => "created_asc",
+            Sort::DueAsc => "due_asc",
+            Sort::PriorityDesc => "priority_desc",
+            Sort::TitleAsc => "title_asc",
+            Sort::UpdatedDesc => "updated_desc",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Sort> {
+        Sort::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// Each order is served by an index of `sql/`, written here exactly as that index is.
+    fn order_by(self) -> &'static str {
+        match self {
+            Sort::CreatedDesc => "created_at DESC, id DESC",
+            Sort::CreatedAsc => "created_at, id",
+            Sort::DueAsc => "coalesce(due_at, 'infinity'), id",
+            Sort::PriorityDesc => "priority DESC, created_at DESC, id DESC",
+            Sort::TitleAsc => "title_key, id",
+            Sort::UpdatedDesc => "updated_at DESC, id DESC",
+        }
+    }
+}
+
+/// The sort key of the last task of a page, one variant per order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Position {
+    CreatedDesc(DateTime<Utc>, i64),
+    CreatedAsc(DateTime<Utc>, i64),
+    DueAsc(Option<DateTime<Utc>>, i64),
+    PriorityDesc(i16, DateTime<Utc>, i64),
+    TitleAsc(String, i64),
+    UpdatedDesc(DateTime<Utc>, i64),
+}
+
+impl Position {
+    /// Where a page in `sort` order that ended with `task` goes on from.
+    pub fn after(sort: Sort, task: &TaskRow) -> DbResult<Position> {
+        let id = task.id()?;
+        Ok(match sort {
+            Sort::CreatedDesc => Position::CreatedDesc(task.created_at()?, id),
+            Sort::CreatedAsc => Position::CreatedAsc(task.created_at()?, id),
+            Sort::DueAsc => Position::DueAsc(task.due_at()?, id),
+            Sort::PriorityDesc => {
+                Position::PriorityDesc(task.priority_rank()?, task.created_at()?, id)
+            }
+            Sort::TitleAsc => Position::TitleAsc(task.title_key()?, id),
+            Sort::UpdatedDesc => Position::UpdatedDesc(task.updated_at()?, id),
+        })
+    }
+
+    pub fn sort(&self) -> Sort {
+        match self {
+            Position::CreatedDesc(..) => Sort::CreatedDesc,
+            Position::CreatedAsc(..) => Sort::CreatedAsc,
+            Position::DueAsc(..) => Sort::DueAsc,
+            Position::PriorityDesc(..) => Sort::PriorityDesc,
+            Position::TitleAsc(..) => Sort::TitleAsc,
+            Position::UpdatedDesc(..) => Sort::UpdatedDesc,
+        }
+    }
+}
+
+/// Which tasks a list keeps. Empty lists and `None` keep everything.
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub completed: Option<bool>,
+    /// Any of these ranks.
+    pub priorities: Vec<i16>,
+    /// All of these tags, compared with the stored tags in the database's letter-case folding.
+    pub tags: Vec<String>,
+    /// Every term a substring of the title or the description, ignoring case.
+    pub terms: Vec<String>,
+    /// `due_at < due_before`.
+    pub due_before: Option<DateTime<Utc>>,
+    /// `due_at >= due_after`.
+    pub due_after: Option<DateTime<Utc>>,
+}
+
+/// A statement under construction: fixed SQL text, and the values in the order of their `$n`.
+struct Statement<'a> {
+    sql: String,
+    params: Vec<(&'a (dyn ToSql + Sync), Type)>,
+}
+
+impl<'a> Statement<'a> {
+    fn bind(&mut self, value: &'a (dyn ToSql + Sync), ty: Type) -> String {
+        self.params.push((value, ty));
+        format!("${}", self.params.len())
+    }
+
+    fn and(&mut self, condition: &str) {
+        self.sql.push_str("\n  AND ");
+        self.sql.push_str(condition);
+    }
+}
+
+/// A page of the user's tasks, in `sort` order, starting after `after` when given (its order then
+/// wins over `sort`, which the caller has checked to be the same). `limit` of `None`: every task.
+pub fn list(
+    conn: &mut Conn,
+    user: &Uuid,
+    filter: &Filter,
+    sort: Sort,
+    after: Option<&Position>,
+    limit: Option<&i64>,
+) -> DbResult<Vec<TaskRow>> {
+    let sort = after.map_or(sort, Position::sort);
+    let mut st = Statement {
+        sql: concat!(
+            "SELECT ",
+            task_columns!(),
+            "\nFROM tasks\nWHERE user_id = $1"
+        )
+        .into(),
+        params: vec![(user, Type::UUID)],
+    };
+    if let Some(completed) = &filter.completed {
+        let p = st.bind(completed, Type::BOOL);
+        st.and(&format!("completed = {p}"));
+    }
+    if !filter.priorities.is_empty() {
+        let p = st.bind(&filter.priorities, Type::INT2_ARRAY);
+        st.and(&format!("priority = ANY ({p})"));
+    }
+    if !filter.tags.is_empty() {
+        let p = st.bind(&filter.tags, Type::TEXT_ARRAY);
+        st.and(&format!("tag_keys @> task_fold({p}::text[])"));
+    }
+    for term in &filter.terms {
+        let p = st.bind(term, Type::TEXT);
+        st.and(&format!("search_key LIKE '%' || task_fold({p}) || '%'"));
+    }
+    if let Some(before) = &filter.due_before {
+        let p = st.bind(before, Type::TIMESTAMPTZ);
+        st.and(&format!("due_at < {p}"));
+    }
+    if let Some(after) = &filter.due_after {
+        let p = st.bind(after, Type::TIMESTAMPTZ);
+        st.and(&format!("due_at >= {p}"));
+    }
+    if let Some(position) = after {
+        let condition = keyset(&mut st, position);
+        st.and(&condition);
+    }
+    let p = st.bind(&limit, Type::INT8);
+    st.sql
+        .push_str(&format!("\nORDER BY {}\nLIMIT {p}", sort.order_by()));
+    let rows = conn.query_typed(&st.sql, &st.params)?;
+    Ok(rows.into_iter().map(TaskRow::from).collect())
+}
+
+/// "Comes after `position`" as one row comparison in the order's own direction, which the
+/// order's index can start from.
+fn keyset<'a>(st: &mut Statement<'a>, position: &'a Position) -> String {
+    match position {
+        Position::CreatedDesc(at, id) => {
+            let (a, i) = (st.bind(at, Type::TIMESTAMPTZ), st.bind(id, Type::INT8));
+            format!("(created_at, id) < ({a}, {i})")
+        }
+        Position::CreatedAsc(at, id) => {
+            let (a, i) = (st.bind(at, Type::TIMESTAMPTZ), st.bind(id, Type::INT8));
+            format!("(created_at, id) > ({a}, {i})")
+        }
+        Position::DueAsc(due, id) => {
+            let (d, i) = (st.bind(due, Type::TIMESTAMPTZ), st.bind(id, Type::INT8));
+            format!("(coalesce(due_at, 'infinity'), id) > (coalesce({d}, 'infinity'), {i})")
+        }
+        Position::PriorityDesc(rank, at, id) => {
+            let r = st.bind(rank, Type::INT2);
+            let (a, i) = (st.bind(at, Type::TIMESTAMPTZ), st.bind(id, Type::INT8));
+            format!("(priority, created_at, id) < ({r}, {a}, {i})")
+        }
+        Position::TitleAsc(key, id) => {
+            let (k, i) = (st.bind(key, Type::TEXT), st.bind(id, Type::INT8));
+            format!("(title_key, id) > ({k}, {i})")
+        }
+        Position::UpdatedDesc(at, id) => {
+            let (a, i) = (st.bind(at, Type::TIMESTAMPTZ), st.bind(id, Type::INT8));
+            format!("(updated_at, id) < ({a}, {i})")
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct TagCount {
+    pub tag: String,
+    pub count: i64,
+}
+
+/// Each tag the user has, in its most used spelling, most used first, then by name.
+pub fn tag_counts(conn: &mut Conn, user: Uuid) -> DbResult<Vec<TagCount>> {
+    let rows = conn.query(
+        "SELECT mode() WITHIN GROUP (ORDER BY t.tag) AS tag, count(*) AS count
+         FROM tasks, unnest(tags, tag_keys) AS t (tag, tag_key)
+         WHERE user_id = $1
+         GROUP BY t.tag_key
+         ORDER BY count DESC, t.tag_key",
+        &[&user],
+    )?;
+    rows.iter()
+        .map(|r| {
+            Ok(TagCount {
+                tag: r.try_get(0)?,
+                count: r.try_get(1)?,
+            })
+        })
+        .collect()
+}
