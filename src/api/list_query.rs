@@ -63,7 +63,13 @@ impl ListQuery {
             }
         }
 
-        if let Some(q) = req.query_param("q") {
+        if let Some(q) = req.query_param("q").filter(|q| {
+            let clean = !q.contains('\0');
+            if !clean {
+                errors.push(invalid("q", "q must not contain NUL (U+0000) characters"));
+            }
+            clean
+        }) {
             let terms: Vec<&str> = q.split_whitespace().collect();
             if !terms.is_empty() {
                 canonical.add("q", &terms.join(" "));

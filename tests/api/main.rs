@@ -5,6 +5,8 @@ mod binary;
 mod cors;
 mod database;
 mod http_front;
+mod organising_fields;
+mod organising_list;
 mod service;
 mod support;
 mod tasks;
