@@ -28,10 +28,11 @@ impl ListQuery {
         let mut errors = Vec::new();
         let mut canonical = Canonical::default();
         let completed = match req.query_param("status").as_deref() {
-            None | Some("all") => None,
-            Some(s @ ("pending" | "completed")) => {
+            None => None,
+            // Kept in the link as given, `all` too.
+            Some(s @ ("all" | "pending" | "completed")) => {
                 canonical.add("status", s);
-                Some(s == "completed")
+                (s != "all").then_some(s == "completed")
             }
             Some(_) => {
                 errors.push(invalid(
@@ -92,9 +93,10 @@ impl ListQuery {
             }
         }
 
-        let sort = match req.query_param("sort") {
+        let sort_param = req.query_param("sort");
+        let sort = match &sort_param {
             None => Sort::CreatedDesc,
-            Some(raw) => Sort::parse(&raw).unwrap_or_else(|| {
+            Some(raw) => Sort::parse(raw).unwrap_or_else(|| {
                 let names: Vec<&str> = Sort::ALL.iter().map(|s| s.name()).collect();
                 errors.push(invalid(
                     "sort",
@@ -103,7 +105,7 @@ impl ListQuery {
                 Sort::CreatedDesc
             }),
         };
-        if sort != Sort::CreatedDesc {
+        if sort_param.is_some() {
             canonical.add("sort", sort.name());
         }
 
