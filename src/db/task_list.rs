@@ -170,13 +170,17 @@ pub fn list(
         let p = st.bind(term, Type::TEXT);
         st.and(&format!("search_key LIKE '%' || task_fold({p}) || '%'"));
     }
+    // Written on the expression of the due-date index, so a narrow window is a range scan of it
+    // ('infinity', a task without a due date, is never before a bound).
     if let Some(before) = &filter.due_before {
         let p = st.bind(before, Type::TIMESTAMPTZ);
-        st.and(&format!("due_at < {p}"));
+        st.and(&format!("coalesce(due_at, 'infinity') < {p}"));
     }
     if let Some(after) = &filter.due_after {
         let p = st.bind(after, Type::TIMESTAMPTZ);
-        st.and(&format!("due_at >= {p}"));
+        st.and(&format!(
+            "coalesce(due_at, 'infinity') >= {p} AND due_at IS NOT NULL"
+        ));
     }
     if let Some(position) = after {
         let condition = keyset(&mut st, position);
