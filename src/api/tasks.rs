@@ -5,7 +5,7 @@ use super::input::{invalid, NewTask, TaskPatch};
 use super::list_query::ListQuery;
 use super::App;
 use crate::db::task_list::{self, Position};
-use crate::db::{self, tasks};
+use crate::db::{self, task_json, tasks};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
 use crate::routes::{Path, TaskId};
@@ -45,36 +45,63 @@ pub fn list(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     let mut conn = app.db()?;
     let user = owner(app, req, &mut conn, path)?;
     let query = ListQuery::parse(req, &app.cursors, user)?;
-    let fetch = query.limit.map(|n| n + 1);
-    let mut rows = task_list::list(
+    let Some(limit) = query.limit else {
+        return whole_list(&mut conn, user, &query);
+    };
+    let mut rows = Vec::new();
+    task_list::each(
         &mut conn,
         &user,
         &query.filter,
         query.sort,
         query.after.as_ref(),
-        fetch.as_ref(),
+        Some(&(limit + 1)),
+        |row| rows.push(row),
     )?;
     let mut link = None;
-    if let Some(limit) = query.limit {
-        if rows.len() as i64 > limit {
-            rows.truncate(limit as usize);
-            if let Some(last) = rows.last() {
-                let position = Position::after(query.sort, last)?;
-                let digest = super::cursor::digest(&query.canonical);
-                let cursor = app.cursors.encode(user, digest, &position);
-                let and = if query.canonical.is_empty() { "" } else { "&" };
-                link = Some(format!(
-                    "</api/{user}/tasks?limit={limit}{and}{}&cursor={cursor}>; rel=\"next\"",
-                    query.canonical
-                ));
-            }
+    if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        if let Some(last) = rows.last() {
+            let position = Position::after(query.sort, last)?;
+            let digest = super::cursor::digest(&query.canonical);
+            let cursor = app.cursors.encode(user, digest, &position);
+            let and = if query.canonical.is_empty() { "" } else { "&" };
+            link = Some(format!(
+                "</api/{user}/tasks?limit={limit}{and}{}&cursor={cursor}>; rel=\"next\"",
+                query.canonical
+            ));
         }
     }
-    let resp = Response::json(200, &rows);
+    let resp = Response::json_bytes(200, task_json::array(&rows)?);
     Ok(match link {
         Some(link) => resp.with_header("Link", link),
         None => resp,
     })
+}
+
+/// Every task (a user may own 10,000): each row is written into the body as PostgreSQL sends it,
+/// so serialising overlaps the query and no row is held twice.
+fn whole_list(conn: &mut db::Conn, user: Uuid, query: &ListQuery) -> ApiResult<Response> {
+    let mut body = Vec::with_capacity(64 * 1024);
+    body.push(b'[');
+    let mut failed = None;
+    let after = query.after.as_ref();
+    task_list::each(conn, &user, &query.filter, query.sort, after, None, |row| {
+        if failed.is_some() {
+            return;
+        }
+        if body.len() > 1 {
+            body.push(b',');
+        }
+        if let Err(e) = row.write_json(&mut body) {
+            failed = Some(e);
+        }
+    })?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    body.push(b']');
+    Ok(Response::json_bytes(200, body))
 }
 
 /// `GET /api/{user_id}/tags`: the user's tags with how many tasks carry each.
@@ -103,14 +130,14 @@ pub fn create(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
             tags: &new.tags,
         },
     )?;
-    Ok(Response::json(201, &task))
+    Ok(Response::json_bytes(201, task.to_json()?))
 }
 
 pub fn get(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     let mut conn = app.db()?;
     let (user, id) = owner_and_task(app, req, &mut conn, path)?;
     let task = tasks::get(&mut conn, user, id)?.ok_or(NOT_FOUND)?;
-    Ok(Response::json(200, &task))
+    Ok(Response::json_bytes(200, task.to_json()?))
 }
 
 pub fn update(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
@@ -126,7 +153,7 @@ pub fn update(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
         tags: patch.tags.as_ref(),
     };
     let task = tasks::update(&mut conn, user, id, &change)?.ok_or(NOT_FOUND)?;
-    Ok(Response::json(200, &task))
+    Ok(Response::json_bytes(200, task.to_json()?))
 }
 
 pub fn delete(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
@@ -145,5 +172,5 @@ pub fn toggle(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     let mut conn = app.db()?;
     let (user, id) = owner_and_task(app, req, &mut conn, path)?;
     let task = tasks::toggle(&mut conn, user, id)?.ok_or(NOT_FOUND)?;
-    Ok(Response::json(200, &task))
+    Ok(Response::json_bytes(200, task.to_json()?))
 }

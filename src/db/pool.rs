@@ -73,13 +73,24 @@ impl Conn {
     }
 
     /// A statement built per request (the list's filters): sent unnamed with its parameter types,
-    /// still one round trip, and planned for the values it carries.
-    pub fn query_typed(
+    /// still one round trip, and planned for the values it carries. Each row goes to `each` as it
+    /// arrives, so the caller works while PostgreSQL is still sending.
+    pub fn query_typed_each(
         &mut self,
         sql: &str,
         params: &[(&(dyn postgres::types::ToSql + Sync), postgres::types::Type)],
-    ) -> Result<Vec<Row>, postgres::Error> {
-        let result = self.client.query_typed(sql, params);
+        mut each: impl FnMut(Row),
+    ) -> Result<(), postgres::Error> {
+        use postgres::fallible_iterator::FallibleIterator;
+        let rows = self
+            .client
+            .query_typed_raw(sql, params.iter().map(|(v, t)| (*v, t.clone())));
+        let result = rows.and_then(|mut rows| {
+            while let Some(row) = rows.next()? {
+                each(row);
+            }
+            Ok(())
+        });
         self.ran(result)
     }
 

@@ -134,26 +134,27 @@ impl<'a> Statement<'a> {
     }
 }
 
-/// A page of the user's tasks, in `sort` order, starting after `after` when given (its order then
-/// wins over `sort`, which the caller has checked to be the same). `limit` of `None`: every task.
-pub fn list(
+/// The user's tasks in `sort` order, starting after `after` when given (its order then wins over
+/// `sort`, which the caller has checked to be the same), handed to `each` as they arrive. `limit`
+/// of `None`: every task.
+pub fn each(
     conn: &mut Conn,
     user: &Uuid,
     filter: &Filter,
     sort: Sort,
     after: Option<&Position>,
     limit: Option<&i64>,
-) -> DbResult<Vec<TaskRow>> {
+    mut each: impl FnMut(TaskRow),
+) -> DbResult<()> {
     let sort = after.map_or(sort, Position::sort);
     let mut st = Statement {
-        sql: concat!(
-            "SELECT ",
-            task_columns!(),
-            "\nFROM tasks\nWHERE user_id = $1"
-        )
-        .into(),
+        sql: concat!("SELECT ", task_columns!()).into(),
         params: vec![(user, Type::UUID)],
     };
+    if sort == Sort::TitleAsc {
+        st.sql.push_str(", title_key");
+    }
+    st.sql.push_str("\nFROM tasks\nWHERE user_id = $1");
     if let Some(completed) = &filter.completed {
         let p = st.bind(completed, Type::BOOL);
         st.and(&format!("completed = {p}"));
@@ -189,8 +190,7 @@ pub fn list(
     let p = st.bind(&limit, Type::INT8);
     st.sql
         .push_str(&format!("\nORDER BY {}\nLIMIT {p}", sort.order_by()));
-    let rows = conn.query_typed(&st.sql, &st.params)?;
-    Ok(rows.into_iter().map(TaskRow::from).collect())
+    conn.query_typed_each(&st.sql, &st.params, |row| each(TaskRow::from(row)))
 }
 
 /// "Comes after `position`" as one row comparison in the order's own direction, which the

@@ -5,22 +5,20 @@ use super::{Conn, DbResult};
 use crate::domain::{Description, DueAt, Priority, Tags, Title};
 use chrono::{DateTime, Utc};
 use postgres::Row;
-use serde::ser::{Error as _, SerializeStruct};
-use serde::{Serialize, Serializer};
 use uuid::Uuid;
 
-/// What every task statement returns, in this order (`TaskRow` reads by position). `title_key` is
-/// not shown: the list reads it for the next page's cursor.
+/// What every task statement returns, in this order (`TaskRow` reads by position). A list in
+/// title order adds `title_key` (not shown) for the next page's cursor.
 macro_rules! task_columns {
     () => {
         "id, user_id, title, description, completed, created_at, updated_at, \
-         priority, due_at, tags, completed_at, title_key"
+         priority, due_at, tags, completed_at"
     };
 }
 pub(crate) use task_columns;
 
-/// A task as PostgreSQL sent it. It is serialised straight from the row's buffer, so a list of
-/// 10,000 tasks is not first copied into 10,000 structs of owned strings.
+/// A task as PostgreSQL sent it. Its JSON is written straight from the row's buffer
+/// (`task_json`), so a list of 10,000 tasks is not first copied into 10,000 structs.
 pub struct TaskRow(Row);
 
 impl TaskRow {
@@ -39,6 +37,11 @@ impl TaskRow {
     pub fn due_at(&self) -> DbResult<Option<DateTime<Utc>>> {
         self.0.try_get(8)
     }
+    pub(super) fn row(&self) -> &Row {
+        &self.0
+    }
+
+    /// Only in a list in title order.
     pub fn title_key(&self) -> DbResult<String> {
         self.0.try_get(11)
     }
@@ -47,43 +50,6 @@ impl TaskRow {
 impl From<Row> for TaskRow {
     fn from(row: Row) -> TaskRow {
         TaskRow(row)
-    }
-}
-
-/// A timestamp in the contract's form, for `serialize_field`.
-struct Ts(DateTime<Utc>);
-
-impl Serialize for Ts {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        super::timestamp(&self.0, s)
-    }
-}
-
-impl Serialize for TaskRow {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let r = &self.0;
-        let get_err = S::Error::custom;
-        let rank: i16 = r.try_get(7).map_err(get_err)?;
-        let priority = Priority::from_rank(rank)
-            .ok_or_else(|| S::Error::custom(format!("priority rank {rank}")))?;
-        let mut t = s.serialize_struct("Task", 11)?;
-        t.serialize_field("id", &r.try_get::<_, i64>(0).map_err(get_err)?)?;
-        t.serialize_field("user_id", &r.try_get::<_, Uuid>(1).map_err(get_err)?)?;
-        t.serialize_field("title", r.try_get::<_, &str>(2).map_err(get_err)?)?;
-        t.serialize_field(
-            "description",
-            &r.try_get::<_, Option<&str>>(3).map_err(get_err)?,
-        )?;
-        t.serialize_field("completed", &r.try_get::<_, bool>(4).map_err(get_err)?)?;
-        t.serialize_field("created_at", &Ts(r.try_get(5).map_err(get_err)?))?;
-        t.serialize_field("updated_at", &Ts(r.try_get(6).map_err(get_err)?))?;
-        t.serialize_field("priority", priority.as_str())?;
-        let due: Option<DateTime<Utc>> = r.try_get(8).map_err(get_err)?;
-        t.serialize_field("due_at", &due.map(Ts))?;
-        t.serialize_field("tags", &r.try_get::<_, Vec<&str>>(9).map_err(get_err)?)?;
-        let done: Option<DateTime<Utc>> = r.try_get(10).map_err(get_err)?;
-        t.serialize_field("completed_at", &done.map(Ts))?;
-        t.end()
     }
 }
 
