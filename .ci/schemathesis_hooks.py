@@ -4,8 +4,8 @@
   protected request then carries that user's bearer token.
 - Task routes only serve the token's own user, so a generated `user_id` path parameter is replaced
   by the signed-in user's id (a random UUID would only ever get a 403 and exercise nothing), and a
-  generated `cursor` by one the server issued (a cursor is opaque and signed: a made-up one is a 400
-  by design). Values that a negative test case deliberately made invalid are left alone.
+  generated `cursor` by one the server issued for the same sort and filters (a cursor is opaque,
+  signed and bound to its query: a made-up one is a 400 by design). Values that a negative test case deliberately made invalid are left alone.
 - Sign-up: a valid address that was already registered is a 400 by contract, so positive sign-up
   cases get a fresh local part; everything else in the generated body stays as generated.
 - Sign-in: generated credentials never match an account (always 401), so every other positive
@@ -133,7 +133,29 @@ class TodoApiAuth:
         if "user_id" in case.path_parameters and ("user_id", ParameterLocation.PATH) not in negated:
             case.path_parameters["user_id"] = data["user_id"]
         if case.query and "cursor" in case.query and ("cursor", ParameterLocation.QUERY) not in negated:
-            case.query["cursor"] = data["cursor"]
+            cursor = _cursor_for(case.query, data)
+            if cursor is None:
+                del case.query["cursor"]
+            else:
+                case.query["cursor"] = cursor
+
+
+def _cursor_for(query: dict, data: dict[str, str]) -> str | None:
+    """A cursor is bound to its sort and filters: ask for one with the case's own query. `None`
+    when those filters leave fewer than two tasks (no next page, so no cursor to send)."""
+    params = {k: v for k, v in query.items() if k not in ("cursor", "limit")}
+    if not params:
+        return data["cursor"]
+    page = requests.get(
+        f"{BASE_URL}/api/{data['user_id']}/tasks",
+        params={**params, "limit": 1},
+        headers={"Authorization": f"Bearer {data['token']}"},
+        timeout=30,
+    )
+    if page.status_code != 200:
+        return None
+    match = re.search(r"[?&]cursor=([A-Za-z0-9_-]+)", page.headers.get("Link", ""))
+    return match.group(1) if match else None
 
 
 _LOCAL_PART = re.compile(r"^(\s*)([^@]*)@")

@@ -120,6 +120,7 @@ pub static ROUTES: &[Route] = &[
     row(Delete, "/api/auth/sessions/{session_id}", account::revoke),
     row(Put, "/api/auth/password", account::change_password),
     row(Get, "/api/{user_id}/tasks", tasks::list),
+    row(Get, "/api/{user_id}/tags", tasks::tags),
     row(Post, "/api/{user_id}/tasks", tasks::create),
     row(Get, "/api/{user_id}/tasks/{task_id}", tasks::get),
     row(Put, "/api/{user_id}/tasks/{task_id}", tasks::update),

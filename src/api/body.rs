@@ -45,6 +45,11 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// The raw value of a field, for shapes the helpers below do not read.
+    pub fn get(&self, field: &str) -> Option<&'a Value> {
+        self.map.get(field)
+    }
+
     /// A parse result: the value, or its problem recorded against `field`.
     pub fn check<T>(&mut self, field: &'static str, parsed: Result<T, String>) -> Option<T> {
         parsed.map_err(|message| self.fail(field, message)).ok()

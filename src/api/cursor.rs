@@ -1,17 +1,37 @@
-//! Opaque page cursors: the keyset `(created_at, id)` of the last task returned, signed with HMAC so a
-//! changed cursor is a 400, and bound to its user.
+//! Opaque page cursors: where the last page ended (its sort key) and a digest of the query that
+//! produced it (sort and filters), signed with HMAC for one user. A changed cursor is refused; a
+//! genuine one sent with another sort or other filters is told apart, so the client hears why.
 
+use crate::db::task_list::Position;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 type HmacSha256 = Hmac<Sha256>;
 
+const VERSION: u8 = 2;
+const TAG_LEN: usize = 16;
+
 pub struct Cursors {
     key: Vec<u8>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum CursorError {
+    /// Not one of ours, changed, or another user's.
+    Invalid,
+    /// Ours, but for another sort or other filters.
+    OtherQuery,
+}
+
+/// The first bytes of SHA-256 over the canonical text of a query's sort and filters.
+pub fn digest(query: &str) -> [u8; 8] {
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&Sha256::digest(query.as_bytes())[..8]);
+    out
 }
 
 impl Cursors {
@@ -21,39 +41,123 @@ impl Cursors {
         Cursors { key }
     }
 
-    fn tag(&self, user: Uuid, payload: &[u8]) -> [u8; 16] {
+    fn mac(&self, user: Uuid, payload: &[u8]) -> HmacSha256 {
         let mut mac = HmacSha256::new_from_slice(&self.key)
             .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         mac.update(user.as_bytes());
         mac.update(payload);
-        let mut tag = [0u8; 16];
-        tag.copy_from_slice(&mac.finalize().into_bytes()[..16]);
-        tag
+        mac
     }
 
-    pub fn encode(&self, user: Uuid, created_at: DateTime<Utc>, id: i64) -> String {
-        let mut bytes = Vec::with_capacity(32);
-        bytes.extend_from_slice(&created_at.timestamp_micros().to_be_bytes());
-        bytes.extend_from_slice(&id.to_be_bytes());
-        let tag = self.tag(user, &bytes);
-        bytes.extend_from_slice(&tag);
+    pub fn encode(&self, user: Uuid, query: [u8; 8], position: &Position) -> String {
+        let mut bytes = Vec::with_capacity(64);
+        bytes.push(VERSION);
+        bytes.extend_from_slice(&query);
+        write_position(&mut bytes, position);
+        let tag = self.mac(user, &bytes).finalize().into_bytes();
+        bytes.extend_from_slice(&tag[..TAG_LEN]);
         URL_SAFE_NO_PAD.encode(bytes)
     }
 
-    pub fn decode(&self, user: Uuid, cursor: &str) -> Option<(DateTime<Utc>, i64)> {
-        let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
-        if bytes.len() != 32 {
-            return None;
+    pub fn decode(
+        &self,
+        user: Uuid,
+        query: [u8; 8],
+        cursor: &str,
+    ) -> Result<Position, CursorError> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(cursor)
+            .map_err(|_| CursorError::Invalid)?;
+        let split = bytes
+            .len()
+            .checked_sub(TAG_LEN)
+            .ok_or(CursorError::Invalid)?;
+        let (payload, tag) = bytes.split_at(split);
+        self.mac(user, payload)
+            .verify_truncated_left(tag)
+            .map_err(|_| CursorError::Invalid)?;
+        let (&version, rest) = payload.split_first().ok_or(CursorError::Invalid)?;
+        if version != VERSION || rest.len() < 8 {
+            return Err(CursorError::Invalid);
         }
-        let (payload, tag) = bytes.split_at(16);
-        let mut mac = HmacSha256::new_from_slice(&self.key).ok()?;
-        mac.update(user.as_bytes());
-        mac.update(payload);
-        mac.verify_truncated_left(tag).ok()?;
-        let micros = i64::from_be_bytes(payload[..8].try_into().ok()?);
-        let id = i64::from_be_bytes(payload[8..].try_into().ok()?);
-        Some((DateTime::from_timestamp_micros(micros)?, id))
+        let (digest, rest) = rest.split_at(8);
+        if digest != query {
+            return Err(CursorError::OtherQuery);
+        }
+        read_position(rest).ok_or(CursorError::Invalid)
     }
+}
+
+fn micros(t: &DateTime<Utc>) -> [u8; 8] {
+    t.timestamp_micros().to_be_bytes()
+}
+
+fn write_position(out: &mut Vec<u8>, position: &Position) {
+    match position {
+        Position::CreatedDesc(at, id) => {
+            out.push(0);
+            out.extend(id.to_be_bytes().into_iter().chain(micros(at)));
+        }
+        Position::CreatedAsc(at, id) => {
+            out.push(1);
+            out.extend(id.to_be_bytes().into_iter().chain(micros(at)));
+        }
+        Position::DueAsc(due, id) => {
+            out.push(2);
+            out.extend(id.to_be_bytes());
+            if let Some(due) = due {
+                out.extend(micros(due));
+            }
+        }
+        Position::PriorityDesc(rank, at, id) => {
+            out.push(3);
+            out.extend(id.to_be_bytes().into_iter().chain(micros(at)));
+            out.extend(rank.to_be_bytes());
+        }
+        Position::TitleAsc(key, id) => {
+            out.push(4);
+            out.extend(id.to_be_bytes());
+            out.extend_from_slice(key.as_bytes());
+        }
+        Position::UpdatedDesc(at, id) => {
+            out.push(5);
+            out.extend(id.to_be_bytes().into_iter().chain(micros(at)));
+        }
+    }
+}
+
+/// Only ever reads what `write_position` wrote (the signature was checked first), but still never
+/// trusts a length.
+fn read_position(bytes: &[u8]) -> Option<Position> {
+    let (&kind, rest) = bytes.split_first()?;
+    let id = i64::from_be_bytes(rest.get(..8)?.try_into().ok()?);
+    let rest = &rest[8..];
+    let time = |b: &[u8]| -> Option<DateTime<Utc>> {
+        DateTime::from_timestamp_micros(i64::from_be_bytes(b.get(..8)?.try_into().ok()?))
+    };
+    let exact = |n: usize| (rest.len() == n).then_some(());
+    Some(match kind {
+        0 => exact(8)
+            .and(time(rest))
+            .map(|at| Position::CreatedDesc(at, id))?,
+        1 => exact(8)
+            .and(time(rest))
+            .map(|at| Position::CreatedAsc(at, id))?,
+        2 if rest.is_empty() => Position::DueAsc(None, id),
+        2 => exact(8)
+            .and(time(rest))
+            .map(|at| Position::DueAsc(Some(at), id))?,
+        3 => {
+            exact(10)?;
+            let rank = i16::from_be_bytes(rest.get(8..10)?.try_into().ok()?);
+            Position::PriorityDesc(rank, time(rest)?, id)
+        }
+        4 => Position::TitleAsc(String::from_utf8(rest.to_vec()).ok()?, id),
+        5 => exact(8)
+            .and(time(rest))
+            .map(|at| Position::UpdatedDesc(at, id))?,
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -65,14 +169,37 @@ mod tests {
         let cursors = Cursors::new(b"secret");
         let user = Uuid::new_v4();
         let at = DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap();
-        let c = cursors.encode(user, at, 42);
-        assert_eq!(cursors.decode(user, &c), Some((at, 42)));
-        assert_eq!(cursors.decode(Uuid::new_v4(), &c), None);
+        let query = digest("sort=created_desc");
+        for position in [
+            Position::CreatedDesc(at, 42),
+            Position::CreatedAsc(at, 1),
+            Position::DueAsc(None, 7),
+            Position::DueAsc(Some(at), 7),
+            Position::PriorityDesc(3, at, 9),
+            Position::TitleAsc("ärger mit dem amt".into(), 11),
+            Position::TitleAsc(String::new(), 12),
+            Position::UpdatedDesc(at, i64::MAX),
+        ] {
+            let c = cursors.encode(user, query, &position);
+            assert_eq!(cursors.decode(user, query, &c), Ok(position));
+            assert_eq!(
+                cursors.decode(Uuid::new_v4(), query, &c),
+                Err(CursorError::Invalid)
+            );
+            assert_eq!(
+                cursors.decode(user, digest("sort=title_asc"), &c),
+                Err(CursorError::OtherQuery)
+            );
+        }
+        let c = cursors.encode(user, query, &Position::CreatedDesc(at, 42));
         let mut changed = c.clone().into_bytes();
         changed[3] = if changed[3] == b'A' { b'B' } else { b'A' };
+        let changed = String::from_utf8(changed).unwrap();
         assert_eq!(
-            cursors.decode(user, std::str::from_utf8(&changed).unwrap()),
-            None
+            cursors.decode(user, query, &changed),
+            Err(CursorError::Invalid)
         );
+        assert_eq!(cursors.decode(user, query, ""), Err(CursorError::Invalid));
+        assert_eq!(cursors.decode(user, query, "%%"), Err(CursorError::Invalid));
     }
 }

@@ -2,14 +2,12 @@
 //! validate). Each parse reports every problem it finds, one entry per field.
 
 use super::body::{self, Fields};
-use super::cursor::Cursors;
-use crate::db::tasks::Keyset;
-use crate::domain::{email, Description, Email, Name, Password, Title};
+use crate::domain::{email, Description, DueAt, Email, Name, Password, Priority, Tags, Title};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::Request;
-use uuid::Uuid;
+use serde_json::Value;
 
-pub const LIST_LIMIT_MAX: i64 = 1000;
+pub use super::list_query::LIST_LIMIT_MAX;
 
 pub struct SignUp {
     pub name: Name,
@@ -74,6 +72,9 @@ pub struct NewTask {
     pub title: Title,
     pub description: Option<Description>,
     pub completed: bool,
+    pub priority: Priority,
+    pub due_at: Option<DueAt>,
+    pub tags: Tags,
 }
 
 fn title(f: &mut Fields, required: bool) -> Option<Title> {
@@ -89,6 +90,47 @@ fn description(f: &mut Fields) -> Option<Option<Description>> {
     }
 }
 
+fn priority(f: &mut Fields) -> Option<Priority> {
+    match f.get("priority")? {
+        Value::String(raw) => f.check("priority", Priority::parse(raw)),
+        _ => {
+            f.fail(
+                "priority",
+                "Priority must be one of: none, low, medium, high",
+            );
+            None
+        }
+    }
+}
+
+/// Absent: `None`; `null` (no due date): `Some(None)`; a timestamp: `Some(Some(..))`.
+fn due_at(f: &mut Fields) -> Option<Option<DueAt>> {
+    match f.nullable_string("due_at", "Due date")? {
+        None => Some(None),
+        Some(raw) => f.check("due_at", DueAt::parse(raw, "Due date")).map(Some),
+    }
+}
+
+/// The whole list; every bad tag is its own entry in `errors`.
+fn tags(f: &mut Fields) -> Option<Tags> {
+    let value = f.get("tags")?;
+    let raw: Option<Vec<&str>> = match value {
+        Value::Array(items) => items.iter().map(Value::as_str).collect(),
+        _ => None,
+    };
+    let Some(raw) = raw else {
+        f.fail("tags", "Tags must be an array of strings");
+        return None;
+    };
+    match Tags::parse(raw) {
+        Ok(tags) => Some(tags),
+        Err(problems) => {
+            problems.into_iter().for_each(|p| f.fail("tags", p));
+            None
+        }
+    }
+}
+
 impl NewTask {
     pub fn parse(req: &Request) -> ApiResult<NewTask> {
         let map = body::object(req)?;
@@ -96,10 +138,16 @@ impl NewTask {
         let title = title(&mut f, true);
         let description = description(&mut f).flatten();
         let completed = f.boolean("completed", "Completed").unwrap_or(false);
+        let priority = priority(&mut f).unwrap_or(Priority::None);
+        let due_at = due_at(&mut f).flatten();
+        let tags = tags(&mut f).unwrap_or_default();
         let parsed = title.map(|title| NewTask {
             title,
             description,
             completed,
+            priority,
+            due_at,
+            tags,
         });
         f.finish(parsed)
     }
@@ -110,6 +158,9 @@ pub struct TaskPatch {
     pub title: Option<Title>,
     pub description: Option<Option<Description>>,
     pub completed: Option<bool>,
+    pub priority: Option<Priority>,
+    pub due_at: Option<Option<DueAt>>,
+    pub tags: Option<Tags>,
 }
 
 impl TaskPatch {
@@ -120,25 +171,25 @@ impl TaskPatch {
             title: title(&mut f, false),
             description: description(&mut f),
             completed: f.boolean("completed", "Completed"),
+            priority: priority(&mut f),
+            due_at: due_at(&mut f),
+            tags: tags(&mut f),
         };
-        let empty =
-            patch.title.is_none() && patch.description.is_none() && patch.completed.is_none();
-        if f.errors.is_empty() && empty {
+        const FIELDS: [&str; 6] = [
+            "title",
+            "description",
+            "completed",
+            "priority",
+            "due_at",
+            "tags",
+        ];
+        if f.errors.is_empty() && !FIELDS.iter().any(|k| map.contains_key(*k)) {
             return Err(ApiError::bad_request(
-                "Send at least one of title, description or completed",
+                "Send at least one of title, description, completed, priority, due_at or tags",
             ));
         }
         f.finish(Some(patch))
     }
-}
-
-/// `GET /api/{user_id}/tasks?status=&limit=&cursor=`.
-pub struct ListQuery {
-    /// As given, so the next page's link repeats it.
-    pub status: Option<String>,
-    pub completed: Option<bool>,
-    pub limit: Option<i64>,
-    pub after: Option<Keyset>,
 }
 
 /// A 400 about one named query or path parameter, listed in `errors` like a body field.
@@ -148,56 +199,6 @@ pub fn invalid(field: &'static str, message: &str) -> FieldError {
         message: message.into(),
     }
 }
-
-impl ListQuery {
-    /// The cursor is signed for `user`: another user's cursor is as invalid as a forged one.
-    pub fn parse(req: &Request, cursors: &Cursors, user: Uuid) -> ApiResult<ListQuery> {
-        let mut errors = Vec::new();
-        let status = req.query_param("status");
-        let completed = match status.as_deref() {
-            None | Some("all") => None,
-            Some("pending") => Some(false),
-            Some("completed") => Some(true),
-            Some(_) => {
-                errors.push(invalid(
-                    "status",
-                    "status must be one of: all, pending, completed",
-                ));
-                None
-            }
-        };
-        let limit = req.query_param("limit").and_then(|raw| match raw.parse() {
-            Ok(n @ 1..=LIST_LIMIT_MAX) => Some(n),
-            _ => {
-                errors.push(invalid(
-                    "limit",
-                    &format!("limit must be an integer from 1 to {LIST_LIMIT_MAX}"),
-                ));
-                None
-            }
-        });
-        let after = req.query_param("cursor").and_then(|raw| {
-            let decoded = cursors.decode(user, &raw);
-            if decoded.is_none() {
-                errors.push(invalid(
-                    "cursor",
-                    "cursor is not valid: use the Link header of the previous page",
-                ));
-            }
-            decoded
-        });
-        if !errors.is_empty() {
-            return Err(ApiError::Validation(errors));
-        }
-        Ok(ListQuery {
-            status,
-            completed,
-            limit,
-            after,
-        })
-    }
-}
-
 /// `PUT /api/auth/password`.
 pub struct PasswordChange {
     pub current: String,

@@ -5,6 +5,7 @@ pub mod auth;
 mod body;
 mod cursor;
 pub mod input;
+mod list_query;
 pub mod service;
 pub mod tasks;
 

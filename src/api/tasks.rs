@@ -2,10 +2,12 @@
 //! task id (400), body (400), then one SQL statement filtered by the token's user, which also checks
 //! the token's session (one round trip). 401 wins over the rest: see `App::as_caller`.
 
-use super::input::{invalid, ListQuery, NewTask, TaskPatch};
+use super::input::{invalid, NewTask, TaskPatch};
+use super::list_query::ListQuery;
 use super::App;
 use crate::auth::token::Bearer;
-use crate::db::{sessions, tasks};
+use crate::db::task_list::{self, Position};
+use crate::db::{self, sessions, task_json, tasks};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
 use crate::routes::{Path, TaskId};
@@ -34,38 +36,89 @@ fn task_id(me: &Bearer, path: &Path) -> ApiResult<i64> {
     }
 }
 
+/// An empty answer from a statement that checked the session: no task, or a session that is gone.
+fn unless_gone(conn: &mut db::Conn, me: &Bearer, empty: bool) -> ApiResult<()> {
+    if empty && !sessions::alive(conn, me)? {
+        return Err(ApiError::InvalidToken);
+    }
+    Ok(())
+}
+
 pub fn list(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     app.as_caller(req, |conn, me| {
         owner(me, path)?;
         let user = me.user;
         let query = ListQuery::parse(req, &app.cursors, user)?;
-        let limit = query.limit.map(|n| n + 1);
-        let mut rows = tasks::list(conn, me, query.completed, query.after, limit)?;
-        // No row: no task, or a session that is gone (the statement checked it).
-        if rows.is_empty() && !sessions::alive(conn, me)? {
-            return Err(ApiError::InvalidToken);
-        }
+        let Some(limit) = query.limit else {
+            return whole_list(conn, me, &query);
+        };
+        let mut rows = Vec::new();
+        let after = query.after.as_ref();
+        task_list::each(
+            conn,
+            me,
+            &query.filter,
+            query.sort,
+            after,
+            Some(limit + 1),
+            |row| rows.push(row),
+        )?;
+        unless_gone(conn, me, rows.is_empty())?;
         let mut link = None;
-        if let Some(limit) = query.limit {
-            if rows.len() as i64 > limit {
-                rows.truncate(limit as usize);
-                if let Some(last) = rows.last() {
-                    let cursor = app.cursors.encode(user, last.created_at, last.id);
-                    let status = query
-                        .status
-                        .map(|s| format!("&status={s}"))
-                        .unwrap_or_default();
-                    link = Some(format!(
-                        "</api/{user}/tasks?limit={limit}{status}&cursor={cursor}>; rel=\"next\""
-                    ));
-                }
+        if rows.len() as i64 > limit {
+            rows.truncate(limit as usize);
+            if let Some(last) = rows.last() {
+                let position = Position::after(query.sort, last)?;
+                let digest = super::cursor::digest(&query.canonical);
+                let cursor = app.cursors.encode(user, digest, &position);
+                let and = if query.canonical.is_empty() { "" } else { "&" };
+                link = Some(format!(
+                    "</api/{user}/tasks?limit={limit}{and}{}&cursor={cursor}>; rel=\"next\"",
+                    query.canonical
+                ));
             }
         }
-        let resp = Response::json(200, &rows);
+        let resp = Response::json_bytes(200, task_json::array(&rows)?);
         Ok(match link {
             Some(link) => resp.with_header("Link", link),
             None => resp,
         })
+    })
+}
+
+/// Every task (a user may own 10,000): each row is written into the body as PostgreSQL sends it,
+/// so serialising overlaps the query and no row is held twice.
+fn whole_list(conn: &mut db::Conn, me: &Bearer, query: &ListQuery) -> ApiResult<Response> {
+    let mut body = Vec::with_capacity(64 * 1024);
+    body.push(b'[');
+    let mut failed = None;
+    let after = query.after.as_ref();
+    task_list::each(conn, me, &query.filter, query.sort, after, None, |row| {
+        if failed.is_some() {
+            return;
+        }
+        if body.len() > 1 {
+            body.push(b',');
+        }
+        if let Err(e) = row.write_json(&mut body) {
+            failed = Some(e);
+        }
+    })?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    unless_gone(conn, me, body.len() == 1)?;
+    body.push(b']');
+    Ok(Response::json_bytes(200, body))
+}
+
+/// `GET /api/{user_id}/tags`: the user's tags with how many tasks carry each.
+pub fn tags(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
+    app.as_caller(req, |conn, me| {
+        owner(me, path)?;
+        let counts = task_list::tag_counts(conn, me)?;
+        unless_gone(conn, me, counts.is_empty())?;
+        Ok(Response::json(200, &counts))
     })
 }
 
@@ -76,11 +129,17 @@ pub fn create(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
         let task = tasks::create(
             conn,
             me,
-            &new.title,
-            new.description.as_ref(),
-            new.completed,
+            &tasks::NewTask {
+                title: &new.title,
+                description: new.description.as_ref(),
+                completed: new.completed,
+                priority: new.priority,
+                due_at: new.due_at,
+                tags: &new.tags,
+            },
         )?;
-        Ok(Response::json(201, &task.ok_or(ApiError::InvalidToken)?))
+        let task = task.ok_or(ApiError::InvalidToken)?;
+        Ok(Response::json_bytes(201, task.to_json()?))
     })
 }
 
@@ -88,7 +147,7 @@ pub fn get(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     app.as_caller(req, |conn, me| {
         let id = task_id(me, path)?;
         let task = tasks::get(conn, me, id)?.ok_or(NOT_FOUND)?;
-        Ok(Response::json(200, &task))
+        Ok(Response::json_bytes(200, task.to_json()?))
     })
 }
 
@@ -96,15 +155,16 @@ pub fn update(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     app.as_caller(req, |conn, me| {
         let id = task_id(me, path)?;
         let patch = TaskPatch::parse(req)?;
-        let task = tasks::update(
-            conn,
-            me,
-            id,
-            patch.title.as_ref(),
-            patch.description.as_ref().map(Option::as_ref),
-            patch.completed,
-        )?;
-        Ok(Response::json(200, &task.ok_or(NOT_FOUND)?))
+        let change = tasks::TaskChange {
+            title: patch.title.as_ref(),
+            description: patch.description.as_ref().map(Option::as_ref),
+            completed: patch.completed,
+            priority: patch.priority,
+            due_at: patch.due_at,
+            tags: patch.tags.as_ref(),
+        };
+        let task = tasks::update(conn, me, id, &change)?.ok_or(NOT_FOUND)?;
+        Ok(Response::json_bytes(200, task.to_json()?))
     })
 }
 
@@ -125,6 +185,6 @@ pub fn toggle(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     app.as_caller(req, |conn, me| {
         let id = task_id(me, path)?;
         let task = tasks::toggle(conn, me, id)?.ok_or(NOT_FOUND)?;
-        Ok(Response::json(200, &task))
+        Ok(Response::json_bytes(200, task.to_json()?))
     })
 }

@@ -3,8 +3,10 @@
 
 use postgres::Client;
 
-const MIGRATIONS: &[(&str, &str)] = &[
+/// Version and SQL, in the order they apply.
+pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../../sql/0001_init.sql")),
+    ("0002_organise", include_str!("../../sql/0002_organise.sql")),
     ("0003_sessions", include_str!("../../sql/0003_sessions.sql")),
 ];
 

@@ -2,12 +2,16 @@
 
 pub mod embedded;
 pub mod migrate;
+mod pg_time;
 pub mod pool;
 pub mod sessions;
+pub mod task_json;
+pub mod task_list;
 pub mod tasks;
 pub mod throttle;
 pub mod users;
 
+pub use pg_time::PgMicros;
 pub use pool::{Conn, Pool, Target};
 
 /// The SQL layer's error is PostgreSQL's own; the HTTP layer decides what a client is told.

@@ -73,6 +73,28 @@ impl Conn {
         self.ran(result)
     }
 
+    /// A statement built per request (the list's filters): sent unnamed with its parameter types,
+    /// still one round trip, and planned for the values it carries. Each row goes to `each` as it
+    /// arrives, so the caller works while PostgreSQL is still sending.
+    pub fn query_typed_each(
+        &mut self,
+        sql: &str,
+        params: &[(&(dyn postgres::types::ToSql + Sync), postgres::types::Type)],
+        mut each: impl FnMut(Row),
+    ) -> Result<(), postgres::Error> {
+        use postgres::fallible_iterator::FallibleIterator;
+        let rows = self
+            .client
+            .query_typed_raw(sql, params.iter().map(|(v, t)| (*v, t.clone())));
+        let result = rows.and_then(|mut rows| {
+            while let Some(row) = rows.next()? {
+                each(row);
+            }
+            Ok(())
+        });
+        self.ran(result)
+    }
+
     pub fn execute(&mut self, sql: &'static str, params: Params) -> Result<u64, postgres::Error> {
         let st = self.statement(sql)?;
         let result = self.client.execute(&st, params);

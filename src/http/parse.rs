@@ -25,7 +25,12 @@ impl Request {
 
     /// First value of a query parameter, percent-decoded; `None` when absent.
     pub fn query_param(&self, name: &str) -> Option<String> {
-        self.query.split('&').find_map(|pair| {
+        self.query_values(name).next()
+    }
+
+    /// Every value of a repeated query parameter (`tag=a&tag=b`), percent-decoded, in order.
+    pub fn query_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = String> + 'a {
+        self.query.split('&').filter_map(move |pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             (percent_decode(k) == name).then(|| percent_decode(v))
         })
@@ -284,5 +289,11 @@ mod tests {
         assert_eq!(req.query_param("cursor").as_deref(), Some("a+b"));
         assert_eq!(req.query_param("status").as_deref(), Some("all"));
         assert_eq!(req.query_param("limit"), None);
+        let req = Request {
+            query: "tag=a&x=1&tag=b%20c&tag".into(),
+            ..req
+        };
+        let tags: Vec<String> = req.query_values("tag").collect();
+        assert_eq!(tags, ["a", "b c", ""]);
     }
 }

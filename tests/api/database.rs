@@ -11,7 +11,10 @@ fn a_fresh_database_gets_the_schema_and_a_second_start_applies_nothing() {
     let app = TestApp::with(|c| c.database_url = Some(url.clone().into()));
     let mut db = connect(&url);
     let versions: Vec<String> = db
-        .query("SELECT version FROM schema_migrations", &[])
+        .query(
+            "SELECT version FROM schema_migrations ORDER BY version",
+            &[],
+        )
         .unwrap()
         .iter()
         .map(|r| r.get(0))

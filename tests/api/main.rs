@@ -9,6 +9,8 @@ mod front_readiness;
 mod front_shutdown;
 mod hashing;
 mod http_front;
+mod organising_fields;
+mod organising_list;
 mod passwords;
 mod service;
 mod sessions;

@@ -247,6 +247,8 @@ fn a_revoked_token_is_401_even_where_the_request_is_also_wrong_otherwise() {
         app.get(&format!("{}/abc", tasks_path(&user)), t),
         app.get(&tasks_path(&other), t),
         app.get(&format!("{}?status=nope", tasks_path(&user)), t),
+        app.get(&format!("{}?sort=title_asc&limit=5", tasks_path(&user)), t),
+        app.get(&format!("/api/{}/tags", user.id), t),
         app.get(&task_path(&user, 999_999), t),
         app.send("POST", &tasks_path(&user), t, Some(json!({"title": ""}))),
         app.send("PUT", &task_path(&user, 1), t, Some(json!({}))),

@@ -228,7 +228,7 @@ fn a_put_without_any_known_field_is_400() {
         assert_error(
             &resp,
             400,
-            "Send at least one of title, description or completed",
+            "Send at least one of title, description, completed, priority, due_at or tags",
         );
     }
     assert_eq!(app.get(&path, Some(&user.token)).json(), task);

@@ -1,6 +1,6 @@
 //! One user's list (`limit=20`), create and toggle in equal shares at 64 connections, next to
 //! pgbench running, per transaction, what one request runs: the task statement with its session
-//! check, the very SQL constants of src/db (`tasks::{LIST,CREATE,TOGGLE}_SQL`).
+//! check, the very SQL of src/db (`task_list::first_page_sql`, `tasks::{CREATE,TOGGLE}_SQL`).
 
 use crate::postgres::seed;
 use crate::report::{int, ms, ratio};
@@ -10,7 +10,8 @@ use crate::{http, Ctx, PASSWORD};
 use std::path::PathBuf;
 use std::process::Command;
 use todo_api::db::embedded::find_bindir;
-use todo_api::db::tasks::{CREATE_SQL, LIST_SQL, TOGGLE_SQL};
+use todo_api::db::task_list::first_page_sql;
+use todo_api::db::tasks::{CREATE_SQL, TOGGLE_SQL};
 use uuid::Uuid;
 
 const CONNS: usize = 64;
@@ -76,12 +77,20 @@ fn pgbench(
     hi: i64,
     clients: usize,
 ) -> Result<(f64, f64), String> {
-    // pgbench variables cannot be NULL: the "all tasks" filter is written as NULL::boolean.
-    let list = script(LIST_SQL, &[":uid", "NULL::boolean", ":lim", ":sid"])
-        .replace("NULL::boolean::boolean", "NULL::boolean");
+    let list = script(&first_page_sql(), &[":uid", ":sid", ":lim"]);
+    // A task as the bench's requests create it: no priority (rank 0), no due date, no tags.
     let create = script(
         CREATE_SQL,
-        &[":uid", ":title", ":descr", ":completed", ":sid"],
+        &[
+            ":uid",
+            ":title",
+            ":descr",
+            ":completed",
+            "0",
+            "NULL",
+            "'{}'",
+            ":sid",
+        ],
     );
     let toggle = script(TOGGLE_SQL, &[":uid", ":tid", ":sid"]);
     let scripts = [

@@ -8,7 +8,7 @@ use crate::report::{ms, ratio};
 use crate::server::{Kind, Launch};
 use crate::{http, Ctx, PASSWORD};
 use std::time::{Duration, Instant};
-use todo_api::db::tasks::LIST_SQL;
+use todo_api::db::task_list::first_page_sql;
 use uuid::Uuid;
 
 const TASKS: i32 = 10_000;
@@ -122,12 +122,14 @@ fn direct(ctx: &Ctx, user: Uuid, limit: Option<i64>) -> Result<(f64, f64), Strin
     let runs = DIRECT_RUNS[usize::from(limit.is_some())];
     let mut db = ctx.pg.connect(Kind::TodoApi.database())?;
     let session = crate::postgres::session_of(&mut db, user)?;
-    let list = db.prepare(LIST_SQL).map_err(|e| crate::postgres::why(&e))?;
+    let list = db
+        .prepare(&first_page_sql())
+        .map_err(|e| crate::postgres::why(&e))?;
     let mut took = Vec::with_capacity(runs);
     for i in 0..runs + 3 {
         let t = Instant::now();
         let rows = db
-            .query(&list, &[&user, &None::<bool>, &limit, &session])
+            .query(&list, &[&user, &session, &limit])
             .map_err(|e| crate::postgres::why(&e))?;
         for row in &rows {
             let _: (i64, Uuid, String, Option<String>, bool) =

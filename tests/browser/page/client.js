@@ -258,6 +258,31 @@ async function runFlow(api) {
     return res;
   });
 
+  await step('search, filter by tag and sort; tag counts (tasks created with priority, due date, tags)', async (check) => {
+    const milk = await request(api, 'POST', base, {
+      token,
+      body: { title: 'Buy milk', description: 'two litres', tags: ['home'] },
+    });
+    const dog = await request(api, 'POST', base, {
+      token,
+      body: { title: 'Walk the dog', priority: 'high', tags: ['Home', 'dog'], due_at: '2026-05-01T12:00:00+02:00' },
+    });
+    check(milk.status === 201 && dog.status === 201, `create: ${milk.text} ${dog.text}`);
+    check(dog.body?.due_at === '2026-05-01T10:00:00.000000Z', `due_at ${dog.body?.due_at}`);
+    check(JSON.stringify(dog.body?.tags) === '["Home","dog"]', `tags ${JSON.stringify(dog.body?.tags)}`);
+    const q = new URLSearchParams([['q', 'MILK litres'], ['tag', 'HOME'], ['sort', 'title_asc']]);
+    const res = await request(api, 'GET', `${base}?${q}`, { token });
+    check(res.status === 200, `status ${res.status}: ${res.text}`);
+    check(Array.isArray(res.body) && res.body.length === 1 && res.body[0].id === milk.body?.id, `body ${res.text}`);
+    const none = await request(api, 'GET', `${base}?q=${encodeURIComponent('milk dog')}`, { token });
+    check(Array.isArray(none.body) && none.body.length === 0, `milk dog found ${none.text}`);
+    const tags = await request(api, 'GET', `/api/${userId}/tags`, { token });
+    check(JSON.stringify(tags.body) === JSON.stringify([{ tag: 'Home', count: 2 }, { tag: 'dog', count: 1 }]), `tags ${tags.text}`);
+    const bad = await request(api, 'GET', `${base}?sort=newest`, { token });
+    check(bad.status === 400 && /sort/.test(bad.body?.detail ?? ''), `bad sort: ${bad.status} ${bad.text}`);
+    return res;
+  });
+
   await step('bad token: 401 with WWW-Authenticate readable cross-origin', async (check) => {
     const res = await request(api, 'GET', base, { token: 'not-a-jwt' });
     check(res.status === 401, `status ${res.status}`);

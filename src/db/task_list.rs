@@ -1,0 +1,277 @@
+//! The task list: filters, six orders and keyset pages, built as one statement per request from
+//! fixed fragments. Values only ever travel as parameters; `user_id = $1` is always the first
+//! condition. Also the per-user tag counts.
+
+use super::tasks::{task_columns, TaskRow};
+use super::{Conn, DbResult};
+use crate::auth::token::Bearer;
+use chrono::{DateTime, Utc};
+use postgres::types::{ToSql, Type};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// The orders a list can come in. Every one ends with `id`, so no two tasks tie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    CreatedDesc,
+    CreatedAsc,
+    /// Tasks without a due date last.
+    DueAsc,
+    /// High first, then newest.
+    PriorityDesc,
+    /// Ignoring letter case.
+    TitleAsc,
+    UpdatedDesc,
+}
+
+impl Sort {
+    pub const ALL: [Sort; 6] = [
+        Sort::CreatedDesc,
+        Sort::CreatedAsc,
+        Sort::DueAsc,
+        Sort::PriorityDesc,
+        Sort::TitleAsc,
+        Sort::UpdatedDesc,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Sort::CreatedDesc => "created_desc",
+            Sort::CreatedAsc => "created_asc",
+            Sort::DueAsc => "due_asc",
+            Sort::PriorityDesc => "priority_desc",
+            Sort::TitleAsc => "title_asc",
+            Sort::UpdatedDesc => "updated_desc",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Sort> {
+        Sort::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// Each order is served by an index of `sql/`, written here exactly as that index is.
+    fn order_by(self) -> &'static str {
+        match self {
+            Sort::CreatedDesc => "created_at DESC, id DESC",
+            Sort::CreatedAsc => "created_at, id",
+            Sort::DueAsc => "coalesce(due_at, 'infinity'), id",
+            Sort::PriorityDesc => "priority DESC, created_at DESC, id DESC",
+            Sort::TitleAsc => "title_key, id",
+            Sort::UpdatedDesc => "updated_at DESC, id DESC",
+        }
+    }
+}
+
+/// The sort key of the last task of a page, one variant per order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Position {
+    CreatedDesc(DateTime<Utc>, i64),
+    CreatedAsc(DateTime<Utc>, i64),
+    DueAsc(Option<DateTime<Utc>>, i64),
+    PriorityDesc(i16, DateTime<Utc>, i64),
+    TitleAsc(String, i64),
+    UpdatedDesc(DateTime<Utc>, i64),
+}
+
+impl Position {
+    /// Where a page in `sort` order that ended with `task` goes on from.
+    pub fn after(sort: Sort, task: &TaskRow) -> DbResult<Position> {
+        let id = task.id()?;
+        Ok(match sort {
+            Sort::CreatedDesc => Position::CreatedDesc(task.created_at()?, id),
+            Sort::CreatedAsc => Position::CreatedAsc(task.created_at()?, id),
+            Sort::DueAsc => Position::DueAsc(task.due_at()?, id),
+            Sort::PriorityDesc => {
+                Position::PriorityDesc(task.priority_rank()?, task.created_at()?, id)
+            }
+            Sort::TitleAsc => Position::TitleAsc(task.title_key()?, id),
+            Sort::UpdatedDesc => Position::UpdatedDesc(task.updated_at()?, id),
+        })
+    }
+
+    pub fn sort(&self) -> Sort {
+        match self {
+            Position::CreatedDesc(..) => Sort::CreatedDesc,
+            Position::CreatedAsc(..) => Sort::CreatedAsc,
+            Position::DueAsc(..) => Sort::DueAsc,
+            Position::PriorityDesc(..) => Sort::PriorityDesc,
+            Position::TitleAsc(..) => Sort::TitleAsc,
+            Position::UpdatedDesc(..) => Sort::UpdatedDesc,
+        }
+    }
+}
+
+/// Which tasks a list keeps. Empty lists and `None` keep everything.
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub completed: Option<bool>,
+    /// Any of these ranks.
+    pub priorities: Vec<i16>,
+    /// All of these tags, compared with the stored tags in the database's letter-case folding.
+    pub tags: Vec<String>,
+    /// Every term a substring of the title or the description, ignoring case.
+    pub terms: Vec<String>,
+    /// `due_at < due_before`.
+    pub due_before: Option<DateTime<Utc>>,
+    /// `due_at >= due_after`.
+    pub due_after: Option<DateTime<Utc>>,
+}
+
+/// A statement under construction: fixed SQL text, and the values in the order of their `$n`.
+struct Statement<'a> {
+    sql: String,
+    params: Vec<(&'a (dyn ToSql + Sync), Type)>,
+}
+
+impl<'a> Statement<'a> {
+    fn bind(&mut self, value: &'a (dyn ToSql + Sync), ty: Type) -> String {
+        self.params.push((value, ty));
+        format!("${}", self.params.len())
+    }
+
+    fn and(&mut self, condition: &str) {
+        self.sql.push_str("\n  AND ");
+        self.sql.push_str(condition);
+    }
+}
+
+/// The user's tasks in `sort` order, starting after `after` when given (its order then wins over
+/// `sort`, which the caller has checked to be the same), handed to `each` as they arrive. `limit`
+/// of `None`: every task. Nothing arrives when the caller's session is gone (`session_ok`).
+pub fn each(
+    conn: &mut Conn,
+    me: &Bearer,
+    filter: &Filter,
+    sort: Sort,
+    after: Option<&Position>,
+    limit: Option<i64>,
+    mut each: impl FnMut(TaskRow),
+) -> DbResult<()> {
+    let st = statement(me, filter, sort, after, &limit);
+    conn.query_typed_each(&st.sql, &st.params, |row| each(TaskRow::from(row)))
+}
+
+/// The statement of a first page with no filter in the default order: `$1` user, `$2` session,
+/// `$3` limit (NULL: every task). The bench runs it as it stands.
+pub fn first_page_sql() -> String {
+    let me = Bearer {
+        user: Uuid::nil(),
+        session: None,
+    };
+    statement(&me, &Filter::default(), Sort::CreatedDesc, None, &None).sql
+}
+
+fn statement<'a>(
+    me: &'a Bearer,
+    filter: &'a Filter,
+    sort: Sort,
+    after: Option<&'a Position>,
+    limit: &'a Option<i64>,
+) -> Statement<'a> {
+    let sort = after.map_or(sort, Position::sort);
+    let mut st = Statement {
+        sql: concat!("SELECT ", task_columns!()).into(),
+        params: vec![(&me.user, Type::UUID)],
+    };
+    if sort == Sort::TitleAsc {
+        st.sql.push_str(", title_key");
+    }
+    st.sql.push_str("\nFROM tasks\nWHERE user_id = $1");
+    let p = st.bind(&me.session, Type::UUID);
+    st.and(&format!("session_ok($1, {p})"));
+    if let Some(completed) = &filter.completed {
+        let p = st.bind(completed, Type::BOOL);
+        st.and(&format!("completed = {p}"));
+    }
+    if !filter.priorities.is_empty() {
+        let p = st.bind(&filter.priorities, Type::INT2_ARRAY);
+        st.and(&format!("priority = ANY ({p})"));
+    }
+    if !filter.tags.is_empty() {
+        let p = st.bind(&filter.tags, Type::TEXT_ARRAY);
+        st.and(&format!("tag_keys @> task_fold({p}::text[])"));
+    }
+    for term in &filter.terms {
+        let p = st.bind(term, Type::TEXT);
+        st.and(&format!("search_key LIKE '%' || task_fold({p}) || '%'"));
+    }
+    // Written on the expression of the due-date index, so a narrow window is a range scan of it
+    // ('infinity', a task without a due date, is never before a bound).
+    if let Some(before) = &filter.due_before {
+        let p = st.bind(before, Type::TIMESTAMPTZ);
+        st.and(&format!("coalesce(due_at, 'infinity') < {p}"));
+    }
+    if let Some(after) = &filter.due_after {
+        let p = st.bind(after, Type::TIMESTAMPTZ);
+        st.and(&format!(
+            "coalesce(due_at, 'infinity') >= {p} AND due_at IS NOT NULL"
+        ));
+    }
+    if let Some(position) = after {
+        let condition = keyset(&mut st, position);
+        st.and(&condition);
+    }
+    let p = st.bind(limit, Type::INT8);
+    st.sql
+        .push_str(&format!("\nORDER BY {}\nLIMIT {p}", sort.order_by()));
+    st
+}
+
+/// "Comes after `position`" as one row comparison in the order's own direction, which the
+/// order's index can start from.
+fn keyset<'a>(st: &mut Statement<'a>, position: &'a Position) -> String {
+    match position {
+        Position::CreatedDesc(at, id) => {
+            let (a, i) = (st.bind(at, Type::TIMESTAMPTZ), st.bind(id, Type::INT8));
+            format!("(created_at, id) < ({a}, {i})")
+        }
+        Position::CreatedAsc(at, id) => {
+            let (a, i) = (st.bind(at, Type::TIMESTAMPTZ), st.bind(id, Type::INT8));
+            format!("(created_at, id) > ({a}, {i})")
+        }
+        Position::DueAsc(due, id) => {
+            let (d, i) = (st.bind(due, Type::TIMESTAMPTZ), st.bind(id, Type::INT8));
+            format!("(coalesce(due_at, 'infinity'), id) > (coalesce({d}, 'infinity'), {i})")
+        }
+        Position::PriorityDesc(rank, at, id) => {
+            let r = st.bind(rank, Type::INT2);
+            let (a, i) = (st.bind(at, Type::TIMESTAMPTZ), st.bind(id, Type::INT8));
+            format!("(priority, created_at, id) < ({r}, {a}, {i})")
+        }
+        Position::TitleAsc(key, id) => {
+            let (k, i) = (st.bind(key, Type::TEXT), st.bind(id, Type::INT8));
+            format!("(title_key, id) > ({k}, {i})")
+        }
+        Position::UpdatedDesc(at, id) => {
+            let (a, i) = (st.bind(at, Type::TIMESTAMPTZ), st.bind(id, Type::INT8));
+            format!("(updated_at, id) < ({a}, {i})")
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct TagCount {
+    pub tag: String,
+    pub count: i64,
+}
+
+/// Each tag the user has, in its most used spelling, most used first, then by name; empty when
+/// the caller's session is gone.
+pub fn tag_counts(conn: &mut Conn, me: &Bearer) -> DbResult<Vec<TagCount>> {
+    let rows = conn.query(
+        "SELECT mode() WITHIN GROUP (ORDER BY t.tag) AS tag, count(*) AS count
+         FROM tasks, unnest(tags, tag_keys) AS t (tag, tag_key)
+         WHERE user_id = $1 AND session_ok($1, $2)
+         GROUP BY t.tag_key
+         ORDER BY count DESC, t.tag_key",
+        &[&me.user, &me.session],
+    )?;
+    rows.iter()
+        .map(|r| {
+            Ok(TagCount {
+                tag: r.try_get(0)?,
+                count: r.try_get(1)?,
+            })
+        })
+        .collect()
+}
