@@ -10,6 +10,8 @@ mod front_shutdown;
 mod hashing;
 mod http_front;
 mod passwords;
+mod pgbouncer;
+mod readiness;
 mod service;
 mod sessions;
 mod signin;
