@@ -12,6 +12,7 @@ mod http_front;
 mod passwords;
 mod pgbouncer;
 mod readiness;
+mod rolling_restart;
 mod service;
 mod sessions;
 mod signin;

@@ -75,7 +75,7 @@ fn start(binary: PathBuf) -> u16 {
          listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
          auth_type = any\npool_mode = transaction\n\
          max_client_conn = 5000\ndefault_pool_size = 8\n\
-         server_idle_timeout = 5\nserver_lifetime = 60\n\
+         server_idle_timeout = 5\nserver_lifetime = 60\nquery_wait_timeout = 3\n\
          logfile =\npidfile =\n{}",
         if as_root { "user = postgres\n" } else { "" }
     );
