@@ -55,10 +55,14 @@ fn an_instance_that_cannot_reach_postgresql_is_not_ready_until_it_can_again() {
     let app = TestApp::spawn();
     let name = database_name(&app);
     let mut admin = connect(&format!("{} dbname=postgres", base_conninfo()));
+    // Two statements, so the first is committed before any connection is ended: no new one
+    // can slip in between.
+    admin
+        .batch_execute(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
+        .unwrap();
     admin
         .batch_execute(&format!(
-            "ALTER DATABASE {name} ALLOW_CONNECTIONS false;
-             SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
         ))
         .unwrap();
     let resp = app.get("/health/ready", None);
