@@ -57,7 +57,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-"${as_pg[@]}" "$bindir/pg_ctl" -D "$pgdata" -l "$state/postgres.log" -w start \
+"${as_pg[@]}" "$bindir/pg_ctl" -D "$pgdata" -l "$pgdata/postgres.log" -w start \
     -o "-k $pgdata -c listen_addresses= -p 5432 -c max_connections=300" >/dev/null
 "${as_pg[@]}" "$bindir/psql" -h "$pgdata" -U postgres -qAtc \
     "SELECT 1 FROM pg_database WHERE datname = 'todo'" | grep -q 1 ||
