@@ -48,8 +48,10 @@ if [ ! -s "$pgdata/PG_VERSION" ]; then
 fi
 
 pids=()
+stopping=0
 cleanup() {
     trap - EXIT INT TERM
+    stopping=1
     echo "== stopping"
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
@@ -100,4 +102,4 @@ pids+=($!)
 echo "haproxy: http://127.0.0.1:$lb_port (statements: $statements; stats: echo 'show stat' | socat - $state/haproxy.sock)"
 echo "Ctrl-C stops everything."
 wait -n "${pids[@]}" || true
-echo "a process exited; see the logs in $state" >&2
+[ "$stopping" = 1 ] || echo "a process exited; see the logs in $state" >&2
