@@ -21,10 +21,12 @@ use db::embedded::Cluster;
 use db::Target;
 use http::{HttpServer, Limits};
 use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub struct Server {
     http: HttpServer,
+    draining: Arc<AtomicBool>,
     /// Stopped after the HTTP front, when the server is dropped.
     cluster: Option<Cluster>,
 }
@@ -32,6 +34,12 @@ pub struct Server {
 impl Server {
     pub fn local_addr(&self) -> SocketAddr {
         self.http.local_addr()
+    }
+
+    /// From now on `/health/ready` answers 503 "draining", so a load balancer stops sending new
+    /// requests here; everything else is served, and connections accepted, as before.
+    pub fn drain(&self) {
+        self.draining.store(true, Ordering::SeqCst);
     }
 
     /// Graceful: in-flight requests finish, then the workers and any embedded PostgreSQL stop.
@@ -71,7 +79,7 @@ pub fn start(config: Config) -> Result<Server, StartError> {
     for version in migrate(&target)? {
         log::info("migration applied", &[("version", &version)]);
     }
-    let pool = target.pool(config.db_pool_size, config.db_timeout);
+    let pool = target.pool(config.db_pool_size, config.db_timeout, config.db_statements);
     let listener = TcpListener::bind((config.host, config.port)).map_err(|e| {
         StartError::caused(
             format!("cannot listen on {}:{}", config.host, config.port),
@@ -90,8 +98,13 @@ pub fn start(config: Config) -> Result<Server, StartError> {
         write_timeout: config.write_timeout,
         shutdown_timeout: config.shutdown_timeout,
     };
-    let app = Arc::new(api::App::new(config, pool, &secret));
-    let http = HttpServer::start(listener, limits, app)
+    let app = api::App::new(config, pool, &secret);
+    let draining = Arc::clone(&app.draining);
+    let http = HttpServer::start(listener, limits, Arc::new(app))
         .map_err(|e| StartError::caused("cannot start threads", e))?;
-    Ok(Server { http, cluster })
+    Ok(Server {
+        http,
+        draining,
+        cluster,
+    })
 }

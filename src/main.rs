@@ -1,7 +1,10 @@
 use signal_hook::consts::{SIGINT, SIGTERM};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 use todo_api::config::Config;
 use todo_api::log;
+
+const TICK: Duration = Duration::from_millis(50);
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let drain = config.drain;
     let server = match todo_api::start(config) {
         Ok(s) => s,
         Err(e) => {
@@ -66,6 +70,18 @@ fn main() -> ExitCode {
         &[("url", &format!("http://{}", server.local_addr()))],
     );
     let signal = signals.forever().next().unwrap_or(SIGTERM);
+    if !drain.is_zero() {
+        log::info(
+            "draining",
+            &[("signal", &signal), ("ms", &drain.as_millis())],
+        );
+        server.drain();
+        // A second signal cuts the drain short (Ctrl-C twice).
+        let until = Instant::now() + drain;
+        while Instant::now() < until && signals.pending().next().is_none() {
+            std::thread::sleep(until.saturating_duration_since(Instant::now()).min(TICK));
+        }
+    }
     log::info("shutting down", &[("signal", &signal)]);
     server.shutdown();
     log::info("stopped", &[]);

@@ -107,6 +107,7 @@ use Method::{Delete, Get, Patch, Post, Put};
 pub static ROUTES: &[Route] = &[
     row(Get, "/", |_, _, _| Ok(service::root())),
     row(Get, "/health", |app, _, _| Ok(service::health(app))),
+    row(Get, "/health/ready", |app, _, _| Ok(service::ready(app))),
     row(Get, "/openapi.json", |_, _, _| Ok(service::openapi())),
     row(Get, "/docs", |app, _, _| Ok(app.docs.page())),
     row(Post, "/api/auth/signup", auth::signup),

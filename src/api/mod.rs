@@ -21,7 +21,8 @@ use crate::http::{Request, Response, Service};
 use crate::log;
 use crate::routes::{self, Matched, Method};
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 pub struct App {
@@ -32,6 +33,8 @@ pub struct App {
     pub cursors: cursor::Cursors,
     pub cors: Cors,
     pub docs: service::Docs,
+    /// Set on SIGTERM: `/health/ready` answers 503 while everything else is served as before.
+    pub draining: Arc<AtomicBool>,
     seen: Seen,
     /// Unix seconds of the last purge of expired sessions and throttle counts by this instance.
     purged_at: AtomicU64,
@@ -52,6 +55,7 @@ impl App {
             cursors: cursor::Cursors::new(secret.as_bytes()),
             cors: Cors::new(&config.cors_origins),
             docs: service::Docs::new(&config.docs_assets_url),
+            draining: Arc::new(AtomicBool::new(false)),
             pool,
             config,
         }

@@ -1,10 +1,11 @@
-//! Service endpoints: `/`, `/health`, `/openapi.json`, `/docs`.
+//! Service endpoints: `/`, `/health`, `/health/ready`, `/openapi.json`, `/docs`.
 
 use super::App;
 use crate::http::Response;
 use base64::Engine;
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -17,17 +18,38 @@ pub fn root() -> Response {
     )
 }
 
+fn database_answers(app: &App) -> bool {
+    let wait = app.config.db_timeout.min(Duration::from_secs(1));
+    matches!(
+        app.pool.get_timeout(wait).map(|mut conn| conn.ping()),
+        Ok(Ok(()))
+    )
+}
+
 /// 200 while the process serves; `database` says whether PostgreSQL answers.
 pub fn health(app: &App) -> Response {
-    let wait = app.config.db_timeout.min(Duration::from_secs(1));
-    let database = match app.pool.get_timeout(wait).map(|mut conn| conn.ping()) {
-        Ok(Ok(())) => "ok",
-        _ => "unavailable",
+    let database = if database_answers(app) {
+        "ok"
+    } else {
+        "unavailable"
     };
     Response::json(
         200,
         &json!({ "status": "ok", "message": "Todo API is running", "database": database }),
     )
+}
+
+/// For a load balancer: 200 while this instance should get requests, 503 once it is draining for
+/// shutdown or cannot reach PostgreSQL.
+pub fn ready(app: &App) -> Response {
+    let status = if app.draining.load(Ordering::SeqCst) {
+        "draining"
+    } else if !database_answers(app) {
+        "database unavailable"
+    } else {
+        return Response::json(200, &json!({ "status": "ready" }));
+    };
+    Response::json(503, &json!({ "status": status }))
 }
 
 pub fn openapi() -> Response {

@@ -22,6 +22,7 @@ pub struct Config {
     pub workers: usize,
     pub db_pool_size: usize,
     pub db_timeout: Duration,
+    pub db_statements: DbStatements,
     pub queue_wait: Duration,
     pub max_connections: usize,
     pub cors_origins: Vec<String>,
@@ -39,6 +40,7 @@ pub struct Config {
     pub keep_alive_timeout: Duration,
     pub write_timeout: Duration,
     pub shutdown_timeout: Duration,
+    pub drain: Duration,
     pub docs_assets_url: String,
     pub trusted_proxies: Vec<Cidr>,
     pub signin_limit_per_email: i32,
@@ -46,6 +48,14 @@ pub struct Config {
     pub signin_window_seconds: i64,
     pub signup_limit_per_address: i32,
     pub signup_window_seconds: i64,
+}
+
+/// How statements reach PostgreSQL: prepared once per connection and cached (the default), or
+/// unnamed, parsed with each execution, which PgBouncer's transaction pooling requires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DbStatements {
+    Prepared,
+    Unnamed,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -196,6 +206,7 @@ impl Config {
             workers: 0,
             db_pool_size: 0,
             db_timeout: Duration::ZERO,
+            db_statements: DbStatements::Prepared,
             queue_wait: Duration::ZERO,
             max_connections: 0,
             cors_origins: Vec::new(),
@@ -213,6 +224,7 @@ impl Config {
             keep_alive_timeout: Duration::ZERO,
             write_timeout: Duration::ZERO,
             shutdown_timeout: Duration::ZERO,
+            drain: Duration::ZERO,
             docs_assets_url: String::new(),
             trusted_proxies: Vec::new(),
             signin_limit_per_email: 0,

@@ -2,7 +2,7 @@
 //! `Config::default`, `Config::from_vars` and `--help` are driven by this table, and a test holds
 //! the README's configuration table to it.
 
-use super::{cores, Config, LogFormat, LogLevel, Secret};
+use super::{cores, Config, DbStatements, LogFormat, LogLevel, Secret};
 use crate::auth::address::Cidr;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -98,6 +98,19 @@ pub const SETTINGS: &[Setting] = &[
         default: Fallback::Value("2000"),
         help: "wait for a pooled connection before answering 503",
         apply: |c, v| millis(v).map(|d| c.db_timeout = d),
+    },
+    Setting {
+        name: "DB_STATEMENTS",
+        default: Fallback::Value("prepared"),
+        help: "prepared (cached per connection) or unnamed (one round trip each, for PgBouncer transaction pooling)",
+        apply: |c, v| {
+            c.db_statements = match v {
+                "prepared" => DbStatements::Prepared,
+                "unnamed" => DbStatements::Unnamed,
+                _ => return Err("prepared or unnamed"),
+            };
+            Ok(())
+        },
     },
     Setting {
         name: "QUEUE_WAIT_MS",
@@ -244,6 +257,16 @@ pub const SETTINGS: &[Setting] = &[
         default: Fallback::Value("25000"),
         help: "time in-flight requests get to finish on SIGTERM",
         apply: |c, v| millis(v).map(|d| c.shutdown_timeout = d),
+    },
+    Setting {
+        name: "DRAIN_MS",
+        default: Fallback::Value("0"),
+        help: "on SIGTERM, time /health/ready answers 503 while requests are still served and accepted",
+        apply: |c, v| {
+            let ms = v.parse::<u64>().map_err(|_| "a whole number of milliseconds")?;
+            c.drain = Duration::from_millis(ms);
+            Ok(())
+        },
     },
     Setting {
         name: "TRUSTED_PROXIES",

@@ -1,7 +1,7 @@
 //! Applies `sql/*.sql` in order, each once, recorded in `schema_migrations`, under an advisory lock so
 //! that several instances can start against one database at the same time.
 
-use postgres::Client;
+use postgres::{Client, SimpleQueryMessage};
 
 /// Version and SQL, in the order they apply.
 pub const MIGRATIONS: &[(&str, &str)] = &[
@@ -19,41 +19,40 @@ pub fn versions() -> Vec<&'static str> {
 const LOCK_KEY: i64 = 0x746f_646f_6170_6931;
 
 /// Returns the versions applied by this call.
+///
+/// Everything runs in one transaction under a transaction-level advisory lock, in simple queries
+/// only, so it works through PgBouncer's transaction pooling too (where a session lock or a named
+/// statement could land on another server connection); a failed migration leaves the schema as
+/// it was.
 pub fn run(client: &mut Client) -> Result<Vec<&'static str>, postgres::Error> {
-    client.execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])?;
-    let result = apply_pending(client);
-    let unlocked = client.execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY]);
-    let applied = result?;
-    unlocked?;
-    Ok(applied)
-}
-
-fn apply_pending(client: &mut Client) -> Result<Vec<&'static str>, postgres::Error> {
-    client.batch_execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (
+    let mut tx = client.transaction()?;
+    tx.batch_execute(&format!(
+        "SELECT pg_advisory_xact_lock({LOCK_KEY});
+         CREATE TABLE IF NOT EXISTS schema_migrations (
              version    text PRIMARY KEY,
              applied_at timestamptz NOT NULL DEFAULT now()
-         )",
-    )?;
+         )"
+    ))?;
+    let done: Vec<String> = tx
+        .simple_query("SELECT version FROM schema_migrations")?
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
+            _ => None,
+        })
+        .collect();
     let mut applied = Vec::new();
     for (version, sql) in MIGRATIONS {
-        let done = client
-            .query_opt(
-                "SELECT 1 FROM schema_migrations WHERE version = $1",
-                &[version],
-            )?
-            .is_some();
-        if done {
+        if done.iter().any(|d| d == version) {
             continue;
         }
-        let mut tx = client.transaction()?;
         tx.batch_execute(sql)?;
-        tx.execute(
-            "INSERT INTO schema_migrations (version) VALUES ($1)",
-            &[version],
-        )?;
-        tx.commit()?;
+        // Versions are constants of this file, never input.
+        tx.batch_execute(&format!(
+            "INSERT INTO schema_migrations (version) VALUES ('{version}')"
+        ))?;
         applied.push(*version);
     }
+    tx.commit()?;
     Ok(applied)
 }

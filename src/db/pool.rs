@@ -1,22 +1,40 @@
 //! The r2d2 pool of blocking PostgreSQL clients, each with its own prepared-statement cache, and TLS.
+//! With `DB_STATEMENTS=unnamed` statements go out unnamed instead, as PgBouncer's transaction
+//! pooling needs: a named statement lives on one server connection, and the next transaction may
+//! be given another.
 
+use crate::config::DbStatements;
 use crate::StartError;
-use postgres::{Row, Statement};
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::{ToSql, Type};
+use postgres::{Row, SimpleQueryMessage, Statement};
 use postgres_native_tls::MakeTlsConnector;
 use r2d2_postgres::PostgresConnectionManager;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 pub type Pool = r2d2::Pool<Manager>;
 pub type Pooled = r2d2::PooledConnection<Manager>;
 pub type Params<'a> = &'a [&'a (dyn postgres::types::ToSql + Sync)];
 
-pub struct Manager(PostgresConnectionManager<MakeTlsConnector>);
+/// Parameter types of each statement, learned once per process for unnamed statements.
+type Types = Arc<Mutex<HashMap<&'static str, Arc<[Type]>>>>;
 
-/// A client whose statements are prepared once per connection, so a query costs one round trip.
+pub struct Manager {
+    inner: PostgresConnectionManager<MakeTlsConnector>,
+    mode: DbStatements,
+    types: Types,
+}
+
+/// A client whose statements are prepared once per connection, so a query costs one round trip
+/// (or, in unnamed mode, sent unnamed with their parameter types: also one round trip).
 pub struct Conn {
     pub client: postgres::Client,
     statements: HashMap<&'static str, Statement>,
+    mode: DbStatements,
+    types: Types,
     /// When a statement last succeeded on this connection.
     last_ok: Instant,
 }
@@ -47,13 +65,54 @@ impl Conn {
         self.ran(result)
     }
 
+    /// The statement's parameter types, as PostgreSQL infers them for a prepared statement.
+    fn parameter_types(&mut self, sql: &'static str) -> Result<Arc<[Type]>, postgres::Error> {
+        let known = self
+            .types
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(sql)
+            .cloned();
+        if let Some(types) = known {
+            return Ok(types);
+        }
+        let types = learn_types(&mut self.client, sql)?;
+        self.types
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(sql, Arc::clone(&types));
+        Ok(types)
+    }
+
+    /// The parameters with their types, for an unnamed statement.
+    fn typed<'a>(
+        &mut self,
+        sql: &'static str,
+        params: Params<'a>,
+    ) -> Result<Vec<(&'a (dyn ToSql + Sync), Type)>, postgres::Error> {
+        let types = self.parameter_types(sql)?;
+        Ok(params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (*p, types.get(i).cloned().unwrap_or(Type::UNKNOWN)))
+            .collect())
+    }
+
     pub fn query(
         &mut self,
         sql: &'static str,
         params: Params,
     ) -> Result<Vec<Row>, postgres::Error> {
-        let st = self.statement(sql)?;
-        let result = self.client.query(&st, params);
+        let result = match self.mode {
+            DbStatements::Prepared => {
+                let st = self.statement(sql)?;
+                self.client.query(&st, params)
+            }
+            DbStatements::Unnamed => {
+                let typed = self.typed(sql, params)?;
+                self.client.query_typed(sql, &typed)
+            }
+        };
         self.ran(result)
     }
 
@@ -62,14 +121,30 @@ impl Conn {
         sql: &'static str,
         params: Params,
     ) -> Result<Option<Row>, postgres::Error> {
-        let st = self.statement(sql)?;
-        let result = self.client.query_opt(&st, params);
+        let result = match self.mode {
+            DbStatements::Prepared => {
+                let st = self.statement(sql)?;
+                self.client.query_opt(&st, params)
+            }
+            DbStatements::Unnamed => {
+                let typed = self.typed(sql, params)?;
+                self.client.query_typed_opt(sql, &typed)
+            }
+        };
         self.ran(result)
     }
 
     pub fn query_one(&mut self, sql: &'static str, params: Params) -> Result<Row, postgres::Error> {
-        let st = self.statement(sql)?;
-        let result = self.client.query_one(&st, params);
+        let result = match self.mode {
+            DbStatements::Prepared => {
+                let st = self.statement(sql)?;
+                self.client.query_one(&st, params)
+            }
+            DbStatements::Unnamed => {
+                let typed = self.typed(sql, params)?;
+                self.client.query_typed_one(sql, &typed)
+            }
+        };
         self.ran(result)
     }
 
@@ -96,10 +171,69 @@ impl Conn {
     }
 
     pub fn execute(&mut self, sql: &'static str, params: Params) -> Result<u64, postgres::Error> {
-        let st = self.statement(sql)?;
-        let result = self.client.execute(&st, params);
+        let result = match self.mode {
+            DbStatements::Prepared => {
+                let st = self.statement(sql)?;
+                self.client.execute(&st, params)
+            }
+            DbStatements::Unnamed => {
+                let typed = self.typed(sql, params)?;
+                count(&mut self.client, sql, typed)
+            }
+        };
         self.ran(result)
     }
+}
+
+fn count(
+    client: &mut postgres::Client,
+    sql: &str,
+    typed: Vec<(&(dyn ToSql + Sync), Type)>,
+) -> Result<u64, postgres::Error> {
+    let mut rows = client.query_typed_raw(sql, typed)?;
+    while rows.next()?.is_some() {}
+    Ok(rows.rows_affected().unwrap_or(0))
+}
+
+/// Asks PostgreSQL for a statement's parameter types without leaving a named statement behind
+/// on a pooled server connection: `PREPARE`, read, `DEALLOCATE` travel as one simple query, which
+/// PgBouncer runs on one server connection. The name is unique, so a statement left behind by a
+/// failure halfway cannot block a later probe. A type this client does not know is sent as
+/// `unknown`: PostgreSQL then infers it, as it does for text.
+fn learn_types(
+    client: &mut postgres::Client,
+    sql: &'static str,
+) -> Result<Arc<[Type]>, postgres::Error> {
+    static PROBES: AtomicU64 = AtomicU64::new(0);
+    let name = format!(
+        "todo_api_probe_{}_{}",
+        std::process::id(),
+        PROBES.fetch_add(1, Ordering::Relaxed)
+    );
+    let messages = client.simple_query(&format!(
+        "PREPARE {name} AS {sql};
+         SELECT parameter_types::oid[]::text FROM pg_prepared_statements WHERE name = '{name}';
+         DEALLOCATE {name}"
+    ))?;
+    let oids = messages
+        .iter()
+        .find_map(|m| match m {
+            SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
+            _ => None,
+        })
+        .unwrap_or_default();
+    Ok(oids
+        .trim_matches(['{', '}'])
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|oid| {
+            oid.trim()
+                .parse()
+                .ok()
+                .and_then(Type::from_oid)
+                .unwrap_or(Type::UNKNOWN)
+        })
+        .collect())
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -108,8 +242,10 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> Result<Conn, postgres::Error> {
         Ok(Conn {
-            client: self.0.connect()?,
+            client: self.inner.connect()?,
             statements: HashMap::new(),
+            mode: self.mode,
+            types: Arc::clone(&self.types),
             last_ok: Instant::now(),
         })
     }
@@ -207,11 +343,12 @@ impl Target {
     }
 
     /// Connections are opened in the background; a checkout waits at most `timeout`.
-    pub fn pool(&self, size: usize, timeout: Duration) -> Pool {
-        let manager = Manager(PostgresConnectionManager::new(
-            self.config.clone(),
-            self.tls.clone(),
-        ));
+    pub fn pool(&self, size: usize, timeout: Duration, mode: DbStatements) -> Pool {
+        let manager = Manager {
+            inner: PostgresConnectionManager::new(self.config.clone(), self.tls.clone()),
+            mode,
+            types: Types::default(),
+        };
         r2d2::Pool::builder()
             .max_size(size as u32)
             .min_idle(Some(size as u32))

@@ -397,3 +397,38 @@ fn json_logs_never_contain_the_password_the_hash_or_the_token() {
         }
     }
 }
+
+#[test]
+fn on_sigterm_it_reports_not_ready_for_drain_ms_while_serving_then_stops_accepting() {
+    let dir = temp_dir("drain");
+    let mut cmd = command(&dir);
+    cmd.env("DATABASE_URL", fresh_database())
+        .env("JWT_SECRET_KEY", SECRET)
+        .env("DRAIN_MS", "2000");
+    let mut server = run(cmd);
+    let addr = server.addr;
+    assert_eq!(http(addr, "GET", "/health/ready", None, None).status, 200);
+    let signalled = Instant::now();
+    server.terminate();
+    std::thread::sleep(Duration::from_millis(300));
+    let ready = http(addr, "GET", "/health/ready", None, None);
+    assert_eq!(ready.status, 503, "{}", ready.body);
+    assert!(ready.body.contains("draining"), "{}", ready.body);
+    // Still accepting and serving, well inside the drain.
+    let signup = http(
+        addr,
+        "POST",
+        "/api/auth/signup",
+        None,
+        Some(json!({ "name": "Late", "email": "late@example.com", "password": PASSWORD })),
+    );
+    assert_eq!(signup.status, 201, "{}", signup.body);
+    assert!(signalled.elapsed() < Duration::from_millis(1800));
+    let status = server.wait_exit(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        signalled.elapsed() >= Duration::from_millis(2000),
+        "exited before DRAIN_MS was over"
+    );
+    assert!(std::net::TcpStream::connect(addr).is_err());
+}

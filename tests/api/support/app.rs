@@ -1,16 +1,27 @@
 //! The real server in-process on port 0 over its own database, and a client for it.
 
-use super::{connect, fresh_database, read_all, unique, PASSWORD, SECRET};
+use super::{
+    connect, fresh_database, read_all, through_pgbouncer, unique, via_pgbouncer, PASSWORD, SECRET,
+};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
-use todo_api::config::{Config, LogLevel};
+use todo_api::config::{Config, DbStatements, LogLevel};
 use todo_api::Server;
 
+/// With `TEST_PGBOUNCER=1`, the server reaches the test cluster through PgBouncer.
 pub fn test_config(database_url: String) -> Config {
+    let pooled = through_pgbouncer()
+        .then(|| via_pgbouncer(&database_url))
+        .flatten();
+    let (database_url, db_statements) = match pooled {
+        Some(url) => (url, DbStatements::Unnamed),
+        None => (database_url, DbStatements::Prepared),
+    };
     Config {
         database_url: Some(database_url.into()),
+        db_statements,
         jwt_secret: Some(SECRET.into()),
         port: 0,
         workers: 4,
@@ -81,7 +92,8 @@ impl TestApp {
         TestApp::on(self.db_url.clone(), adjust)
     }
 
-    fn on(db_url: String, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    /// A server on the database `db_url` names (direct; `adjust` may point the server elsewhere).
+    pub fn on(db_url: String, adjust: impl FnOnce(&mut Config)) -> TestApp {
         let mut config = test_config(db_url.clone());
         adjust(&mut config);
         let server = todo_api::start(config).expect("the server starts");
@@ -218,6 +230,13 @@ impl TestApp {
     /// A direct connection to this test's database, for seeding and inspection.
     pub fn sql(&self) -> postgres::Client {
         connect(&self.db_url)
+    }
+
+    /// What SIGTERM does first when `DRAIN_MS` is set: `/health/ready` turns 503.
+    pub fn drain(&self) {
+        if let Some(server) = &self.server {
+            server.drain();
+        }
     }
 
     pub fn stop(&mut self) {

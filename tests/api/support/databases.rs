@@ -37,6 +37,11 @@ fn postgres() -> &'static Postgres {
     })
 }
 
+/// `host=... port=... user=...` of the test cluster, without a database name.
+pub fn base_conninfo() -> String {
+    postgres().base.clone()
+}
+
 fn url_to_keyvalue(url: &str) -> String {
     let config: postgres::Config = url.parse().expect("TEST_DATABASE_URL is a valid URL");
     let mut out = String::new();

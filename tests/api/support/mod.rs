@@ -4,6 +4,7 @@
 mod app;
 mod contract;
 mod databases;
+mod pgbouncer;
 mod raw;
 mod tasks;
 mod users;
@@ -11,6 +12,7 @@ mod users;
 pub use app::*;
 pub use contract::*;
 pub use databases::*;
+pub use pgbouncer::*;
 pub use raw::*;
 pub use tasks::*;
 pub use users::*;

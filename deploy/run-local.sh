@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# One command: PostgreSQL, N todo-api instances and haproxy in front of them, on this machine.
+#
+#   deploy/run-local.sh [N] [--pgbouncer]      (N defaults to 3)
+#
+# The API is then at http://127.0.0.1:8080 (haproxy), instances at 127.0.0.1:8001..800N.
+# `kill -TERM <pid of one instance>` shows a drain: haproxy takes it out within a second, it keeps
+# serving for DRAIN_MS, then exits. Ctrl-C stops everything. State lives in $STATE_DIR
+# (default /tmp/todo-api-local): the cluster, the JWT secret, the logs and haproxy's stats socket.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+n=3
+pgbouncer=0
+for arg in "$@"; do
+    case "$arg" in
+        --pgbouncer) pgbouncer=1 ;;
+        [1-9]*) n="$arg" ;;
+        *) echo "usage: $0 [N] [--pgbouncer]" >&2; exit 2 ;;
+    esac
+done
+state="${STATE_DIR:-/tmp/todo-api-local}"
+lb_port="${LB_PORT:-8080}"
+drain_ms="${DRAIN_MS:-3000}"
+
+need=()
+[ -x /usr/sbin/haproxy ] || need+=(haproxy)
+[ "$pgbouncer" = 0 ] || [ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "== installing: ${need[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+bindir="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+
+# PostgreSQL refuses to run as root: run it (and PgBouncer) as the postgres system user then.
+as_pg=()
+if [ "$(id -u)" = 0 ]; then as_pg=(runuser -u postgres --); fi
+
+mkdir -p "$state"
+chmod 755 "$state"
+pgdata="$state/pg"
+if [ ! -s "$pgdata/PG_VERSION" ]; then
+    mkdir -p "$pgdata"
+    [ ${#as_pg[@]} -eq 0 ] || chown postgres "$pgdata"
+    "${as_pg[@]}" "$bindir/initdb" -D "$pgdata" -U postgres --auth=trust >"$state/initdb.log"
+fi
+
+pids=()
+stopping=0
+cleanup() {
+    trap - EXIT INT TERM
+    stopping=1
+    echo "== stopping"
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    "${as_pg[@]}" "$bindir/pg_ctl" -D "$pgdata" stop -m fast >/dev/null 2>&1 || true
+}
+trap cleanup EXIT INT TERM
+
+"${as_pg[@]}" "$bindir/pg_ctl" -D "$pgdata" -l "$pgdata/postgres.log" -w start \
+    -o "-k $pgdata -c listen_addresses= -p 5432 -c max_connections=300" >/dev/null
+"${as_pg[@]}" "$bindir/psql" -h "$pgdata" -U postgres -qAtc \
+    "SELECT 1 FROM pg_database WHERE datname = 'todo'" | grep -q 1 ||
+    "${as_pg[@]}" "$bindir/psql" -h "$pgdata" -U postgres -qc "CREATE DATABASE todo"
+direct="host=$pgdata port=5432 user=postgres dbname=todo"
+url="$direct"
+statements=prepared
+if [ "$pgbouncer" = 1 ]; then
+    user_line=""
+    [ ${#as_pg[@]} -eq 0 ] || user_line="user = postgres"
+    sed -e "s|@SERVER@|host=$pgdata port=5432 user=postgres|" -e "s|@PORT@|6432|" \
+        -e "s|@USER_LINE@|$user_line|" deploy/pgbouncer.ini >"$state/pgbouncer.ini"
+    /usr/sbin/pgbouncer "$state/pgbouncer.ini" 2>"$state/pgbouncer.log" &
+    pids+=($!)
+    url="host=127.0.0.1 port=6432 user=postgres dbname=todo"
+    statements=unnamed
+fi
+
+[ -s "$state/jwt_secret" ] || openssl rand -hex 32 >"$state/jwt_secret"
+cargo build --release --quiet
+bin="$PWD/target/release/todo-api"
+export JWT_SECRET_KEY="$(cat "$state/jwt_secret")" DB_STATEMENTS="$statements" DRAIN_MS="$drain_ms"
+# Migrations once, before the instances (each would also apply them at start-up, under a lock).
+DATABASE_URL="$url" "$bin" migrate
+
+servers=""
+for i in $(seq 1 "$n"); do
+    port=$((8000 + i))
+    DATABASE_URL="$url" HOST=127.0.0.1 PORT="$port" "$bin" 2>"$state/app$i.log" &
+    pids+=($!)
+    echo "instance app$i: http://127.0.0.1:$port (pid $!, log $state/app$i.log)"
+    servers+="    server app$i 127.0.0.1:$port"$'\n'
+done
+grep -v '^ *server ' deploy/haproxy.cfg >"$state/haproxy.cfg"
+printf '%s' "$servers" >>"$state/haproxy.cfg"
+HAPROXY_BIND="127.0.0.1:$lb_port" HAPROXY_STATS="$state/haproxy.sock" \
+    /usr/sbin/haproxy -db -f "$state/haproxy.cfg" 2>"$state/haproxy.log" &
+pids+=($!)
+
+echo "haproxy: http://127.0.0.1:$lb_port (statements: $statements; stats: echo 'show stat' | socat - $state/haproxy.sock)"
+echo "Ctrl-C stops everything."
+wait -n "${pids[@]}" || true
+[ "$stopping" = 1 ] || echo "a process exited; see the logs in $state" >&2

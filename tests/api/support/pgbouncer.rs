@@ -1,0 +1,120 @@
+//! PgBouncer 1.18 in transaction pooling mode in front of the test PostgreSQL: `TEST_PGBOUNCER=1`
+//! sends every test server through it (`.ci/run` runs the API suite once that way), and
+//! tests/api/pgbouncer.rs always does.
+
+use super::{base_conninfo, free_port, temp_dir};
+use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::{mpsc, OnceLock};
+use std::time::{Duration, Instant};
+
+/// Whether the test servers reach PostgreSQL through PgBouncer (`TEST_PGBOUNCER=1`).
+pub fn through_pgbouncer() -> bool {
+    std::env::var("TEST_PGBOUNCER").is_ok_and(|v| v == "1")
+}
+
+/// The installed binary, if any.
+pub fn pgbouncer_binary() -> Option<PathBuf> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    let found = path
+        .split(':')
+        .chain(["/usr/sbin", "/usr/local/sbin"])
+        .map(|dir| PathBuf::from(dir).join("pgbouncer"))
+        .find(|p| p.is_file());
+    found
+}
+
+/// The port of the one PgBouncer of this test process, started on first use; `None` when it is
+/// not installed (CI installs it, and then its absence is a failure).
+pub fn pgbouncer_port() -> Option<u16> {
+    static PORT: OnceLock<Option<u16>> = OnceLock::new();
+    *PORT.get_or_init(|| {
+        let Some(binary) = pgbouncer_binary() else {
+            assert!(
+                std::env::var("CI").is_err(),
+                "pgbouncer is not installed (apt-get install pgbouncer)"
+            );
+            eprintln!("pgbouncer is not installed: its tests are skipped");
+            return None;
+        };
+        Some(start(binary))
+    })
+}
+
+/// A test database's connection string rewritten to go through PgBouncer (same database name).
+/// `None` for a database of another cluster.
+pub fn via_pgbouncer(direct: &str) -> Option<String> {
+    if !direct.starts_with(&format!("{} dbname=", base_conninfo())) {
+        return None;
+    }
+    let port = pgbouncer_port()?;
+    let dbname = direct
+        .split_whitespace()
+        .find_map(|kv| kv.strip_prefix("dbname="))?;
+    Some(format!(
+        "host=127.0.0.1 port={port} user=postgres dbname={dbname} connect_timeout=10"
+    ))
+}
+
+/// Runs from a thread that never ends: PgBouncer is told to quit when its starting thread dies,
+/// so it goes with the test process.
+fn start(binary: PathBuf) -> u16 {
+    let dir = temp_dir("pgbouncer");
+    let port = free_port();
+    let server: String = base_conninfo()
+        .split_whitespace()
+        .filter(|kv| !kv.starts_with("dbname="))
+        .collect::<Vec<_>>()
+        .join(" ");
+    // SAFETY: geteuid has no preconditions.
+    let as_root = unsafe { libc::geteuid() } == 0;
+    let config = format!(
+        "[databases]\n* = {server}\n\n[pgbouncer]\n\
+         listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
+         auth_type = any\npool_mode = transaction\n\
+         max_client_conn = 5000\ndefault_pool_size = 8\n\
+         server_idle_timeout = 5\nserver_lifetime = 60\nquery_wait_timeout = 3\n\
+         logfile =\npidfile =\n{}",
+        if as_root { "user = postgres\n" } else { "" }
+    );
+    let ini = dir.join("pgbouncer.ini");
+    std::fs::write(&ini, config).expect("write pgbouncer.ini");
+    let log = std::fs::File::create(dir.join("pgbouncer.log")).expect("pgbouncer log");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut cmd = Command::new(binary);
+        cmd.arg(&ini)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        // SAFETY: prctl is async-signal-safe.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+        let child = cmd.spawn();
+        tx.send(child.as_ref().map(|_| ()).map_err(|e| e.to_string()))
+            .ok();
+        let _keep = child;
+        loop {
+            std::thread::park();
+        }
+    });
+    rx.recv()
+        .expect("pgbouncer thread")
+        .expect("start pgbouncer");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "pgbouncer did not listen; see {}",
+            dir.join("pgbouncer.log").display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    port
+}
