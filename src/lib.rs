@@ -25,6 +25,8 @@ use std::sync::Arc;
 
 pub struct Server {
     http: HttpServer,
+    /// Feeds the event streams; stopped after the HTTP front.
+    listener: Option<api::listener::Listener>,
     /// Stopped after the HTTP front, when the server is dropped.
     cluster: Option<Cluster>,
 }
@@ -37,6 +39,9 @@ impl Server {
     /// Graceful: in-flight requests finish, then the workers and any embedded PostgreSQL stop.
     pub fn shutdown(mut self) {
         self.http.shutdown();
+        if let Some(mut listener) = self.listener.take() {
+            listener.stop();
+        }
         if let Some(mut cluster) = self.cluster.take() {
             cluster.stop();
         }
@@ -91,7 +96,13 @@ pub fn start(config: Config) -> Result<Server, StartError> {
         shutdown_timeout: config.shutdown_timeout,
     };
     let app = Arc::new(api::App::new(config, pool, &secret));
-    let http = HttpServer::start(listener, limits, app)
+    let http = HttpServer::start(listener, limits, Arc::clone(&app) as Arc<dyn http::Service>)
         .map_err(|e| StartError::caused("cannot start threads", e))?;
-    Ok(Server { http, cluster })
+    let listener = api::listener::Listener::start(target, app)
+        .map_err(|e| StartError::caused("cannot start threads", e))?;
+    Ok(Server {
+        http,
+        listener: Some(listener),
+        cluster,
+    })
 }

@@ -3,7 +3,8 @@
 //! the token's session (one round trip). 401 wins over the rest: see `App::as_caller`.
 
 use super::input::{invalid, ListQuery, NewTask, TaskPatch};
-use super::App;
+use super::sync::{if_match, list_etag, with_etag};
+use super::{idempotent, App};
 use crate::auth::token::Bearer;
 use crate::db::{sessions, tasks};
 use crate::error::{ApiError, ApiResult};
@@ -62,33 +63,54 @@ pub fn list(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
             }
         }
         let resp = Response::json(200, &rows);
-        Ok(match link {
+        let resp = match link {
             Some(link) => resp.with_header("Link", link),
             None => resp,
-        })
+        };
+        Ok(list_etag(req, resp))
     })
 }
 
 pub fn create(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     app.as_caller(req, |conn, me| {
         owner(me, path)?;
+        let key = idempotent::key(req)?;
         let new = NewTask::parse(req)?;
-        let task = tasks::create(
-            conn,
-            me,
-            &new.title,
-            new.description.as_ref(),
-            new.completed,
-        )?;
-        Ok(Response::json(201, &task.ok_or(ApiError::InvalidToken)?))
+        let insert = |conn: &mut crate::db::Conn| {
+            let task = tasks::create(
+                conn,
+                me,
+                &new.title,
+                new.description.as_ref(),
+                new.completed,
+            )?
+            .ok_or(ApiError::InvalidToken)?;
+            Ok(with_etag(Response::json(201, &task), &task))
+        };
+        match key {
+            Some(key) => idempotent::once(conn, me, key, req, insert),
+            None => insert(conn),
+        }
     })
+}
+
+/// A write with `If-Match` that changed nothing: the task moved on (412) or is not there (404).
+fn unchanged(conn: &mut crate::db::Conn, me: &Bearer, id: i64, checked: bool) -> ApiError {
+    if !checked {
+        return NOT_FOUND;
+    }
+    match tasks::exists(conn, me, id) {
+        Ok(true) => ApiError::PreconditionFailed,
+        Ok(false) => NOT_FOUND,
+        Err(e) => e.into(),
+    }
 }
 
 pub fn get(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     app.as_caller(req, |conn, me| {
         let id = task_id(me, path)?;
         let task = tasks::get(conn, me, id)?.ok_or(NOT_FOUND)?;
-        Ok(Response::json(200, &task))
+        Ok(with_etag(Response::json(200, &task), &task))
     })
 }
 
@@ -96,6 +118,7 @@ pub fn update(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     app.as_caller(req, |conn, me| {
         let id = task_id(me, path)?;
         let patch = TaskPatch::parse(req)?;
+        let expected = if_match(req, id);
         let task = tasks::update(
             conn,
             me,
@@ -103,16 +126,21 @@ pub fn update(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
             patch.title.as_ref(),
             patch.description.as_ref().map(Option::as_ref),
             patch.completed,
+            expected.as_deref(),
         )?;
-        Ok(Response::json(200, &task.ok_or(NOT_FOUND)?))
+        match task {
+            Some(task) => Ok(with_etag(Response::json(200, &task), &task)),
+            None => Err(unchanged(conn, me, id, expected.is_some())),
+        }
     })
 }
 
 pub fn delete(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     app.as_caller(req, |conn, me| {
         let id = task_id(me, path)?;
-        if !tasks::delete(conn, me, id)? {
-            return Err(NOT_FOUND);
+        let expected = if_match(req, id);
+        if !tasks::delete(conn, me, id, expected.as_deref())? {
+            return Err(unchanged(conn, me, id, expected.is_some()));
         }
         Ok(Response::json(
             200,
@@ -124,7 +152,10 @@ pub fn delete(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
 pub fn toggle(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     app.as_caller(req, |conn, me| {
         let id = task_id(me, path)?;
-        let task = tasks::toggle(conn, me, id)?.ok_or(NOT_FOUND)?;
-        Ok(Response::json(200, &task))
+        let expected = if_match(req, id);
+        match tasks::toggle(conn, me, id, expected.as_deref())? {
+            Some(task) => Ok(with_etag(Response::json(200, &task), &task)),
+            None => Err(unchanged(conn, me, id, expected.is_some())),
+        }
     })
 }

@@ -46,6 +46,8 @@ pub struct Config {
     pub signin_window_seconds: i64,
     pub signup_limit_per_address: i32,
     pub signup_window_seconds: i64,
+    pub tombstone_days: i64,
+    pub max_streams_per_user: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -220,6 +222,8 @@ impl Config {
             signin_window_seconds: 0,
             signup_limit_per_address: 0,
             signup_window_seconds: 0,
+            tombstone_days: 0,
+            max_streams_per_user: 0,
         }
     }
 

@@ -6,6 +6,7 @@ use postgres::Client;
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../../sql/0001_init.sql")),
     ("0003_sessions", include_str!("../../sql/0003_sessions.sql")),
+    ("0004_sync", include_str!("../../sql/0004_sync.sql")),
 ];
 
 /// Every migration's version, in the order they are applied.

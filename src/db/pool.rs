@@ -25,6 +25,14 @@ pub struct Conn {
 const FRESH: Duration = Duration::from_secs(1);
 
 impl Conn {
+    pub fn new(client: postgres::Client) -> Conn {
+        Conn {
+            client,
+            statements: HashMap::new(),
+            last_ok: Instant::now(),
+        }
+    }
+
     fn statement(&mut self, sql: &'static str) -> Result<Statement, postgres::Error> {
         if let Some(st) = self.statements.get(sql) {
             return Ok(st.clone());
@@ -85,11 +93,7 @@ impl r2d2::ManageConnection for Manager {
     type Error = postgres::Error;
 
     fn connect(&self) -> Result<Conn, postgres::Error> {
-        Ok(Conn {
-            client: self.0.connect()?,
-            statements: HashMap::new(),
-            last_ok: Instant::now(),
-        })
+        Ok(Conn::new(self.0.connect()?))
     }
 
     // A connection idle for a while is pinged at checkout, so one left dead by a PostgreSQL restart

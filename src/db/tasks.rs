@@ -22,7 +22,7 @@ pub struct Task {
 }
 
 impl Task {
-    fn from_row(row: &Row) -> Task {
+    pub(crate) fn from_row(row: &Row) -> Task {
         Task {
             id: row.get(0),
             user_id: row.get(1),
@@ -108,6 +108,10 @@ pub fn get(conn: &mut Conn, me: &Bearer, id: i64) -> DbResult<Option<Task>> {
     Ok(row.as_ref().map(Task::from_row))
 }
 
+/// `If-Match`: the `updated_at` values the caller's tags name; `None` matches any version. A write
+/// statement checks it in its own `WHERE`, so check and change are one step.
+pub type Expected<'a> = Option<&'a [DateTime<Utc>]>;
+
 /// Changes only what is given; `description: Some(None)` clears it. `updated_at` always moves forward.
 pub fn update(
     conn: &mut Conn,
@@ -116,6 +120,7 @@ pub fn update(
     title: Option<&Title>,
     description: Option<Option<&Description>>,
     completed: Option<bool>,
+    expected: Expected,
 ) -> DbResult<Option<Task>> {
     let row = conn.query_opt(
         "UPDATE tasks SET
@@ -124,6 +129,7 @@ pub fn update(
              completed = COALESCE($6, completed),
              updated_at = greatest(now(), updated_at + interval '1 microsecond')
          WHERE user_id = $1 AND id = $2 AND session_ok($1, $7)
+           AND ($8::timestamptz[] IS NULL OR updated_at = ANY($8))
          RETURNING id, user_id, title, description, completed, created_at, updated_at",
         &[
             &me.user,
@@ -133,27 +139,40 @@ pub fn update(
             &description.flatten().map(|d| &**d),
             &completed,
             &me.session,
+            &expected,
         ],
     )?;
     Ok(row.as_ref().map(Task::from_row))
 }
 
-/// [`toggle`]: `$1` user, `$2` task id, `$3` session.
+/// [`toggle`]: `$1` user, `$2` task id, `$3` session, `$4` expected `updated_at` values (NULL: any).
 pub const TOGGLE_SQL: &str = "UPDATE tasks SET
          completed = NOT completed,
          updated_at = greatest(now(), updated_at + interval '1 microsecond')
      WHERE user_id = $1 AND id = $2 AND session_ok($1, $3)
+       AND ($4::timestamptz[] IS NULL OR updated_at = ANY($4))
      RETURNING id, user_id, title, description, completed, created_at, updated_at";
 
 /// One statement, so concurrent toggles serialise on the row lock and none is lost.
-pub fn toggle(conn: &mut Conn, me: &Bearer, id: i64) -> DbResult<Option<Task>> {
-    let row = conn.query_opt(TOGGLE_SQL, &[&me.user, &id, &me.session])?;
+pub fn toggle(conn: &mut Conn, me: &Bearer, id: i64, expected: Expected) -> DbResult<Option<Task>> {
+    let row = conn.query_opt(TOGGLE_SQL, &[&me.user, &id, &me.session, &expected])?;
     Ok(row.as_ref().map(Task::from_row))
 }
 
-pub fn delete(conn: &mut Conn, me: &Bearer, id: i64) -> DbResult<bool> {
+pub fn delete(conn: &mut Conn, me: &Bearer, id: i64, expected: Expected) -> DbResult<bool> {
     Ok(conn.execute(
-        "DELETE FROM tasks WHERE user_id = $1 AND id = $2 AND session_ok($1, $3)",
-        &[&me.user, &id, &me.session],
+        "DELETE FROM tasks WHERE user_id = $1 AND id = $2 AND session_ok($1, $3)
+           AND ($4::timestamptz[] IS NULL OR updated_at = ANY($4))",
+        &[&me.user, &id, &me.session, &expected],
     )? == 1)
+}
+
+/// After a write with `If-Match` changed nothing: does the task exist (412) or not (404)?
+pub fn exists(conn: &mut Conn, me: &Bearer, id: i64) -> DbResult<bool> {
+    Ok(conn
+        .query_opt(
+            "SELECT 1 FROM tasks WHERE user_id = $1 AND id = $2",
+            &[&me.user, &id],
+        )?
+        .is_some())
 }

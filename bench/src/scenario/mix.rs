@@ -83,7 +83,7 @@ fn pgbench(
         CREATE_SQL,
         &[":uid", ":title", ":descr", ":completed", ":sid"],
     );
-    let toggle = script(TOGGLE_SQL, &[":uid", ":tid", ":sid"]);
+    let toggle = script(TOGGLE_SQL, &[":uid", ":tid", ":sid", "NULL::timestamptz[]"]);
     let scripts = [
         ("list.sql", format!("{list};\n")),
         ("create.sql", format!("{create};\n")),
