@@ -16,7 +16,7 @@ pub struct Stored {
 /// flight: 409). The lock ends with the transaction, so a request that died holds nothing.
 pub fn lock(conn: &mut Conn, user: Uuid, key: &str) -> DbResult<bool> {
     let row = conn.query_one(
-        "SELECT pg_try_advisory_xact_lock(hashtextextended($1::text || ' ' || $2, 7))",
+        "SELECT pg_try_advisory_xact_lock(hashtextextended($1::uuid::text || ' ' || $2, 7))",
         &[&user, &key],
     )?;
     row.try_get(0)
