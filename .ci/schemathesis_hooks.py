@@ -6,6 +6,9 @@
   by the signed-in user's id (a random UUID would only ever get a 403 and exercise nothing), and a
   generated `cursor` by one the server issued (a cursor is opaque and signed: a made-up one is a 400
   by design). Values that a negative test case deliberately made invalid are left alone.
+- The changes feed's `since` is likewise replaced by a sync cursor the server issued. The event
+  stream's `ticket` is left as generated: a made-up ticket is a 401, so the fuzzer never holds a
+  stream open (the 200 is covered by tests/api/events.rs and the browser test).
 - Sign-up: a valid address that was already registered is a 400 by contract, so positive sign-up
   cases get a fresh local part; everything else in the generated body stays as generated.
 - Sign-in: generated credentials never match an account (always 401), so every other positive
@@ -67,7 +70,15 @@ def _sign_up() -> dict[str, str]:
     match = re.search(r"[?&]cursor=([A-Za-z0-9_-]+)", page.headers.get("Link", ""))
     if match is None:
         raise RuntimeError(f"no next-page Link on a one-task page: {page.headers!r}")
-    return {"token": token, "user_id": user_id, "cursor": match.group(1), "email": email}
+    changes = requests.get(f"{BASE_URL}/api/{user_id}/changes", headers=headers, timeout=30)
+    changes.raise_for_status()
+    return {
+        "token": token,
+        "user_id": user_id,
+        "cursor": match.group(1),
+        "since": changes.json()["cursor"],
+        "email": email,
+    }
 
 
 def session() -> dict[str, str]:
@@ -134,6 +145,8 @@ class TodoApiAuth:
             case.path_parameters["user_id"] = data["user_id"]
         if case.query and "cursor" in case.query and ("cursor", ParameterLocation.QUERY) not in negated:
             case.query["cursor"] = data["cursor"]
+        if case.query and "since" in case.query and ("since", ParameterLocation.QUERY) not in negated:
+            case.query["since"] = data["since"]
 
 
 _LOCAL_PART = re.compile(r"^(\s*)([^@]*)@")

@@ -2,7 +2,7 @@
 //! nothing, on any instance; another body is 422; a request still in flight is 409; bad keys 400.
 
 use crate::support::*;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 fn post(app: &TestApp, user: &User, key: &str, body: &str) -> Resp {
     let auth = format!("Bearer {}", user.token);
