@@ -79,6 +79,13 @@ enabled = false
 
 [warnings]
 fail-on = true
+
+# The fuzzer never holds a real ticket (one would open a stream that never ends), so the event
+# stream only ever answers 401 here, by design; every other warning still fails the run.
+[[operations]]
+include-path = "/api/{user_id}/events"
+include-method = "GET"
+warnings = { display = ["missing_test_data", "base_url_mismatch", "validation_mismatch", "missing_deserializer", "unused_openapi_auth", "unsupported_regex", "method_not_allowed", "constants_extraction", "unmatched_filter", "unresolvable_reference", "rate_limited", "dictionary_mismatch", "timeout_units"], fail-on = true }
 TOML
 
 # One worker: with several, Hypothesis parses source in threads and CPython 3.11 can fail with

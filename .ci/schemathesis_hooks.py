@@ -13,9 +13,9 @@
   cases get a fresh local part; everything else in the generated body stays as generated.
 - Sign-in: generated credentials never match an account (always 401), so every other positive
   sign-in case uses the fuzzing user's, to exercise the 200 answer as well.
-- Sign-out and sign-out-everywhere end the session they are sent with, and deleting a session could
-  end the shared one: they get a fresh session of the fuzzing user each time (and delete that one),
-  so the shared token stays valid.
+- Sign-out and deleting a session end the session they name: they get a fresh session of the
+  fuzzing user each time (and delete that one), so the shared token stays valid. Sign-out-everywhere
+  ends every session of its user, so it runs as a throwaway user.
 - Password change and account deletion: positive cases run as a throwaway user whose password is
   put in the body (a made-up one is a 400 by contract).
 """
@@ -124,6 +124,10 @@ class TodoApiAuth:
     def set(self, case, data, context):
         negated = set(negated_parameters(case.meta))
         token = _disposable_token() if _ends_its_session(case) else data["token"]
+        if (case.operation.path, case.operation.method.upper()) == ("/api/auth/sessions", "DELETE"):
+            # Signing out everywhere ends every session of its user, the shared one too: a
+            # throwaway user's token it is.
+            token = _new_user()[1]["access_token"]
         if "session_id" in case.path_parameters and ("session_id", ParameterLocation.PATH) not in negated:
             # A session id the stateful phase took from the session list may be the shared one:
             # end a disposable session of the fuzzing user instead.
