@@ -34,7 +34,8 @@ pub fn with_etag(resp: Response, task: &Task) -> Response {
 /// (any version), otherwise those of the listed tags that name this task (maybe none: then
 /// nothing matches and the write is a 412).
 pub fn if_match(req: &Request, id: i64) -> Option<Vec<DateTime<Utc>>> {
-    let header = req.header("if-match")?;
+    // An empty header names no tag at all: read as no precondition rather than as one that fails.
+    let header = req.header("if-match").filter(|h| !h.trim().is_empty())?;
     if header.trim() == "*" {
         return None;
     }
