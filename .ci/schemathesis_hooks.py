@@ -5,14 +5,18 @@
 - Task routes only serve the token's own user, so a generated `user_id` path parameter is replaced
   by the signed-in user's id (a random UUID would only ever get a 403 and exercise nothing), and a
   generated `cursor` by one the server issued for the same sort and filters (a cursor is opaque,
-  signed and bound to its query: a made-up one is a 400 by design). Values that a negative test case deliberately made invalid are left alone.
+  signed and bound to its query: a made-up one is a 400 by design). Values that a negative test
+  case deliberately made invalid are left alone.
+- The changes feed's `since` is likewise replaced by a sync cursor the server issued. The event
+  stream's `ticket` is left as generated: a made-up ticket is a 401, so the fuzzer never holds a
+  stream open (the 200 is covered by tests/api/events.rs and the browser test).
 - Sign-up: a valid address that was already registered is a 400 by contract, so positive sign-up
   cases get a fresh local part; everything else in the generated body stays as generated.
 - Sign-in: generated credentials never match an account (always 401), so every other positive
   sign-in case uses the fuzzing user's, to exercise the 200 answer as well.
-- Sign-out ends the session it is sent with, and deleting a session could end the shared one: they
-  get a fresh session of the fuzzing user each time (and delete that one); signing out everywhere
-  runs as a throwaway user. So the shared token stays valid.
+- Sign-out and deleting a session end the session they name: they get a fresh session of the
+  fuzzing user each time (and delete that one), so the shared token stays valid. Sign-out-everywhere
+  ends every session of its user, so it runs as a throwaway user.
 - Password change and account deletion: positive cases run as a throwaway user whose password is
   put in the body (a made-up one is a 400 by contract).
 """
@@ -67,7 +71,15 @@ def _sign_up() -> dict[str, str]:
     match = re.search(r"[?&]cursor=([A-Za-z0-9_-]+)", page.headers.get("Link", ""))
     if match is None:
         raise RuntimeError(f"no next-page Link on a one-task page: {page.headers!r}")
-    return {"token": token, "user_id": user_id, "cursor": match.group(1), "email": email}
+    changes = requests.get(f"{BASE_URL}/api/{user_id}/changes", headers=headers, timeout=30)
+    changes.raise_for_status()
+    return {
+        "token": token,
+        "user_id": user_id,
+        "cursor": match.group(1),
+        "since": changes.json()["cursor"],
+        "email": email,
+    }
 
 
 def session() -> dict[str, str]:
@@ -144,6 +156,8 @@ class TodoApiAuth:
                 del case.query["cursor"]
             else:
                 case.query["cursor"] = cursor
+        if case.query and "since" in case.query and ("since", ParameterLocation.QUERY) not in negated:
+            case.query["since"] = data["since"]
 
 
 def _cursor_for(query: dict, data: dict[str, str]) -> str | None:

@@ -21,7 +21,17 @@ pub enum ApiError {
     InvalidToken,
     /// 401 for a failed sign-in.
     InvalidCredentials,
+    /// 401 for an event-stream ticket that is unknown, used, expired or another user's.
+    InvalidTicket,
     Forbidden,
+    /// 409: the same request is still being processed.
+    Conflict(&'static str),
+    /// 410: what the request refers to is gone for good (an expired sync cursor).
+    Gone(&'static str),
+    /// 412: `If-Match` did not match the task's current tag.
+    PreconditionFailed,
+    /// 422: well-formed, but cannot be honoured (an idempotency key reused with another body).
+    Unprocessable(&'static str),
     /// 429 with `Retry-After` (seconds).
     TooMany(&'static str, i64),
     NotFound(&'static str),
@@ -52,6 +62,10 @@ impl ApiError {
                 | ApiError::NotFound(_)
                 | ApiError::UnsupportedMediaType
                 | ApiError::TooMany(..)
+                | ApiError::Conflict(_)
+                | ApiError::Gone(_)
+                | ApiError::PreconditionFailed
+                | ApiError::Unprocessable(_)
         )
     }
 
@@ -71,7 +85,17 @@ impl ApiError {
             ApiError::InvalidToken => Response::error(401, "Invalid or expired token")
                 .with_header("WWW-Authenticate", "Bearer"),
             ApiError::InvalidCredentials => Response::error(401, "Invalid email or password"),
+            ApiError::InvalidTicket => Response::error(401, "Invalid or expired ticket")
+                .with_header("WWW-Authenticate", "Bearer"),
             ApiError::Forbidden => Response::error(403, "Access denied"),
+            ApiError::Conflict(detail) => {
+                Response::error(409, detail).with_header("Retry-After", "1")
+            }
+            ApiError::Gone(detail) => Response::error(410, detail),
+            ApiError::PreconditionFailed => {
+                Response::error(412, "Task was changed by someone else")
+            }
+            ApiError::Unprocessable(detail) => Response::error(422, detail),
             ApiError::TooMany(detail, retry_after) => Response::error(429, detail)
                 .with_header("Retry-After", retry_after.max(1).to_string()),
             ApiError::NotFound(detail) => Response::error(404, detail),

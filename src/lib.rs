@@ -27,6 +27,8 @@ use std::sync::Arc;
 pub struct Server {
     http: HttpServer,
     draining: Arc<AtomicBool>,
+    /// Feeds the event streams; stopped after the HTTP front.
+    listener: Option<api::listener::Listener>,
     /// Stopped after the HTTP front, when the server is dropped.
     cluster: Option<Cluster>,
 }
@@ -45,6 +47,9 @@ impl Server {
     /// Graceful: in-flight requests finish, then the workers and any embedded PostgreSQL stop.
     pub fn shutdown(mut self) {
         self.http.shutdown();
+        if let Some(mut listener) = self.listener.take() {
+            listener.stop();
+        }
         if let Some(mut cluster) = self.cluster.take() {
             cluster.stop();
         }
@@ -98,13 +103,16 @@ pub fn start(config: Config) -> Result<Server, StartError> {
         write_timeout: config.write_timeout,
         shutdown_timeout: config.shutdown_timeout,
     };
-    let app = api::App::new(config, pool, &secret);
+    let app = Arc::new(api::App::new(config, pool, &secret));
     let draining = Arc::clone(&app.draining);
-    let http = HttpServer::start(listener, limits, Arc::new(app))
+    let http = HttpServer::start(listener, limits, Arc::clone(&app) as Arc<dyn http::Service>)
+        .map_err(|e| StartError::caused("cannot start threads", e))?;
+    let listener = api::listener::Listener::start(target, app)
         .map_err(|e| StartError::caused("cannot start threads", e))?;
     Ok(Server {
         http,
         draining,
+        listener: Some(listener),
         cluster,
     })
 }

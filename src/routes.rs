@@ -1,7 +1,7 @@
 //! THE route table: one row per method and path template, with its handler. `Allow`, the CORS
 //! methods, 404 and 405 are derived from it, and a test holds it to the OpenAPI document.
 
-use crate::api::{account, auth, service, tasks, App};
+use crate::api::{account, auth, events, service, sync, tasks, App};
 use crate::error::ApiResult;
 use crate::http::{Request, Response};
 use std::sync::LazyLock;
@@ -131,6 +131,9 @@ pub static ROUTES: &[Route] = &[
         "/api/{user_id}/tasks/{task_id}/complete",
         tasks::toggle,
     ),
+    row(Get, "/api/{user_id}/changes", sync::changes),
+    row(Post, "/api/{user_id}/events/ticket", events::ticket),
+    row(Get, "/api/{user_id}/events", events::stream),
 ];
 
 pub enum Matched {

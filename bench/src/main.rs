@@ -37,7 +37,9 @@ scenarios:
   auth    sign-in flood at bcrypt cost 10; /me and task-list p99 during the flood vs quiet
   tasks   one user with 10,000 tasks: whole list p50/p95, a limit=50 page p95
   mix     list/create/toggle at 64 connections vs pgbench running the same SQL
-  all     every scenario above, in this order: health w1 tasks mix auth slow idle flood
+  events  a change on one instance to a stream on another (p99), 5,000 open streams on one
+          instance: RSS, threads
+  all     every scenario above, in this order: health w1 tasks mix auth slow idle flood events
 
 It builds the release todo-api and axum-ref (from AXUM_REF_DIR, default ../shared/baselines/axum-ref
 next to the repository) first, starts a throwaway PostgreSQL, and needs wrk (apt-get install wrk).
@@ -45,7 +47,7 @@ BENCH_SECS sets the length of the main measured runs (default 10). Server settin
 (WORKERS, DB_POOL_SIZE, HASH_CONCURRENCY, ...) pass through to todo-api.";
 
 const ALL: &[&str] = &[
-    "health", "w1", "tasks", "mix", "auth", "slow", "idle", "flood",
+    "health", "w1", "tasks", "mix", "auth", "slow", "idle", "flood", "events",
 ];
 
 /// The password of every seeded user.

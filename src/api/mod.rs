@@ -4,9 +4,14 @@ pub mod account;
 pub mod auth;
 mod body;
 mod cursor;
+pub mod events;
+mod hub;
+mod idempotent;
 pub mod input;
 mod list_query;
+pub mod listener;
 pub mod service;
+pub mod sync;
 pub mod tasks;
 
 use crate::auth::address;
@@ -18,6 +23,13 @@ use crate::cors::Cors;
 use crate::db::{self, Pool};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response, Service};
+
+impl App {
+    /// Event streams open on this instance.
+    pub fn open_streams(&self) -> usize {
+        self.hub.count()
+    }
+}
 use crate::log;
 use crate::routes::{self, Matched, Method};
 use std::net::IpAddr;
@@ -35,6 +47,7 @@ pub struct App {
     pub docs: service::Docs,
     /// Set on SIGTERM: `/health/ready` answers 503 while everything else is served as before.
     pub draining: Arc<AtomicBool>,
+    pub hub: std::sync::Arc<hub::Hub>,
     seen: Seen,
     /// Unix seconds of the last purge of expired sessions and throttle counts by this instance.
     purged_at: AtomicU64,
@@ -56,6 +69,7 @@ impl App {
             cors: Cors::new(&config.cors_origins),
             docs: service::Docs::new(&config.docs_assets_url),
             draining: Arc::new(AtomicBool::new(false)),
+            hub: std::sync::Arc::new(hub::Hub::new(config.max_streams_per_user)),
             pool,
             config,
         }
@@ -139,6 +153,9 @@ impl App {
         }
         db::throttle::purge_expired(conn)?;
         db::sessions::purge_expired(conn)?;
+        db::changes::purge(conn, self.config.tombstone_days)?;
+        db::idempotency::purge_expired(conn)?;
+        db::events::purge_expired(conn)?;
         Ok(())
     }
 
@@ -180,5 +197,9 @@ impl Service for App {
 
     fn finish(&self, origin: Option<&str>, resp: &mut Response) {
         self.cors.decorate(origin, resp);
+    }
+
+    fn attach(&self, outlet: crate::http::Outlet) {
+        self.hub.attach(outlet);
     }
 }

@@ -96,6 +96,7 @@ impl Docs {
             content_type: "text/html; charset=utf-8",
             headers: vec![("Content-Security-Policy", self.csp.clone())],
             body: self.html.clone().into_bytes(),
+            stream: None,
         }
     }
 }

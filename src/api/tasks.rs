@@ -4,7 +4,8 @@
 
 use super::input::{invalid, NewTask, TaskPatch};
 use super::list_query::ListQuery;
-use super::App;
+use super::sync::{if_match, list_etag, task_response};
+use super::{idempotent, App};
 use crate::auth::token::Bearer;
 use crate::db::task_list::{self, Position};
 use crate::db::{self, sessions, task_json, tasks};
@@ -50,7 +51,7 @@ pub fn list(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
         let user = me.user;
         let query = ListQuery::parse(req, &app.cursors, user)?;
         let Some(limit) = query.limit else {
-            return whole_list(conn, me, &query);
+            return whole_list(conn, me, &query).map(|resp| list_etag(req, resp));
         };
         let mut rows = Vec::new();
         let after = query.after.as_ref();
@@ -79,10 +80,11 @@ pub fn list(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
             }
         }
         let resp = Response::json_bytes(200, task_json::array(&rows)?);
-        Ok(match link {
+        let resp = match link {
             Some(link) => resp.with_header("Link", link),
             None => resp,
-        })
+        };
+        Ok(list_etag(req, resp))
     })
 }
 
@@ -125,29 +127,46 @@ pub fn tags(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
 pub fn create(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     app.as_caller(req, |conn, me| {
         owner(me, path)?;
+        let key = idempotent::key(req)?;
         let new = NewTask::parse(req)?;
-        let task = tasks::create(
-            conn,
-            me,
-            &tasks::NewTask {
-                title: &new.title,
-                description: new.description.as_ref(),
-                completed: new.completed,
-                priority: new.priority,
-                due_at: new.due_at,
-                tags: &new.tags,
-            },
-        )?;
-        let task = task.ok_or(ApiError::InvalidToken)?;
-        Ok(Response::json_bytes(201, task.to_json()?))
+        let insert = |conn: &mut db::Conn| {
+            let task = tasks::create(
+                conn,
+                me,
+                &tasks::NewTask {
+                    title: &new.title,
+                    description: new.description.as_ref(),
+                    completed: new.completed,
+                    priority: new.priority,
+                    due_at: new.due_at,
+                    tags: &new.tags,
+                },
+            )?;
+            task_response(201, &task.ok_or(ApiError::InvalidToken)?)
+        };
+        match key {
+            Some(key) => idempotent::once(conn, me, key, req, insert),
+            None => insert(conn),
+        }
     })
+}
+
+/// A write with `If-Match` that changed nothing: the task moved on (412) or is not there (404).
+fn unchanged(conn: &mut db::Conn, me: &Bearer, id: i64, checked: bool) -> ApiError {
+    if !checked {
+        return NOT_FOUND;
+    }
+    match tasks::exists(conn, me, id) {
+        Ok(true) => ApiError::PreconditionFailed,
+        Ok(false) => NOT_FOUND,
+        Err(e) => e.into(),
+    }
 }
 
 pub fn get(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     app.as_caller(req, |conn, me| {
         let id = task_id(me, path)?;
-        let task = tasks::get(conn, me, id)?.ok_or(NOT_FOUND)?;
-        Ok(Response::json_bytes(200, task.to_json()?))
+        task_response(200, &tasks::get(conn, me, id)?.ok_or(NOT_FOUND)?)
     })
 }
 
@@ -163,16 +182,20 @@ pub fn update(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
             due_at: patch.due_at,
             tags: patch.tags.as_ref(),
         };
-        let task = tasks::update(conn, me, id, &change)?.ok_or(NOT_FOUND)?;
-        Ok(Response::json_bytes(200, task.to_json()?))
+        let expected = if_match(req, id);
+        match tasks::update(conn, me, id, &change, expected.as_deref())? {
+            Some(task) => task_response(200, &task),
+            None => Err(unchanged(conn, me, id, expected.is_some())),
+        }
     })
 }
 
 pub fn delete(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     app.as_caller(req, |conn, me| {
         let id = task_id(me, path)?;
-        if !tasks::delete(conn, me, id)? {
-            return Err(NOT_FOUND);
+        let expected = if_match(req, id);
+        if !tasks::delete(conn, me, id, expected.as_deref())? {
+            return Err(unchanged(conn, me, id, expected.is_some()));
         }
         Ok(Response::json(
             200,
@@ -184,7 +207,10 @@ pub fn delete(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
 pub fn toggle(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     app.as_caller(req, |conn, me| {
         let id = task_id(me, path)?;
-        let task = tasks::toggle(conn, me, id)?.ok_or(NOT_FOUND)?;
-        Ok(Response::json_bytes(200, task.to_json()?))
+        let expected = if_match(req, id);
+        match tasks::toggle(conn, me, id, expected.as_deref())? {
+            Some(task) => task_response(200, &task),
+            None => Err(unchanged(conn, me, id, expected.is_some())),
+        }
     })
 }

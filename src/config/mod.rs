@@ -48,6 +48,8 @@ pub struct Config {
     pub signin_window_seconds: i64,
     pub signup_limit_per_address: i32,
     pub signup_window_seconds: i64,
+    pub tombstone_days: i64,
+    pub max_streams_per_user: usize,
 }
 
 /// How statements reach PostgreSQL: prepared once per connection and cached (the default), or
@@ -232,6 +234,8 @@ impl Config {
             signin_window_seconds: 0,
             signup_limit_per_address: 0,
             signup_window_seconds: 0,
+            tombstone_days: 0,
+            max_streams_per_user: 0,
         }
     }
 

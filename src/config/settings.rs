@@ -313,6 +313,18 @@ pub const SETTINGS: &[Setting] = &[
         apply: |c, v| count(v).map(|n| c.signup_window_seconds = n.into()),
     },
     Setting {
+        name: "TOMBSTONE_DAYS",
+        default: Fallback::Value("30"),
+        help: "how long deletions are remembered for the changes feed; older sync cursors are 410",
+        apply: |c, v| count(v).map(|n| c.tombstone_days = n.into()),
+    },
+    Setting {
+        name: "MAX_STREAMS_PER_USER",
+        default: Fallback::Value("10"),
+        help: "open event streams per user on one instance before 429",
+        apply: |c, v| positive(v).map(|n| c.max_streams_per_user = n),
+    },
+    Setting {
         name: "DOCS_ASSETS_URL",
         default: Fallback::Value("https://cdn.jsdelivr.net/npm/swagger-ui-dist@5"),
         help: "where /docs loads Swagger UI from",

@@ -8,6 +8,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../../sql/0001_init.sql")),
     ("0002_organise", include_str!("../../sql/0002_organise.sql")),
     ("0003_sessions", include_str!("../../sql/0003_sessions.sql")),
+    ("0004_sync", include_str!("../../sql/0004_sync.sql")),
 ];
 
 /// Every migration's version, in the order they are applied.

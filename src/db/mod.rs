@@ -1,6 +1,9 @@
 //! PostgreSQL: the pool, migrations, the embedded server, and the queries by resource.
 
+pub mod changes;
 pub mod embedded;
+pub mod events;
+pub mod idempotency;
 pub mod migrate;
 mod pg_time;
 pub mod pool;

@@ -43,6 +43,17 @@ pub struct Conn {
 const FRESH: Duration = Duration::from_secs(1);
 
 impl Conn {
+    /// A connection of its own, outside the pool (the event listener's): it prepares its statements.
+    pub fn new(client: postgres::Client) -> Conn {
+        Conn {
+            client,
+            statements: HashMap::new(),
+            mode: DbStatements::Prepared,
+            types: Types::default(),
+            last_ok: Instant::now(),
+        }
+    }
+
     fn statement(&mut self, sql: &'static str) -> Result<Statement, postgres::Error> {
         if let Some(st) = self.statements.get(sql) {
             return Ok(st.clone());

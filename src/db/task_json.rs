@@ -64,6 +64,17 @@ impl TaskRow {
     }
 }
 
+/// For the few places that build a task into a larger JSON value (the changes feed, events): the
+/// same bytes as `write_json`, read back as a value.
+impl serde::Serialize for TaskRow {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error;
+        let bytes = self.to_json().map_err(S::Error::custom)?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(S::Error::custom)?;
+        value.serialize(s)
+    }
+}
+
 /// `[task,task,...]` of rows already fetched (a page).
 pub fn array(rows: &[TaskRow]) -> DbResult<Vec<u8>> {
     let mut out = Vec::with_capacity(64 + rows.len() * 400);

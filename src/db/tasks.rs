@@ -107,6 +107,10 @@ pub fn get(conn: &mut Conn, me: &Bearer, id: i64) -> DbResult<Option<TaskRow>> {
     Ok(row.map(TaskRow))
 }
 
+/// `If-Match`: the `updated_at` values the caller's tags name; `None` matches any version. A write
+/// statement checks it in its own `WHERE`, so check and change are one step.
+pub type Expected<'a> = Option<&'a [DateTime<Utc>]>;
+
 /// A `PUT`: `None` leaves a field as it is; for the nullable ones `Some(None)` clears it.
 pub struct TaskChange<'a> {
     pub title: Option<&'a Title>,
@@ -119,7 +123,13 @@ pub struct TaskChange<'a> {
 
 /// `updated_at` always moves forward; `completed_at` takes the same instant when the task becomes
 /// completed, keeps its value while it stays so, and is cleared when it no longer is.
-pub fn update(conn: &mut Conn, me: &Bearer, id: i64, c: &TaskChange) -> DbResult<Option<TaskRow>> {
+pub fn update(
+    conn: &mut Conn,
+    me: &Bearer,
+    id: i64,
+    c: &TaskChange,
+    expected: Expected,
+) -> DbResult<Option<TaskRow>> {
     let row = conn.query_opt(
         concat!(
             "UPDATE tasks SET
@@ -135,6 +145,7 @@ pub fn update(conn: &mut Conn, me: &Bearer, id: i64, c: &TaskChange) -> DbResult
                  tags = COALESCE($10, tags),
                  updated_at = greatest(now(), updated_at + interval '1 microsecond')
              WHERE user_id = $1 AND id = $2 AND session_ok($1, $11)
+               AND ($12::timestamptz[] IS NULL OR updated_at = ANY($12))
              RETURNING ",
             task_columns!()
         ),
@@ -150,12 +161,13 @@ pub fn update(conn: &mut Conn, me: &Bearer, id: i64, c: &TaskChange) -> DbResult
             &c.due_at.flatten().map(DueAt::utc),
             &c.tags.map(Tags::as_slice),
             &me.session,
+            &expected,
         ],
     )?;
     Ok(row.map(TaskRow))
 }
 
-/// [`toggle`]: `$1` user, `$2` task id, `$3` session.
+/// [`toggle`]: `$1` user, `$2` task id, `$3` session, `$4` expected `updated_at` values (NULL: any).
 pub const TOGGLE_SQL: &str = concat!(
     "UPDATE tasks SET
          completed = NOT completed,
@@ -164,19 +176,36 @@ pub const TOGGLE_SQL: &str = concat!(
          END,
          updated_at = greatest(now(), updated_at + interval '1 microsecond')
      WHERE user_id = $1 AND id = $2 AND session_ok($1, $3)
+       AND ($4::timestamptz[] IS NULL OR updated_at = ANY($4))
      RETURNING ",
     task_columns!()
 );
 
 /// One statement, so concurrent toggles serialise on the row lock and none is lost.
-pub fn toggle(conn: &mut Conn, me: &Bearer, id: i64) -> DbResult<Option<TaskRow>> {
-    let row = conn.query_opt(TOGGLE_SQL, &[&me.user, &id, &me.session])?;
+pub fn toggle(
+    conn: &mut Conn,
+    me: &Bearer,
+    id: i64,
+    expected: Expected,
+) -> DbResult<Option<TaskRow>> {
+    let row = conn.query_opt(TOGGLE_SQL, &[&me.user, &id, &me.session, &expected])?;
     Ok(row.map(TaskRow))
 }
 
-pub fn delete(conn: &mut Conn, me: &Bearer, id: i64) -> DbResult<bool> {
+pub fn delete(conn: &mut Conn, me: &Bearer, id: i64, expected: Expected) -> DbResult<bool> {
     Ok(conn.execute(
-        "DELETE FROM tasks WHERE user_id = $1 AND id = $2 AND session_ok($1, $3)",
-        &[&me.user, &id, &me.session],
+        "DELETE FROM tasks WHERE user_id = $1 AND id = $2 AND session_ok($1, $3)
+           AND ($4::timestamptz[] IS NULL OR updated_at = ANY($4))",
+        &[&me.user, &id, &me.session, &expected],
     )? == 1)
+}
+
+/// After a write with `If-Match` changed nothing: does the task exist (412) or not (404)?
+pub fn exists(conn: &mut Conn, me: &Bearer, id: i64) -> DbResult<bool> {
+    Ok(conn
+        .query_opt(
+            "SELECT 1 FROM tasks WHERE user_id = $1 AND id = $2",
+            &[&me.user, &id],
+        )?
+        .is_some())
 }

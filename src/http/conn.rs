@@ -20,7 +20,13 @@ pub enum Phase {
     /// Final response sent and our side shut down: reading and discarding what the client still
     /// sends, briefly, so that closing does not reset the connection under the response.
     Linger,
+    /// An event stream: the response goes on for as long as the connection lives; whatever
+    /// thread has an event for it writes it (see `stream.rs`). What the client sends is discarded.
+    Stream,
 }
+
+/// The deadline of a connection that has none (a stream with nothing waiting to be written).
+pub const NEVER: u64 = u64::MAX;
 
 pub struct Conn {
     pub sock: TcpStream,
@@ -105,6 +111,24 @@ impl Conn {
             self.body_pos = bpos;
         }
         result
+    }
+
+    pub fn unsent_len(&self) -> usize {
+        (self.out.len() - self.out_pos) + (self.body.len() - self.body_pos)
+    }
+
+    /// Appends `bytes` behind what is still to be sent (a stream's next events).
+    pub fn queue(&mut self, bytes: &[u8]) {
+        if self.body_pos < self.body.len() {
+            self.body.drain(..self.body_pos);
+            self.body_pos = 0;
+            self.body.extend_from_slice(bytes);
+        } else {
+            (self.body, self.body_pos) = (Vec::new(), 0);
+            self.out.drain(..self.out_pos);
+            self.out_pos = 0;
+            self.out.extend_from_slice(bytes);
+        }
     }
 
     pub fn discard_unsent(&mut self) {

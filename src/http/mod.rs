@@ -10,9 +10,11 @@ mod registry;
 pub mod response;
 mod serve;
 pub mod server;
+mod stream;
 mod timer;
 
 pub use accept::{default_max_connections, raise_nofile_limit};
 pub use parse::Request;
-pub use response::Response;
+pub use response::{OnOpen, Response};
 pub use server::{HttpServer, Limits, Service};
+pub use stream::Outlet;

@@ -27,6 +27,15 @@ enum State {
 struct Entry {
     generation: u32,
     state: State,
+    /// Bytes for a stream that were delivered while a thread held it: sent after its check-in.
+    inbox: Vec<u8>,
+}
+
+/// A connection as `Registry::with` finds it.
+pub enum Held<'a> {
+    Parked(&'a mut Conn),
+    /// Checked out by a thread: only its inbox can be reached.
+    Out(&'a mut Vec<u8>),
 }
 
 pub struct Registry {
@@ -55,6 +64,7 @@ impl Registry {
                     Mutex::new(Entry {
                         generation: 0,
                         state: State::Free,
+                        inbox: Vec::new(),
                     })
                 })
                 .collect(),
@@ -111,20 +121,29 @@ impl Registry {
         }
     }
 
-    /// Puts a checked-out connection back and re-arms it under the slot lock (see `insert`).
+    /// Puts a checked-out connection back and re-arms it with `interest` under the slot lock (see
+    /// `insert`); a stream's inbox joins what it has to send, and then it waits to write too.
     /// If re-arming fails the connection is closed.
     pub fn checkin(
         &self,
         token: u64,
-        conn: Box<Conn>,
-        arm: impl FnOnce(&Conn) -> std::io::Result<()>,
+        mut conn: Box<Conn>,
+        mut interest: u32,
+        arm: impl FnOnce(&Conn, u32) -> std::io::Result<()>,
     ) {
         let (index, _) = split(token);
         let Some(slot) = self.slots.get(index) else {
             return;
         };
         let mut entry = lock(slot);
-        if arm(&conn).is_ok() {
+        if !entry.inbox.is_empty() {
+            let inbox = std::mem::take(&mut entry.inbox);
+            if conn.phase == super::conn::Phase::Stream {
+                conn.queue(&inbox);
+                interest |= super::poll::READ | super::poll::WRITE;
+            }
+        }
+        if arm(&conn, interest).is_ok() {
             entry.state = State::Parked(conn);
         } else {
             drop(conn);
@@ -141,9 +160,38 @@ impl Registry {
         }
     }
 
+    /// Runs `visit` under the slot lock of `token`'s connection, parked or held by a thread;
+    /// `false` for a stale token. When `visit` returns true for a parked connection, it is closed.
+    pub fn with(&self, token: u64, visit: impl FnOnce(Held<'_>) -> bool) -> bool {
+        let (index, generation) = split(token);
+        let Some(slot) = self.slots.get(index) else {
+            return false;
+        };
+        let mut entry = lock(slot);
+        if entry.generation != generation {
+            return false;
+        }
+        let entry = &mut *entry;
+        let close = match &mut entry.state {
+            State::Free => return false,
+            State::Out => {
+                visit(Held::Out(&mut entry.inbox));
+                false
+            }
+            State::Parked(conn) => visit(Held::Parked(conn)),
+        };
+        if close {
+            let conn = std::mem::replace(&mut entry.state, State::Out);
+            self.free_locked(index, entry);
+            drop(conn);
+        }
+        true
+    }
+
     fn free_locked(&self, index: usize, entry: &mut Entry) {
         entry.generation = entry.generation.wrapping_add(1);
         entry.state = State::Free;
+        entry.inbox = Vec::new();
         self.open.fetch_sub(1, Ordering::SeqCst);
         lock(&self.free).push(index as u32);
     }

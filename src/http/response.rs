@@ -1,11 +1,19 @@
 //! A response as a handler returns it, and its wire form.
 
+/// Called by the front with the connection's token once an event stream's head is sent and the
+/// connection is parked as a stream (see `http::stream`). Dropped uncalled when the stream did not
+/// open (the client left, the server is stopping, a `HEAD`).
+pub type OnOpen = Box<dyn FnOnce(u64) + Send>;
+
 pub struct Response {
     pub status: u16,
     pub content_type: &'static str,
     /// Names are static; values are built by our code, never copied unchecked from a request.
     pub headers: Vec<(&'static str, String)>,
     pub body: Vec<u8>,
+    /// Set for an event stream: `body` is its first bytes, sent without a length, and the
+    /// connection then stays open as a stream.
+    pub stream: Option<OnOpen>,
 }
 
 pub const JSON: &str = "application/json; charset=utf-8";
@@ -17,6 +25,7 @@ impl Response {
             content_type: JSON,
             headers: Vec::new(),
             body,
+            stream: None,
         }
     }
 
@@ -37,6 +46,7 @@ impl Response {
             content_type: "",
             headers: Vec::new(),
             body: Vec::new(),
+            stream: None,
         }
     }
 
@@ -80,7 +90,10 @@ impl Response {
         if !self.content_type.is_empty() {
             let _ = write!(out, "Content-Type: {}\r\n", self.content_type);
         }
-        let _ = write!(out, "Content-Length: {}\r\n", self.body.len());
+        // A stream's body ends when the connection does; a 304 has no body of its own.
+        if self.stream.is_none() && self.status != 304 {
+            let _ = write!(out, "Content-Length: {}\r\n", self.body.len());
+        }
         if !self
             .headers
             .iter()
@@ -116,16 +129,22 @@ fn reason(status: u16) -> &'static str {
         200 => "OK",
         201 => "Created",
         204 => "No Content",
+        304 => "Not Modified",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        409 => "Conflict",
+        410 => "Gone",
+        412 => "Precondition Failed",
         408 => "Request Timeout",
         411 => "Length Required",
         413 => "Content Too Large",
         415 => "Unsupported Media Type",
         417 => "Expectation Failed",
+        422 => "Unprocessable Content",
+        429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         501 => "Not Implemented",

@@ -2,12 +2,12 @@
 //! run the handler, write the response, and say how to re-arm (or close). A head or body that is
 //! not complete yet is kept in the connection, which then waits holding no thread.
 
-use super::conn::{read_into, Conn, Phase, Sent};
+use super::conn::{read_into, Conn, Phase, Sent, NEVER};
 use super::parse::{head_end, parse_head, Head, Reject};
 use super::poll::{READ, WRITE};
 use super::server::Shared;
 use super::timer::now_ms;
-use super::Response;
+use super::{OnOpen, Response};
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -23,6 +23,9 @@ const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 pub struct Worker {
     input: Vec<u8>,
     out: Vec<u8>,
+    /// Set when the response just sent opened an event stream: called with the connection's
+    /// token once it is parked.
+    pub opened: Option<OnOpen>,
 }
 
 impl Worker {
@@ -30,6 +33,7 @@ impl Worker {
         Worker {
             input: Vec::with_capacity(64 * 1024),
             out: Vec::with_capacity(16 * 1024),
+            opened: None,
         }
     }
 }
@@ -40,6 +44,9 @@ pub enum Outcome {
 }
 
 pub fn on_event(w: &mut Worker, sh: &Shared, conn: &mut Conn) -> Outcome {
+    if conn.phase == Phase::Stream {
+        return on_stream(w, sh, conn);
+    }
     if conn.unsent() {
         match conn.flush(sh.write_timeout_ms) {
             Sent::Done => {}
@@ -69,6 +76,32 @@ pub fn on_event(w: &mut Worker, sh: &Shared, conn: &mut Conn) -> Outcome {
         w.input = Vec::with_capacity(64 * 1024);
     }
     outcome
+}
+
+/// A stream's connection is ready: finish what it has to send, and read (and discard) what the
+/// client sent, to notice when it leaves.
+fn on_stream(w: &mut Worker, sh: &Shared, conn: &mut Conn) -> Outcome {
+    match conn.flush(sh.write_timeout_ms) {
+        Sent::Done => conn.deadline = NEVER,
+        Sent::Blocked => {
+            if conn.deadline == NEVER {
+                conn.deadline = now_ms() + sh.write_timeout_ms;
+            }
+            return Outcome::Arm(READ | WRITE);
+        }
+        Sent::Failed => return Outcome::Close,
+    }
+    for _ in 0..16 {
+        w.input.clear();
+        match read_into(&conn.sock, &mut w.input, READ_CHUNK) {
+            Ok(0) => return Outcome::Close,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(_) => return Outcome::Close,
+        }
+    }
+    w.input.clear();
+    Outcome::Arm(READ)
 }
 
 /// Serves every complete request in `w.input`, reading more as needed. Returns how to re-arm and
@@ -124,7 +157,23 @@ fn serve(w: &mut Worker, sh: &Shared, conn: &mut Conn) -> (Outcome, usize) {
                 start += total;
                 conn.phase = Phase::Idle;
                 conn.scanned = 0;
-                match respond(w, sh, conn, head, body) {
+                let sent = respond(w, sh, conn, head, body);
+                if conn.phase == Phase::Stream {
+                    // Anything the client sent behind the request that opened a stream is dropped.
+                    let outcome = match sent {
+                        Sent::Done => {
+                            conn.deadline = NEVER;
+                            Outcome::Arm(READ)
+                        }
+                        Sent::Blocked => {
+                            conn.deadline = now_ms() + sh.write_timeout_ms;
+                            Outcome::Arm(READ | WRITE)
+                        }
+                        Sent::Failed => Outcome::Close,
+                    };
+                    return (outcome, w.input.len());
+                }
+                match sent {
                     Sent::Done if conn.close_after => {
                         conn.begin_linger();
                         return (Outcome::Arm(READ), start);
@@ -225,9 +274,17 @@ fn respond(w: &mut Worker, sh: &Shared, conn: &mut Conn, head: Head, body: Vec<u
     };
     sh.service.finish(req.header("origin"), &mut resp);
     conn.served += 1;
+    // A stream's body ends with the connection: `Connection: close`, whether it opens or not.
+    let stream = resp.stream.is_some();
+    let keep = keep && !stream;
     conn.close_after = !keep;
     w.out.clear();
     resp.write_head(&mut w.out, keep, http10);
+    if stream && !is_head && !sh.is_stopping() {
+        w.opened = resp.stream.take();
+        conn.close_after = false;
+        conn.phase = Phase::Stream;
+    }
     let mut body = resp.body;
     if is_head {
         body.clear();

@@ -7,6 +7,7 @@ use super::conn::Phase;
 use super::poll::{Epoll, EventFd, READ, WRITE};
 use super::registry::{lock, Registry};
 use super::serve::{on_event, Outcome, Worker};
+use super::stream::Outlet;
 use super::timer::{self, now_ms};
 use super::{Request, Response};
 use std::net::{SocketAddr, TcpListener};
@@ -22,6 +23,8 @@ pub trait Service: Send + Sync + 'static {
     fn handle(&self, req: &Request) -> Response;
     /// Applied to every response, the front's own refusals included (CORS lives here).
     fn finish(&self, _origin: Option<&str>, _resp: &mut Response) {}
+    /// Called once at start with the handle through which event streams are written.
+    fn attach(&self, _outlet: Outlet) {}
 }
 
 #[derive(Clone, Debug)]
@@ -139,6 +142,7 @@ impl HttpServer {
             refused_no_fd: AtomicU64::new(0),
             accept_errors: AtomicU64::new(0),
         });
+        shared.service.attach(Outlet(Arc::downgrade(&shared)));
         let mut server = HttpServer {
             addr,
             shared: Arc::clone(&shared),
@@ -229,11 +233,15 @@ impl Drop for HttpServer {
 
 /// Idle connections that have been used get one more read from a worker, which closes them if
 /// nothing arrived (and serves the request if one did); ones that never sent anything get a short
-/// grace to send their request, after which the timer answers them 503.
+/// grace to send their request, after which the timer answers them 503. Event streams end once
+/// what they have to send is sent: the client sees the stream end and reconnects elsewhere.
 fn kick_idle(sh: &Shared) {
     let grace = sh.stopped_grace_deadline();
     sh.registry.scan(false, |token, conn| {
-        if conn.phase == Phase::Idle && !conn.unsent() {
+        if conn.phase == Phase::Stream && !conn.unsent() {
+            conn.begin_linger();
+            let _ = sh.epoll.rearm(conn.sock.as_raw_fd(), token, READ);
+        } else if conn.phase == Phase::Idle && !conn.unsent() {
             if conn.served > 0 {
                 let _ = sh.epoll.rearm(conn.sock.as_raw_fd(), token, READ | WRITE);
             } else {
@@ -287,6 +295,7 @@ impl Drop for Checkout<'_> {
 }
 
 fn serve_token(sh: &Shared, w: &mut Worker, token: u64) {
+    w.opened = None;
     let Some(mut conn) = sh.registry.checkout(token) else {
         return;
     };
@@ -300,10 +309,15 @@ fn serve_token(sh: &Shared, w: &mut Worker, token: u64) {
     match outcome {
         Outcome::Arm(interest) => {
             let fd = conn.sock.as_raw_fd();
-            sh.registry
-                .checkin(token, conn, |_| sh.epoll.rearm(fd, token, interest));
+            sh.registry.checkin(token, conn, interest, |_, interest| {
+                sh.epoll.rearm(fd, token, interest)
+            });
+            if let Some(opened) = w.opened.take() {
+                opened(token);
+            }
         }
         Outcome::Close => {
+            w.opened = None;
             sh.registry.release(token);
             drop(conn);
         }

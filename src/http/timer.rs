@@ -71,7 +71,7 @@ fn expire(sh: &Shared, now: u64) {
                 Response::error(503, "Server is shutting down; try again")
                     .with_header("Retry-After", "1"),
             ),
-            Phase::Idle | Phase::Body | Phase::Linger => None,
+            Phase::Idle | Phase::Body | Phase::Linger | Phase::Stream => None,
         };
         let Some(mut resp) = answer else {
             sh.registry.release(token);
@@ -82,7 +82,8 @@ fn expire(sh: &Shared, now: u64) {
         conn.discard_unsent();
         conn.begin_linger();
         let fd = std::os::fd::AsRawFd::as_raw_fd(&conn.sock);
-        sh.registry
-            .checkin(token, conn, |_| sh.epoll.rearm(fd, token, READ));
+        sh.registry.checkin(token, conn, READ, |_, interest| {
+            sh.epoll.rearm(fd, token, interest)
+        });
     }
 }

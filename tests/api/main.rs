@@ -2,13 +2,17 @@
 
 mod account;
 mod binary;
+mod changes_feed;
 mod cors;
 mod database;
+mod etags;
+mod events;
 mod front_descriptors;
 mod front_readiness;
 mod front_shutdown;
 mod hashing;
 mod http_front;
+mod idempotency;
 mod organising_fields;
 mod organising_list;
 mod passwords;

@@ -259,6 +259,50 @@ test(`a web client on ${ALLOWED_ORIGIN} runs the whole task flow through CORS pr
   }
 });
 
+test('two pages of one user: a change in one appears in the other without a reload', { timeout: 60_000 }, async () => {
+  const { context, page: writer, seen } = await newPage();
+  try {
+    const reader = await context.newPage();
+    let navigations = 0;
+    reader.on('framenavigated', (f) => { if (f === reader.mainFrame()) navigations += 1; });
+    await writer.goto(`${ALLOWED_ORIGIN}/`);
+    await reader.goto(`${ALLOWED_ORIGIN}/`);
+    const call = (page, method, p, body) => page.evaluate(
+      ([api, method, p, body, token]) => window.client.request(api, method, p, { token, body }),
+      [API, method, p, body, user.token],
+    );
+    const email = `live-${Date.now()}@example.com`;
+    const signup = await writer.evaluate(
+      ([api, email]) => window.client.request(api, 'POST', '/api/auth/signup', { body: { name: 'Live Pages', email, password: 'Secr3t!pass' } }),
+      [API, email],
+    );
+    assert.equal(signup.status, 201, signup.text);
+    const user = { id: signup.body.user_id, token: signup.body.access_token };
+    assert.equal(await reader.evaluate(([api, u]) => window.watch(api, u.id, u.token), [API, user]), 'open');
+
+    const created = await call(writer, 'POST', `/api/${user.id}/tasks`, { title: 'Appears live' });
+    assert.equal(created.status, 201, created.text);
+    const item = reader.locator(`li[data-id="${created.body.id}"]`);
+    await item.waitFor({ timeout: 10_000 });
+    assert.equal(await item.textContent(), 'Appears live');
+
+    const renamed = await call(writer, 'PUT', `/api/${user.id}/tasks/${created.body.id}`, { title: 'Renamed live' });
+    assert.equal(renamed.status, 200, renamed.text);
+    await reader.waitForFunction((id) => document.querySelector(`li[data-id="${id}"]`)?.textContent === 'Renamed live', created.body.id, { timeout: 10_000 });
+
+    const deleted = await call(writer, 'DELETE', `/api/${user.id}/tasks/${created.body.id}`);
+    assert.equal(deleted.status, 200, deleted.text);
+    await item.waitFor({ state: 'detached', timeout: 10_000 });
+
+    assert.deepEqual(await reader.evaluate(() => window.events), ['created', 'updated', 'deleted']);
+    assert.equal(navigations, 1, 'the reading page was never reloaded');
+    assert.deepEqual(seen.pageErrors, []);
+    await reader.evaluate(() => window.liveSource.close());
+  } finally {
+    await context.close();
+  }
+});
+
 test(`a web client on ${BLOCKED_ORIGIN} (not in CORS_ORIGINS) is refused by the browser`, { timeout: 60_000 }, async (t) => {
   const { context, page, seen } = await newPage();
   try {

@@ -92,7 +92,7 @@ fn pgbench(
             ":sid",
         ],
     );
-    let toggle = script(TOGGLE_SQL, &[":uid", ":tid", ":sid"]);
+    let toggle = script(TOGGLE_SQL, &[":uid", ":tid", ":sid", "NULL::timestamptz[]"]);
     let scripts = [
         ("list.sql", format!("{list};\n")),
         ("create.sql", format!("{create};\n")),

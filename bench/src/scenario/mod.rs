@@ -2,6 +2,7 @@
 //! PostgreSQL's CPU and the database's statements counted around it.
 
 mod auth;
+mod events;
 mod flood;
 mod health;
 mod idle;
@@ -24,6 +25,7 @@ pub fn run(name: &str, ctx: &mut Ctx) -> Result<(), String> {
         "auth" => auth::run(ctx),
         "tasks" => tasks::run(ctx),
         "mix" => mix::run(ctx),
+        "events" => events::run(ctx),
         other => Err(format!("no scenario {other}")),
     }
 }

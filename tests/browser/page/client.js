@@ -334,6 +334,50 @@ async function probe(api, email) {
   return results;
 }
 
+/**
+ * Keeps a `<ul id="tasks">` in step with the user's tasks: the list once, then the live event
+ * stream (a ticket, then an EventSource, which cannot send the token itself). Resolves when the
+ * stream is open.
+ */
+async function watch(api, userId, token) {
+  let list = document.getElementById('tasks');
+  if (!list) {
+    list = document.createElement('ul');
+    list.id = 'tasks';
+    document.body.append(list);
+  }
+  const upsert = (task) => {
+    let item = list.querySelector(`li[data-id="${task.id}"]`);
+    if (!item) {
+      item = document.createElement('li');
+      item.dataset.id = String(task.id);
+      list.prepend(item);
+    }
+    item.textContent = task.title;
+    item.dataset.completed = String(task.completed);
+  };
+  const first = await request(api, 'GET', `/api/${userId}/tasks`, { token });
+  first.body.forEach(upsert);
+  const ticket = await request(api, 'POST', `/api/${userId}/events/ticket`, { token });
+  if (ticket.status !== 201) throw new Error(`ticket: ${ticket.status} ${ticket.text}`);
+  const url = `${api}/api/${userId}/events?ticket=${encodeURIComponent(ticket.body.ticket)}`;
+  const source = new EventSource(url, { withCredentials: true });
+  window.events = [];
+  source.addEventListener('task', (e) => {
+    const change = JSON.parse(e.data);
+    window.events.push(change.op);
+    if (change.op === 'deleted') list.querySelector(`li[data-id="${change.id}"]`)?.remove();
+    else upsert(change.task);
+  });
+  await new Promise((resolve, reject) => {
+    source.onopen = () => resolve();
+    source.onerror = () => reject(new Error('the event stream did not open'));
+  });
+  window.liveSource = source;
+  return 'open';
+}
+
 window.client = { request };
+window.watch = watch;
 window.runFlow = runFlow;
 window.probe = probe;

@@ -1,0 +1,182 @@
+//! This instance's open event streams, by user, and what each has been sent. The listener
+//! (`listener.rs`) publishes each change to the streams of its user; a stream is written through
+//! the front's `Outlet` and holds no thread.
+
+use super::cursor::Cursors;
+use crate::db::changes::Item;
+use crate::http::{OnOpen, Outlet};
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use uuid::Uuid;
+
+pub const HEARTBEAT: &[u8] = b": keep-alive\n\n";
+
+struct Stream {
+    token: u64,
+    /// The last change number this stream has been sent (or that its client had).
+    sent: i64,
+}
+
+#[derive(Default)]
+struct Streams {
+    open: Vec<Stream>,
+    /// Places taken by streams being opened.
+    reserved: usize,
+}
+
+pub struct Hub {
+    outlet: OnceLock<Outlet>,
+    users: Mutex<HashMap<Uuid, Streams>>,
+    /// Users whose new stream may have missed a change between its replay and its registration.
+    pokes: Mutex<Vec<Uuid>>,
+    limit: usize,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// One change as a server-sent event. `since` is where the client stood: a task created after it
+/// is new to the client ("created"), otherwise "updated".
+pub fn event(cursors: &Cursors, user: Uuid, item: &Item, since: i64) -> String {
+    let cursor = cursors.encode_change(user, item.change_no());
+    let data = match item {
+        Item::Changed {
+            task, created_no, ..
+        } => json!({
+            "op": if *created_no > since { "created" } else { "updated" },
+            "task": task,
+            "id": task.id().ok(),
+            "cursor": cursor,
+        }),
+        Item::Deleted { id, .. } => {
+            json!({ "op": "deleted", "task": null, "id": id, "cursor": cursor })
+        }
+    };
+    format!("event: task\nid: {cursor}\ndata: {data}\n\n")
+}
+
+impl Hub {
+    pub fn new(limit: usize) -> Hub {
+        Hub {
+            outlet: OnceLock::new(),
+            users: Mutex::new(HashMap::new()),
+            pokes: Mutex::new(Vec::new()),
+            limit,
+        }
+    }
+
+    pub fn attach(&self, outlet: Outlet) {
+        let _ = self.outlet.set(outlet);
+    }
+
+    /// A place for one more stream of `user`; `None` past the limit. Streams whose connection
+    /// has gone are forgotten first.
+    pub fn reserve(self: &Arc<Hub>, user: Uuid) -> Option<Reservation> {
+        let outlet = self.outlet.get()?;
+        let mut users = lock(&self.users);
+        let streams = users.entry(user).or_default();
+        streams.open.retain(|s| outlet.alive(s.token));
+        if streams.open.len() + streams.reserved >= self.limit {
+            return None;
+        }
+        streams.reserved += 1;
+        Some(Reservation {
+            hub: Arc::clone(self),
+            user,
+            sent: None,
+        })
+    }
+
+    /// Users with open streams.
+    pub fn users(&self) -> Vec<Uuid> {
+        lock(&self.users).keys().copied().collect()
+    }
+
+    pub fn take_pokes(&self) -> Vec<Uuid> {
+        std::mem::take(&mut *lock(&self.pokes))
+    }
+
+    /// The oldest position among `user`'s streams: what the listener must read from.
+    pub fn position(&self, user: Uuid) -> Option<i64> {
+        lock(&self.users)
+            .get(&user)
+            .and_then(|s| s.open.iter().map(|s| s.sent).min())
+    }
+
+    /// Sends each stream of `user` the changes in `items` (in change order) it has not had.
+    pub fn publish(&self, cursors: &Cursors, user: Uuid, items: &[Item]) {
+        let Some(outlet) = self.outlet.get() else {
+            return;
+        };
+        let mut users = lock(&self.users);
+        let Some(streams) = users.get_mut(&user) else {
+            return;
+        };
+        streams.open.retain_mut(|s| {
+            let since = s.sent;
+            let mut text = String::new();
+            for item in items.iter().filter(|i| i.change_no() > since) {
+                text.push_str(&event(cursors, user, item, since));
+                s.sent = item.change_no();
+            }
+            text.is_empty() || outlet.send(s.token, text.as_bytes())
+        });
+        if streams.open.is_empty() && streams.reserved == 0 {
+            users.remove(&user);
+        }
+    }
+
+    /// A comment line on every stream, so proxies keep them open; streams that are gone are
+    /// forgotten.
+    pub fn heartbeat(&self) {
+        let Some(outlet) = self.outlet.get() else {
+            return;
+        };
+        let mut users = lock(&self.users);
+        users.retain(|_, streams| {
+            streams.open.retain(|s| outlet.send(s.token, HEARTBEAT));
+            !streams.open.is_empty() || streams.reserved > 0
+        });
+    }
+
+    /// Open streams on this instance.
+    pub fn count(&self) -> usize {
+        lock(&self.users).values().map(|s| s.open.len()).sum()
+    }
+}
+
+/// A place taken for a stream being opened; given back if the stream never opens.
+pub struct Reservation {
+    hub: Arc<Hub>,
+    user: Uuid,
+    sent: Option<i64>,
+}
+
+impl Reservation {
+    /// What the front calls once the stream's connection is parked: the stream joins its user's,
+    /// already sent everything up to `sent`, and the listener is asked to catch it up.
+    pub fn open(mut self, sent: i64) -> OnOpen {
+        Box::new(move |token| {
+            self.sent = Some(sent);
+            let mut users = lock(&self.hub.users);
+            let streams = users.entry(self.user).or_default();
+            streams.reserved = streams.reserved.saturating_sub(1);
+            streams.open.push(Stream { token, sent });
+            drop(users);
+            lock(&self.hub.pokes).push(self.user);
+        })
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if self.sent.is_none() {
+            let mut users = lock(&self.hub.users);
+            if let Some(streams) = users.get_mut(&self.user) {
+                streams.reserved = streams.reserved.saturating_sub(1);
+            }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! One PostgreSQL connection per instance that LISTENs for task changes (the trigger of
+//! `sql/0004_sync.sql` notifies "<user> <change number>" at commit) and feeds this instance's
+//! streams from the changes feed. A notification only says "look": what is sent is read from the
+//! feed after each stream's position, so a lost notification (a reconnect, a restart) costs
+//! latency, never a change; every heartbeat also looks for every user with streams.
+
+use super::App;
+use crate::db::changes::{self, Reader};
+use crate::db::{Conn, Target};
+use crate::log;
+use postgres::fallible_iterator::FallibleIterator;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+pub const CHANNEL: &str = "task_changes";
+const HEARTBEAT: Duration = Duration::from_secs(15);
+/// Longest wait for a notification before new streams and the heartbeat are looked at.
+const WAIT: Duration = Duration::from_millis(50);
+const PAGE: i64 = 1000;
+
+pub struct Listener {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Listener {
+    pub fn start(target: Target, app: Arc<App>) -> std::io::Result<Listener> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("listener".into())
+            .spawn(move || run(&target, &app, &flag))?;
+        Ok(Listener {
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    pub fn stop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn run(target: &Target, app: &App, stop: &AtomicBool) {
+    let mut beat = Instant::now();
+    while !stop.load(Ordering::SeqCst) {
+        let mut conn = match target.connect() {
+            Ok(client) => Conn::new(client),
+            Err(e) => {
+                log::warn("listener cannot connect", &[("cause", &e)]);
+                std::thread::sleep(Duration::from_secs(1));
+                continue;
+            }
+        };
+        if let Err(e) = conn.client.batch_execute(&format!("LISTEN {CHANNEL}")) {
+            log::warn("listener cannot LISTEN", &[("cause", &e)]);
+            std::thread::sleep(Duration::from_secs(1));
+            continue;
+        }
+        // Whatever happened while no connection listened.
+        let mut due: HashSet<Uuid> = app.hub.users().into_iter().collect();
+        while !stop.load(Ordering::SeqCst) {
+            due.extend(app.hub.take_pokes());
+            if beat.elapsed() >= HEARTBEAT {
+                beat = Instant::now();
+                app.hub.heartbeat();
+                due.extend(app.hub.users());
+            }
+            if let Err(e) = due
+                .drain()
+                .try_for_each(|user| catch_up(&mut conn, app, user))
+            {
+                log::warn("listener lost its connection", &[("cause", &e)]);
+                break;
+            }
+            if let Err(e) = wait(&mut conn, &mut due) {
+                log::warn("listener lost its connection", &[("cause", &e)]);
+                break;
+            }
+        }
+    }
+}
+
+/// Collects the users named by notifications: waits up to `WAIT` for the first, then takes what
+/// has already arrived.
+fn wait(conn: &mut Conn, due: &mut HashSet<Uuid>) -> Result<(), postgres::Error> {
+    let mut notes = conn.client.notifications();
+    let first = notes.timeout_iter(WAIT).next()?;
+    let rest: Vec<_> = notes.iter().collect()?;
+    for note in first.into_iter().chain(rest) {
+        let user = note.payload().split(' ').next().map(Uuid::parse_str);
+        if let Some(Ok(user)) = user {
+            due.insert(user);
+        }
+    }
+    Ok(())
+}
+
+/// Sends `user`'s streams every change after the oldest of their positions.
+fn catch_up(conn: &mut Conn, app: &App, user: Uuid) -> Result<(), postgres::Error> {
+    let Some(mut since) = app.hub.position(user) else {
+        return Ok(());
+    };
+    loop {
+        let Some(feed) = changes::feed(conn, Reader::Instance(user), since, PAGE, true)? else {
+            return Ok(());
+        };
+        app.hub.publish(&app.cursors, user, &feed.items);
+        match feed.items.last() {
+            Some(last) if feed.items.len() as i64 >= PAGE => since = last.change_no(),
+            _ => return Ok(()),
+        }
+    }
+}

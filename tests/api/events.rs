@@ -1,0 +1,306 @@
+//! Live events: tickets, `text/event-stream` across instances, `Last-Event-ID` replay, the stream
+//! limit, shutdown, and streams that hold no worker.
+
+use crate::support::*;
+use serde_json::{json, Value};
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+struct Sse {
+    stream: TcpStream,
+    buf: String,
+    pub head: String,
+}
+
+struct Event {
+    name: String,
+    id: String,
+    data: Value,
+}
+
+fn ticket(app: &TestApp, user: &User) -> String {
+    let resp = app.send(
+        "POST",
+        &format!("/api/{}/events/ticket", user.id),
+        Some(&user.token),
+        None,
+    );
+    assert_eq!(resp.status, 201, "{}", resp.body);
+    assert_eq!(resp.json()["expires_in"], 60);
+    resp.json()["ticket"]
+        .as_str()
+        .expect("a ticket")
+        .to_string()
+}
+
+impl Sse {
+    /// Opens `GET /api/{user}/events?ticket=` and reads the response head.
+    fn open(app: &TestApp, user_id: &str, ticket: &str, last_event_id: Option<&str>) -> Sse {
+        let mut stream = TcpStream::connect(app.addr).expect("connect");
+        let extra = last_event_id
+            .map(|id| format!("Last-Event-ID: {id}\r\n"))
+            .unwrap_or_default();
+        write!(
+            stream,
+            "GET /api/{user_id}/events?ticket={ticket} HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n{extra}\r\n"
+        )
+        .unwrap();
+        let mut sse = Sse {
+            stream,
+            buf: String::new(),
+            head: String::new(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !sse.buf.contains("\r\n\r\n") {
+            assert!(sse.fill(deadline), "no response head: {}", sse.buf);
+        }
+        let end = sse.buf.find("\r\n\r\n").unwrap() + 4;
+        sse.head = sse.buf[..end].to_string();
+        sse.buf.drain(..end);
+        sse
+    }
+
+    fn status(&self) -> u16 {
+        self.head[9..12].parse().unwrap()
+    }
+
+    /// Reads more; false at the end of the stream or the deadline.
+    fn fill(&mut self, deadline: Instant) -> bool {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        self.stream.set_read_timeout(Some(left)).unwrap();
+        let mut chunk = [0u8; 16384];
+        match self.stream.read(&mut chunk) {
+            Ok(0) | Err(_) => false,
+            Ok(n) => {
+                self.buf.push_str(&String::from_utf8_lossy(&chunk[..n]));
+                true
+            }
+        }
+    }
+
+    /// The next event (comments and `retry:` skipped), within `wait`.
+    fn next(&mut self, wait: Duration) -> Option<Event> {
+        let deadline = Instant::now() + wait;
+        loop {
+            while let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let mut event = Event {
+                    name: String::new(),
+                    id: String::new(),
+                    data: Value::Null,
+                };
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event: ") {
+                        event.name = v.to_string();
+                    } else if let Some(v) = line.strip_prefix("id: ") {
+                        event.id = v.to_string();
+                    } else if let Some(v) = line.strip_prefix("data: ") {
+                        event.data = serde_json::from_str(v).expect("data is JSON");
+                    }
+                }
+                if !event.name.is_empty() {
+                    return Some(event);
+                }
+            }
+            if !self.fill(deadline) {
+                return None;
+            }
+        }
+    }
+}
+
+const WAIT: Duration = Duration::from_secs(5);
+
+#[test]
+fn a_change_made_through_server_a_arrives_on_a_stream_opened_on_server_b() {
+    let a = TestApp::spawn();
+    let b = a.beside(|_| {});
+    let user = a.user();
+    let mut sse = Sse::open(&b, &user.id, &ticket(&a, &user), None);
+    assert_eq!(sse.status(), 200, "{}", sse.head);
+    assert!(
+        sse.head
+            .to_ascii_lowercase()
+            .contains("content-type: text/event-stream"),
+        "{}",
+        sse.head
+    );
+    let task = a.task(&user, "from a");
+    let created = sse.next(WAIT).expect("the created event");
+    assert_eq!(created.name, "task");
+    assert_eq!(created.data["op"], "created");
+    assert_eq!(created.data["id"], task["id"]);
+    assert_eq!(created.data["task"], task);
+    assert_eq!(created.id, created.data["cursor"].as_str().unwrap());
+    let path = task_path(&user, id_of(&task));
+    let updated = a.send(
+        "PUT",
+        &path,
+        Some(&user.token),
+        Some(json!({"title": "edited"})),
+    );
+    let event = sse.next(WAIT).expect("the updated event");
+    assert_eq!(event.data["op"], "updated");
+    assert_eq!(event.data["task"], updated.json());
+    a.send("DELETE", &path, Some(&user.token), None);
+    let event = sse.next(WAIT).expect("the deleted event");
+    assert_eq!(event.data["op"], "deleted");
+    assert_eq!(event.data["task"], Value::Null);
+    assert_eq!(event.data["id"], task["id"]);
+    // The stream's cursor is a sync cursor: the feed after it has nothing new.
+    let feed = a.get(
+        &format!("/api/{}/changes?since={}", user.id, event.id),
+        Some(&user.token),
+    );
+    assert_eq!(feed.json()["tasks"], json!([]));
+}
+
+#[test]
+fn a_ticket_works_once_within_sixty_seconds_for_its_user_only() {
+    let app = TestApp::spawn();
+    let (user, other) = (app.user(), app.user());
+    let t = ticket(&app, &user);
+    let theirs = Sse::open(&app, &other.id, &t, None);
+    assert_eq!(theirs.status(), 401, "another user's path");
+    let t = ticket(&app, &user);
+    assert_eq!(Sse::open(&app, &user.id, &t, None).status(), 200);
+    assert_eq!(
+        Sse::open(&app, &user.id, &t, None).status(),
+        401,
+        "used twice"
+    );
+    assert_eq!(Sse::open(&app, &user.id, "made-up", None).status(), 401);
+    let late = ticket(&app, &user);
+    app.sql()
+        .execute(
+            "UPDATE event_tickets SET expires_at = now() - interval '1 second'",
+            &[],
+        )
+        .unwrap();
+    let resp = app.get(&format!("/api/{}/events?ticket={late}", user.id), None);
+    assert_error(&resp, 401, "Invalid or expired ticket");
+    let no_ticket = app.get(&format!("/api/{}/events", user.id), None);
+    assert_eq!(no_ticket.status, 401);
+    let resp = app.send(
+        "POST",
+        &format!("/api/{}/events/ticket", other.id),
+        Some(&user.token),
+        None,
+    );
+    assert_error(&resp, 403, "Access denied");
+}
+
+#[test]
+fn a_reconnect_with_last_event_id_receives_what_happened_while_it_was_away() {
+    let app = TestApp::spawn();
+    let user = app.user();
+    let mut sse = Sse::open(&app, &user.id, &ticket(&app, &user), None);
+    let kept = app.task(&user, "kept");
+    let last = sse.next(WAIT).expect("an event").id;
+    drop(sse);
+    let path = task_path(&user, id_of(&kept));
+    app.send(
+        "PUT",
+        &path,
+        Some(&user.token),
+        Some(json!({"title": "while away"})),
+    );
+    let new = app.task(&user, "new while away");
+    app.send("DELETE", &path, Some(&user.token), None);
+    let mut back = Sse::open(&app, &user.id, &ticket(&app, &user), Some(&last));
+    let first = back.next(WAIT).expect("the replayed creation");
+    assert_eq!(
+        (first.data["op"].as_str(), &first.data["id"]),
+        (Some("created"), &new["id"])
+    );
+    let second = back.next(WAIT).expect("the replayed deletion");
+    assert_eq!(
+        (second.data["op"].as_str(), &second.data["id"]),
+        (Some("deleted"), &kept["id"])
+    );
+    let live = app.task(&user, "live");
+    let third = back.next(WAIT).expect("then live events");
+    assert_eq!(third.data["id"], live["id"]);
+    let mut bad = Sse::open(&app, &user.id, &ticket(&app, &user), Some("not-a-cursor"));
+    let resync = bad.next(WAIT).expect("a resync event");
+    assert_eq!(resync.name, "resync");
+    assert_eq!(
+        resync.data["detail"],
+        "Sync cursor expired; fetch the full list again"
+    );
+}
+
+#[test]
+fn the_eleventh_stream_of_a_user_is_429() {
+    let app = TestApp::spawn();
+    let (user, other) = (app.user(), app.user());
+    let open: Vec<Sse> = (0..10)
+        .map(|_| Sse::open(&app, &user.id, &ticket(&app, &user), None))
+        .collect();
+    assert!(open.iter().all(|s| s.status() == 200));
+    let eleventh = app.get(
+        &format!("/api/{}/events?ticket={}", user.id, ticket(&app, &user)),
+        None,
+    );
+    assert_error(&eleventh, 429, "Too many event streams for this user");
+    assert!(eleventh.header("retry-after").is_some());
+    assert_eq!(
+        Sse::open(&app, &other.id, &ticket(&app, &other), None).status(),
+        200
+    );
+    drop(open);
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let again = Sse::open(&app, &user.id, &ticket(&app, &user), None);
+        if again.status() == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "closed streams free their places"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn open_streams_hold_no_worker_and_shutdown_ends_them_cleanly() {
+    let mut app = TestApp::with(|c| {
+        c.workers = 2;
+        c.db_pool_size = 2;
+    });
+    let users: Vec<User> = (0..3).map(|_| app.user()).collect();
+    let mut streams: Vec<Sse> = users
+        .iter()
+        .flat_map(|u| {
+            (0..10)
+                .map(|_| Sse::open(&app, &u.id, &ticket(&app, u), None))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(streams.iter().all(|s| s.status() == 200));
+    // Thirty open streams, two workers: requests are still served, and events still arrive.
+    let task = app.task(&users[0], "still served");
+    let event = streams[0].next(WAIT).expect("an event");
+    assert_eq!(event.data["id"], task["id"]);
+    let started = Instant::now();
+    app.stop();
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "shutdown waited {:?}",
+        started.elapsed()
+    );
+    for sse in &mut streams {
+        sse.stream.set_read_timeout(Some(WAIT)).unwrap();
+        let mut rest = Vec::new();
+        match sse.stream.read_to_end(&mut rest) {
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => panic!("reset instead of an end"),
+            Err(e) => panic!("no clean end: {e}"),
+        }
+    }
+}
