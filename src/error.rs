@@ -121,10 +121,12 @@ impl ApiError {
 
 impl From<postgres::Error> for ApiError {
     fn from(e: postgres::Error) -> ApiError {
+        // Class 40 (a deadlock or serialization failure, e.g. an account deleted while one of its
+        // tasks is written) rolled the statement back: nothing changed, and a retry succeeds.
         let connection_lost = e.is_closed()
             || e.code().is_some_and(|c| {
                 let c = c.code();
-                c.starts_with("08") || c.starts_with("57P") || c == "53300"
+                c.starts_with("08") || c.starts_with("57P") || c == "53300" || c.starts_with("40")
             })
             || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
         if connection_lost {

@@ -162,3 +162,46 @@ fn deleting_the_account_removes_the_user_their_tasks_and_sessions_and_ends_every
     );
     assert_eq!(app.signup("Again", &user.email, PASSWORD).status, 201);
 }
+
+#[test]
+fn deleting_an_account_while_its_tasks_are_written_never_answers_500() {
+    let app = TestApp::spawn();
+    let user = app.user();
+    let ids: Vec<i64> = (0..8)
+        .map(|i| id_of(&app.task(&user, &format!("t{i}"))))
+        .collect();
+    let statuses = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for id in &ids {
+            let (app, user, statuses) = (&app, &user, &statuses);
+            s.spawn(move || {
+                for n in 0..20 {
+                    let body = json!({ "title": format!("edit {n}") });
+                    let resp = app.send("PUT", &task_path(user, id), Some(&user.token), Some(body));
+                    statuses.lock().unwrap().push(resp.status);
+                }
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        // A deadlock victim is told 503 (nothing changed) and may simply ask again.
+        for _ in 0..3 {
+            let body = json!({ "password": PASSWORD });
+            let resp = app.send("DELETE", "/api/auth/me", Some(&user.token), Some(body));
+            statuses.lock().unwrap().push(resp.status);
+            if resp.status != 503 {
+                break;
+            }
+        }
+    });
+    let statuses = statuses.into_inner().unwrap();
+    assert!(
+        statuses
+            .iter()
+            .all(|s| [200, 204, 401, 404, 503].contains(s)),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&204),
+        "the account is deleted: {statuses:?}"
+    );
+}
