@@ -82,6 +82,8 @@ fi
 cargo build --release --quiet
 bin="$PWD/target/release/todo-api"
 export JWT_SECRET_KEY="$(cat "$state/jwt_secret")" DB_STATEMENTS="$statements" DRAIN_MS="$drain_ms"
+# Live events LISTEN on a connection of their own, which transaction pooling cannot give.
+export LISTEN_DATABASE_URL="$direct"
 # Migrations once, before the instances (each would also apply them at start-up, under a lock).
 DATABASE_URL="$url" "$bin" migrate
 

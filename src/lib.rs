@@ -85,6 +85,11 @@ pub fn start(config: Config) -> Result<Server, StartError> {
         log::info("migration applied", &[("version", &version)]);
     }
     let pool = target.pool(config.db_pool_size, config.db_timeout, config.db_statements);
+    // LISTEN holds a server connection: through a transaction-pooling PgBouncer it needs its own URL.
+    let listen = match &config.listen_database_url {
+        Some(url) => Target::from_url(url.expose(), config.db_timeout)?,
+        None => target,
+    };
     let listener = TcpListener::bind((config.host, config.port)).map_err(|e| {
         StartError::caused(
             format!("cannot listen on {}:{}", config.host, config.port),
@@ -107,7 +112,7 @@ pub fn start(config: Config) -> Result<Server, StartError> {
     let draining = Arc::clone(&app.draining);
     let http = HttpServer::start(listener, limits, Arc::clone(&app) as Arc<dyn http::Service>)
         .map_err(|e| StartError::caused("cannot start threads", e))?;
-    let listener = api::listener::Listener::start(target, app)
+    let listener = api::listener::Listener::start(listen, app)
         .map_err(|e| StartError::caused("cannot start threads", e))?;
     Ok(Server {
         http,

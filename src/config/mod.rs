@@ -16,6 +16,7 @@ use std::time::Duration;
 #[derive(Clone, Debug)]
 pub struct Config {
     pub database_url: Option<Secret>,
+    pub listen_database_url: Option<Secret>,
     pub jwt_secret: Option<Secret>,
     pub host: IpAddr,
     pub port: u16,
@@ -202,6 +203,7 @@ impl Config {
     fn blank() -> Config {
         Config {
             database_url: None,
+            listen_database_url: None,
             jwt_secret: None,
             host: IpAddr::from([0, 0, 0, 0]),
             port: 0,

@@ -48,6 +48,15 @@ pub const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "LISTEN_DATABASE_URL",
+        default: Fallback::Unset("DATABASE_URL"),
+        help: "direct PostgreSQL URL for live events' LISTEN, when DATABASE_URL is a transaction-pooling PgBouncer",
+        apply: |c, v| {
+            c.listen_database_url = Some(Secret::from(v));
+            Ok(())
+        },
+    },
+    Setting {
         name: "JWT_SECRET_KEY",
         default: Fallback::Unset("generated into DATA_DIR"),
         help: "HS256 signing secret, at least 32 bytes; required with DATABASE_URL",

@@ -15,12 +15,14 @@ pub fn test_config(database_url: String) -> Config {
     let pooled = through_pgbouncer()
         .then(|| via_pgbouncer(&database_url))
         .flatten();
-    let (database_url, db_statements) = match pooled {
-        Some(url) => (url, DbStatements::Unnamed),
-        None => (database_url, DbStatements::Prepared),
+    // LISTEN cannot go through transaction pooling: live events listen on the database directly.
+    let (listen_database_url, database_url, db_statements) = match pooled {
+        Some(url) => (Some(database_url.into()), url, DbStatements::Unnamed),
+        None => (None, database_url, DbStatements::Prepared),
     };
     Config {
         database_url: Some(database_url.into()),
+        listen_database_url,
         db_statements,
         jwt_secret: Some(SECRET.into()),
         port: 0,
