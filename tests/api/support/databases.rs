@@ -66,6 +66,7 @@ fn url_to_keyvalue(url: &str) -> String {
 /// The cluster lives on a thread that never ends: PostgreSQL is told to quit when its starting
 /// thread dies, so it goes with the test process and not with the first test.
 fn start_throwaway_cluster() -> String {
+    remove_stale_clusters();
     let dir = std::env::temp_dir().join(format!("todo-api-test-{}", std::process::id()));
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -85,6 +86,31 @@ fn start_throwaway_cluster() -> String {
         .expect("cluster thread")
         .expect("start a throwaway PostgreSQL cluster");
     format!("host={} port=5432 user=postgres", pgdata.display())
+}
+
+/// The cluster lives as long as the test process and its directory outlasts it (a test run creates
+/// a database per test: gigabytes over many runs), so each run first removes those of runs that
+/// have ended.
+fn remove_stale_clusters() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("todo-api-test-"))
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        // SAFETY: signal 0 only asks whether the process exists.
+        let gone = unsafe { libc::kill(pid, 0) } != 0
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 pub fn fast_settings() -> Vec<(&'static str, &'static str)> {
