@@ -19,6 +19,15 @@ impl<'a> FromSql<'a> for PgMicros {
     }
 }
 
+impl From<chrono::DateTime<chrono::Utc>> for PgMicros {
+    fn from(t: chrono::DateTime<chrono::Utc>) -> PgMicros {
+        PgMicros(
+            t.timestamp_micros()
+                .saturating_sub(EPOCH_2000_DAYS * DAY_MICROS),
+        )
+    }
+}
+
 /// Days from 1970-01-01 to 2000-01-01.
 const EPOCH_2000_DAYS: i64 = 10_957;
 const DAY_MICROS: i64 = 86_400_000_000;
