@@ -248,6 +248,15 @@ pub fn start(
                 .env("PORT", port.to_string())
                 .env("LOG_LEVEL", "warn")
                 .env("BCRYPT_COST", "10");
+            // One address plays every client here: the sign-in and sign-up throttles would answer
+            // the bench's own set-up and floods with 429 (tests/api/throttling.rs covers them).
+            for limit in [
+                "SIGNIN_LIMIT_PER_EMAIL",
+                "SIGNIN_LIMIT_PER_ADDRESS",
+                "SIGNUP_LIMIT_PER_ADDRESS",
+            ] {
+                cmd.env(limit, "1000000");
+            }
         }
         Kind::AxumRef => {
             cmd = Command::new(&bins.axum_ref);

@@ -60,7 +60,7 @@ impl App {
                 cost: config.bcrypt_cost,
                 threads: config.hash_concurrency,
                 wait: config.hash_wait,
-                nice: config.hash_nice,
+                priority: config.hash_priority,
             }),
             seen: Seen::default(),
             purged_at: AtomicU64::new(0),

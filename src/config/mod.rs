@@ -30,7 +30,7 @@ pub struct Config {
     pub bcrypt_cost: u32,
     pub hash_concurrency: usize,
     pub hash_wait: Duration,
-    pub hash_nice: i32,
+    pub hash_priority: HashPriority,
     pub token_ttl_days: i64,
     pub max_body_bytes: usize,
     pub data_dir: PathBuf,
@@ -59,6 +59,16 @@ pub struct Config {
 pub enum DbStatements {
     Prepared,
     Unnamed,
+}
+
+/// How the hashing threads are scheduled against the workers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HashPriority {
+    /// `SCHED_IDLE`: bcrypt runs only on CPU time no request wants.
+    Idle,
+    /// Nice 10.
+    Low,
+    Normal,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -217,7 +227,7 @@ impl Config {
             bcrypt_cost: 0,
             hash_concurrency: 0,
             hash_wait: Duration::ZERO,
-            hash_nice: 0,
+            hash_priority: HashPriority::Normal,
             token_ttl_days: 0,
             max_body_bytes: 0,
             data_dir: PathBuf::new(),

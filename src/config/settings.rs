@@ -2,7 +2,7 @@
 //! `Config::default`, `Config::from_vars` and `--help` are driven by this table, and a test holds
 //! the README's configuration table to it.
 
-use super::{cores, Config, DbStatements, LogFormat, LogLevel, Secret};
+use super::{cores, Config, DbStatements, HashPriority, LogFormat, LogLevel, Secret};
 use crate::auth::address::Cidr;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -173,15 +173,17 @@ pub const SETTINGS: &[Setting] = &[
         apply: |c, v| millis(v).map(|d| c.hash_wait = d),
     },
     Setting {
-        name: "HASH_NICE",
-        default: Fallback::Value("10"),
-        help: "scheduling niceness of the hashing threads (0 to 19): bcrypt yields the cores to requests",
-        apply: |c, v| match v.parse::<i32>() {
-            Ok(nice @ 0..=19) => {
-                c.hash_nice = nice;
-                Ok(())
-            }
-            _ => Err("a number from 0 to 19"),
+        name: "HASH_PRIORITY",
+        default: Fallback::Value("idle"),
+        help: "scheduling of the hashing threads: idle (only CPU time nothing else wants), low (nice 10) or normal",
+        apply: |c, v| {
+            c.hash_priority = match v {
+                "idle" => HashPriority::Idle,
+                "low" => HashPriority::Low,
+                "normal" => HashPriority::Normal,
+                _ => return Err("idle, low or normal"),
+            };
+            Ok(())
         },
     },
     Setting {

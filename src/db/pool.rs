@@ -33,11 +33,15 @@ pub struct Manager {
 pub struct Conn {
     pub client: postgres::Client,
     statements: HashMap<&'static str, Statement>,
+    /// Statements built per request (the list's filters and sorts), prepared by their text.
+    built: HashMap<String, Statement>,
     mode: DbStatements,
     types: Types,
     /// When a statement last succeeded on this connection.
     last_ok: Instant,
 }
+
+const BUILT_MAX: usize = 64;
 
 /// A connection that answered this recently is not pinged again at checkout.
 const FRESH: Duration = Duration::from_secs(1);
@@ -48,6 +52,7 @@ impl Conn {
         Conn {
             client,
             statements: HashMap::new(),
+            built: HashMap::new(),
             mode: DbStatements::Prepared,
             types: Types::default(),
             last_ok: Instant::now(),
@@ -60,6 +65,25 @@ impl Conn {
         }
         let st = self.client.prepare(sql)?;
         self.statements.insert(sql, st.clone());
+        Ok(st)
+    }
+
+    /// A built statement, prepared once per connection and text. Their number is bounded by the
+    /// combinations of filters and sorts; past `BUILT_MAX` the cache starts again (a dropped
+    /// statement is closed on the server).
+    fn built(
+        &mut self,
+        sql: &str,
+        types: &[postgres::types::Type],
+    ) -> Result<Statement, postgres::Error> {
+        if let Some(st) = self.built.get(sql) {
+            return Ok(st.clone());
+        }
+        if self.built.len() >= BUILT_MAX {
+            self.built.clear();
+        }
+        let st = self.client.prepare_typed(sql, types)?;
+        self.built.insert(sql.to_string(), st.clone());
         Ok(st)
     }
 
@@ -159,9 +183,10 @@ impl Conn {
         self.ran(result)
     }
 
-    /// A statement built per request (the list's filters): sent unnamed with its parameter types,
-    /// still one round trip, and planned for the values it carries. Each row goes to `each` as it
-    /// arrives, so the caller works while PostgreSQL is still sending.
+    /// A statement built per request (the list's filters): prepared once per connection and text
+    /// (a re-planned unnamed statement cost the W1 list most of its database time), or, in unnamed
+    /// mode, sent unnamed with its parameter types. One round trip either way; each row goes to
+    /// `each` as it arrives, so the caller works while PostgreSQL is still sending.
     pub fn query_typed_each(
         &mut self,
         sql: &str,
@@ -169,9 +194,18 @@ impl Conn {
         mut each: impl FnMut(Row),
     ) -> Result<(), postgres::Error> {
         use postgres::fallible_iterator::FallibleIterator;
-        let rows = self
-            .client
-            .query_typed_raw(sql, params.iter().map(|(v, t)| (*v, t.clone())));
+        let rows = match self.mode {
+            DbStatements::Prepared => {
+                let types: Vec<_> = params.iter().map(|(_, t)| t.clone()).collect();
+                match self.built(sql, &types) {
+                    Ok(st) => self.client.query_raw(&st, params.iter().map(|(v, _)| *v)),
+                    Err(e) => Err(e),
+                }
+            }
+            DbStatements::Unnamed => self
+                .client
+                .query_typed_raw(sql, params.iter().map(|(v, t)| (*v, t.clone()))),
+        };
         let result = rows.and_then(|mut rows| {
             while let Some(row) = rows.next()? {
                 each(row);
@@ -255,6 +289,7 @@ impl r2d2::ManageConnection for Manager {
         Ok(Conn {
             client: self.inner.connect()?,
             statements: HashMap::new(),
+            built: HashMap::new(),
             mode: self.mode,
             types: Arc::clone(&self.types),
             last_ok: Instant::now(),

@@ -229,7 +229,7 @@ fn sigterm_lets_the_request_in_flight_finish_refuses_new_ones_and_exits_zero() {
     cmd.env("DATABASE_URL", fresh_database())
         .env("JWT_SECRET_KEY", SECRET)
         .env("BCRYPT_COST", "13")
-        .env("HASH_NICE", "0")
+        .env("HASH_PRIORITY", "normal")
         .env("SHUTDOWN_TIMEOUT_MS", "20000");
     let mut server = run(cmd);
     let addr = server.addr;

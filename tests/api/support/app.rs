@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
-use todo_api::config::{Config, DbStatements, LogLevel};
+use todo_api::config::{Config, DbStatements, HashPriority, LogLevel};
 use todo_api::Server;
 
 /// With `TEST_PGBOUNCER=1`, the server reaches the test cluster through PgBouncer.
@@ -30,6 +30,9 @@ pub fn test_config(database_url: String) -> Config {
         db_pool_size: 4,
         bcrypt_cost: 4,
         hash_concurrency: 4,
+        // Tests hold behaviour, not CPU shares: at SCHED_IDLE a busy test machine could starve the
+        // hashes of the cost-10 tests for minutes (the bench measures the default).
+        hash_priority: HashPriority::Normal,
         log_level: LogLevel::Off,
         shutdown_timeout: Duration::from_secs(5),
         // Every test signs up and in from 127.0.0.1; the throttling tests set their own limits.
