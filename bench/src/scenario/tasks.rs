@@ -172,7 +172,11 @@ fn filtered(
     let secs = ctx.short_secs().min(3);
     for query in queries {
         let url = format!("{path}?limit={PAGE}&{query}");
-        let f = load(ctx, &format!("todo-api {query}"), &get(todo, &url, Some(token), 1, secs))?;
+        let f = load(
+            ctx,
+            &format!("todo-api {query}"),
+            &get(todo, &url, Some(token), 1, secs),
+        )?;
         ctx.report.add(
             "tasks",
             format!("limit={PAGE}, {query}: p95"),
