@@ -23,13 +23,6 @@ use crate::cors::Cors;
 use crate::db::{self, Pool};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response, Service};
-
-impl App {
-    /// Event streams open on this instance.
-    pub fn open_streams(&self) -> usize {
-        self.hub.count()
-    }
-}
 use crate::log;
 use crate::routes::{self, Matched, Method};
 use std::net::IpAddr;
@@ -47,7 +40,7 @@ pub struct App {
     pub docs: service::Docs,
     /// Set on SIGTERM: `/health/ready` answers 503 while everything else is served as before.
     pub draining: Arc<AtomicBool>,
-    pub hub: std::sync::Arc<hub::Hub>,
+    pub hub: Arc<hub::Hub>,
     seen: Seen,
     /// Unix seconds of the last purge of expired sessions and throttle counts by this instance.
     purged_at: AtomicU64,
@@ -69,10 +62,15 @@ impl App {
             cors: Cors::new(&config.cors_origins),
             docs: service::Docs::new(&config.docs_assets_url),
             draining: Arc::new(AtomicBool::new(false)),
-            hub: std::sync::Arc::new(hub::Hub::new(config.max_streams_per_user)),
+            hub: Arc::new(hub::Hub::new(config.max_streams_per_user)),
             pool,
             config,
         }
+    }
+
+    /// Event streams open on this instance.
+    pub fn open_streams(&self) -> usize {
+        self.hub.count()
     }
 
     pub fn db(&self) -> ApiResult<db::pool::Pooled> {
