@@ -8,6 +8,7 @@ pub mod migrate;
 mod pg_time;
 pub mod pool;
 pub mod sessions;
+mod target;
 pub mod task_json;
 pub mod task_list;
 pub mod tasks;
@@ -15,7 +16,8 @@ pub mod throttle;
 pub mod users;
 
 pub use pg_time::PgMicros;
-pub use pool::{Conn, Pool, Target};
+pub use pool::{Conn, Pool};
+pub use target::Target;
 
 /// The SQL layer's error is PostgreSQL's own; the HTTP layer decides what a client is told.
 pub type DbResult<T> = Result<T, postgres::Error>;
