@@ -10,16 +10,7 @@ fn a_fresh_database_gets_the_schema_and_a_second_start_applies_nothing() {
     let url = empty_database();
     let app = TestApp::with(|c| c.database_url = Some(url.clone().into()));
     let mut db = connect(&url);
-    let versions: Vec<String> = db
-        .query(
-            "SELECT version FROM schema_migrations ORDER BY version",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    assert_eq!(versions, todo_api::db::migrate::versions());
+    assert_every_migration_applied(&mut db);
     for table in ["users", "tasks"] {
         let found: i64 = db
             .query_one(

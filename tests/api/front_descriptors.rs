@@ -2,28 +2,13 @@
 //! the built binary, whose descriptor limit is lowered before it starts.
 
 use crate::support::*;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_todo-api");
 const FD_LIMIT: libc::rlim_t = 128;
-
-struct Running {
-    child: Child,
-    addr: SocketAddr,
-    log: mpsc::Receiver<String>,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn start_with_few_descriptors() -> Running {
     let mut cmd = Command::new(BIN);
@@ -53,30 +38,7 @@ fn start_with_few_descriptors() -> Running {
             Ok(())
         });
     }
-    let mut child = cmd.spawn().expect("spawn the binary");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let line = rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .unwrap_or_else(|_| panic!("no listening line; exit: {:?}", child.try_wait()));
-        if let Some(url) = line.split("url=http://").nth(1) {
-            let addr = url.trim().parse().expect("address in the listening line");
-            return Running {
-                child,
-                addr,
-                log: rx,
-            };
-        }
-    }
+    run(cmd)
 }
 
 fn health(addr: SocketAddr) -> Option<u16> {

@@ -80,16 +80,7 @@ fn instances_starting_together_through_pgbouncer_apply_the_migrations_once() {
     let apps: Vec<TestApp> = starts.into_iter().map(|t| t.join().unwrap()).collect();
     let user = apps[0].user();
     assert_eq!(apps[2].get("/api/auth/me", Some(&user.token)).status, 200);
-    let versions: Vec<String> = connect(&direct)
-        .query(
-            "SELECT version FROM schema_migrations ORDER BY version",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    assert_eq!(versions, todo_api::db::migrate::versions());
+    assert_every_migration_applied(&mut connect(&direct));
 }
 
 #[test]

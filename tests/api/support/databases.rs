@@ -157,3 +157,17 @@ pub fn empty_database() -> String {
         .expect("create an empty database");
     format!("{} dbname={name}", postgres().base)
 }
+
+/// The database records every migration the binary embeds, each once, in order.
+pub fn assert_every_migration_applied(db: &mut postgres::Client) {
+    let versions: Vec<String> = db
+        .query(
+            "SELECT version FROM schema_migrations ORDER BY version",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(versions, todo_api::db::migrate::versions());
+}

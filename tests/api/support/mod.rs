@@ -2,6 +2,7 @@
 //! assertions the contract's responses share.
 
 mod app;
+mod binary;
 mod contract;
 mod databases;
 mod pgbouncer;
@@ -10,6 +11,7 @@ mod tasks;
 mod users;
 
 pub use app::*;
+pub use binary::*;
 pub use contract::*;
 pub use databases::*;
 pub use pgbouncer::*;
