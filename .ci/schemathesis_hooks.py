@@ -52,14 +52,7 @@ def _new_user() -> tuple[str, dict]:
 
 
 def _sign_up() -> dict[str, str]:
-    email = f"schemathesis-{uuid.uuid4().hex[:12]}@example.com"
-    resp = requests.post(
-        f"{BASE_URL}/api/auth/signup",
-        json={"name": "Schemathesis", "email": email, "password": PASSWORD},
-        timeout=30,
-    )
-    resp.raise_for_status()
-    data = resp.json()
+    email, data = _new_user()
     token, user_id = data["access_token"], data["user_id"]
     headers = {"Authorization": f"Bearer {token}"}
     # Two tasks and a one-task page give a cursor the server signed for this user.
