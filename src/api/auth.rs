@@ -80,10 +80,11 @@ pub fn charge_signin(
 
 pub fn signup(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
     let input = SignUp::parse(req)?;
+    let from = app.client(req);
+    app.hasher.admits(from)?;
     let mut conn = app.db()?;
     app.housekeeping(&mut conn)?;
     // Counted before the address check too, so sign-up cannot probe for accounts at full speed.
-    let from = app.client(req);
     if let Some(address) = from {
         let key = format!("signup:{address}");
         let counts = throttle::charge(&mut conn, &[&key], app.config.signup_window_seconds)?;
@@ -113,9 +114,10 @@ pub fn signup(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
 
 pub fn signin(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
     let input = SignIn::parse(req)?;
+    let from = app.client(req);
+    app.hasher.admits(from)?;
     let mut conn = app.db()?;
     app.housekeeping(&mut conn)?;
-    let from = app.client(req);
     let keys = charge_signin(app, &mut conn, from, &input.email)?;
     let found = users::find_by_email(&mut conn, &input.email)?;
     drop(conn);

@@ -8,8 +8,10 @@ pub mod events;
 mod hub;
 mod idempotent;
 pub mod input;
+mod list_cache;
 mod list_query;
 pub mod listener;
+mod notifier;
 pub mod service;
 pub mod sync;
 pub mod tasks;
@@ -41,6 +43,8 @@ pub struct App {
     /// Set on SIGTERM: `/health/ready` answers 503 while everything else is served as before.
     pub draining: Arc<AtomicBool>,
     pub hub: Arc<hub::Hub>,
+    lists: list_cache::ListCache,
+    notifier: notifier::Notifier,
     seen: Seen,
     /// Unix seconds of the last purge of expired sessions and throttle counts by this instance.
     purged_at: AtomicU64,
@@ -55,6 +59,8 @@ impl App {
                 wait: config.hash_wait,
                 priority: config.hash_priority,
             }),
+            lists: list_cache::ListCache::default(),
+            notifier: notifier::Notifier::start(pool.clone()),
             seen: Seen::default(),
             purged_at: AtomicU64::new(0),
             keys: Keys::new(secret.as_bytes(), config.token_ttl_days),

@@ -56,12 +56,21 @@ pub fn if_match(req: &Request, id: i64) -> Option<Vec<DateTime<Utc>>> {
 /// A list's tag is a digest of what it says (body and `Link`), so it changes exactly when the list
 /// does; `If-None-Match` with it is a `304` without a body.
 pub fn list_etag(req: &Request, resp: Response) -> Response {
+    let tag = list_tag(&resp.body, resp.header("link").unwrap_or_default());
+    with_list_etag(req, resp, tag)
+}
+
+pub fn list_tag(body: &[u8], link: &str) -> String {
     let mut digest = Sha256::new();
-    digest.update(&resp.body);
-    digest.update(resp.header("link").unwrap_or_default().as_bytes());
+    digest.update(body);
+    digest.update(link.as_bytes());
     let hash = digest.finalize();
     let tag: String = hash[..12].iter().map(|b| format!("{b:02x}")).collect();
-    let tag = format!("\"l{tag}\"");
+    format!("\"l{tag}\"")
+}
+
+/// `resp` with its list tag, or a `304` when the client already holds it.
+pub fn with_list_etag(req: &Request, resp: Response, tag: String) -> Response {
     let unchanged = req.header("if-none-match").is_some_and(|h| {
         h.split(',').any(|t| {
             let t = t.trim();

@@ -3,11 +3,12 @@
 //! the token's session (one round trip). 401 wins over the rest: see `App::as_caller`.
 
 use super::input::{invalid, NewTask, TaskPatch};
+use super::list_cache::Cached;
 use super::list_query::ListQuery;
-use super::sync::{if_match, list_etag, task_response};
+use super::sync::{if_match, list_etag, list_tag, task_response, with_list_etag};
 use super::{idempotent, App};
 use crate::auth::token::Bearer;
-use crate::db::task_list::{self, Position};
+use crate::db::task_list::{self, Position, Whole};
 use crate::db::{self, sessions, task_json, tasks};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
@@ -51,6 +52,9 @@ pub fn list(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
         let user = me.user;
         let query = ListQuery::parse(req, &app.cursors, user)?;
         let Some(limit) = query.limit else {
+            if query.canonical.is_empty() && query.after.is_none() {
+                return every_task(app, conn, me, req);
+            }
             return whole_list(conn, me, &query).map(|resp| list_etag(req, resp));
         };
         let mut rows = Vec::new();
@@ -86,6 +90,42 @@ pub fn list(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
         };
         Ok(list_etag(req, resp))
     })
+}
+
+/// Every task in the default order: the most asked-for list, answered from the list cache while
+/// the user's change number has not moved.
+fn every_task(app: &App, conn: &mut db::Conn, me: &Bearer, req: &Request) -> ApiResult<Response> {
+    let known = app.lists.get(me.user).map(|c| (c.seq, c));
+    let mut body = Vec::new();
+    let mut failed = None;
+    let found = task_list::whole_unless_at(conn, me, known, |row| {
+        if failed.is_none() {
+            body.push(if body.is_empty() { b'[' } else { b',' });
+            failed = row.write_json(&mut body).err();
+        }
+    })?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    let (body, etag) = match found {
+        Whole::Gone => return Err(ApiError::InvalidToken),
+        Whole::Unchanged(held) => (held.body.clone(), held.etag.clone()),
+        Whole::At(seq) => {
+            if body.is_empty() {
+                body.push(b'[');
+            }
+            body.push(b']');
+            let etag = list_tag(&body, "");
+            let cached = Cached {
+                seq,
+                body: body.clone(),
+                etag: etag.clone(),
+            };
+            app.lists.put(me.user, cached);
+            (body, etag)
+        }
+    };
+    Ok(with_list_etag(req, Response::json_bytes(200, body), etag))
 }
 
 /// Every task (a user may own 10,000): each row is written into the body as PostgreSQL sends it,
@@ -144,11 +184,19 @@ pub fn create(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
             )?;
             task_response(201, &task.ok_or(ApiError::InvalidToken)?)
         };
-        match key {
+        let created = match key {
             Some(key) => idempotent::once(conn, me, key, req, insert),
             None => insert(conn),
-        }
+        }?;
+        app.notifier.changed(me.user);
+        Ok(created)
     })
+}
+
+/// A write's answer, once its change has committed: every instance's streams are told to look.
+fn changed(app: &App, me: &Bearer, answer: ApiResult<Response>) -> ApiResult<Response> {
+    app.notifier.changed(me.user);
+    answer
 }
 
 /// A write with `If-Match` that changed nothing: the task moved on (412) or is not there (404).
@@ -184,7 +232,7 @@ pub fn update(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
         };
         let expected = if_match(req, id);
         match tasks::update(conn, me, id, &change, expected.as_deref())? {
-            Some(task) => task_response(200, &task),
+            Some(task) => changed(app, me, task_response(200, &task)),
             None => Err(unchanged(conn, me, id, expected.is_some())),
         }
     })
@@ -197,6 +245,7 @@ pub fn delete(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
         if !tasks::delete(conn, me, id, expected.as_deref())? {
             return Err(unchanged(conn, me, id, expected.is_some()));
         }
+        app.notifier.changed(me.user);
         Ok(Response::json(
             200,
             &json!({ "message": "Task deleted successfully" }),
@@ -209,7 +258,7 @@ pub fn toggle(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
         let id = task_id(me, path)?;
         let expected = if_match(req, id);
         match tasks::toggle(conn, me, id, expected.as_deref())? {
-            Some(task) => task_response(200, &task),
+            Some(task) => changed(app, me, task_response(200, &task)),
             None => Err(unchanged(conn, me, id, expected.is_some())),
         }
     })

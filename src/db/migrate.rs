@@ -9,6 +9,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_organise", include_str!("../../sql/0002_organise.sql")),
     ("0003_sessions", include_str!("../../sql/0003_sessions.sql")),
     ("0004_sync", include_str!("../../sql/0004_sync.sql")),
+    (
+        "0005_quiet_writes",
+        include_str!("../../sql/0005_quiet_writes.sql"),
+    ),
 ];
 
 /// Every migration's version, in the order they are applied.

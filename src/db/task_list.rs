@@ -151,6 +151,71 @@ pub fn each(
     conn.query_typed_each(&st.sql, &st.params, |row| each(TaskRow::from(row)))
 }
 
+/// [`whole_unless_at`]: `$1` user, `$2` session, `$3` the change number the caller holds the
+/// list at (NULL: none). A row per task with the user's change number last; one row of NULL task
+/// columns when the list is empty or unchanged; no row when the session is gone. Every write to a
+/// task bumps the number in its own transaction (`task_change`), and this reads both in one
+/// snapshot: an unchanged number is an unchanged list.
+pub const WHOLE_LIST_SQL: &str = concat!(
+    "SELECT t.*, u.change_seq
+     FROM users u
+     LEFT JOIN LATERAL (
+         SELECT ",
+    task_columns!(),
+    " FROM tasks
+         WHERE user_id = u.id AND u.change_seq IS DISTINCT FROM $3
+         ORDER BY created_at DESC, id DESC
+     ) t ON true
+     WHERE u.id = $1 AND session_ok($1, $2)"
+);
+
+pub enum Whole<T> {
+    /// The caller's session is gone.
+    Gone,
+    /// Still at the change number the caller gave with `known`, handed back; no task was sent.
+    Unchanged(T),
+    /// Every task was handed over; the list as of this change number.
+    At(i64),
+}
+
+/// Every task in the default order, handed to `each`, unless the list is still as it was at the
+/// change number given with `known`.
+pub fn whole_unless_at<T>(
+    conn: &mut Conn,
+    me: &Bearer,
+    known: Option<(i64, T)>,
+    mut each: impl FnMut(TaskRow),
+) -> DbResult<Whole<T>> {
+    let mut seq = None;
+    let mut failed = None;
+    let known_seq = known.as_ref().map(|(n, _)| *n);
+    let params: [(&(dyn ToSql + Sync), Type); 3] = [
+        (&me.user, Type::UUID),
+        (&me.session, Type::UUID),
+        (&known_seq, Type::INT8),
+    ];
+    conn.query_typed_each(WHOLE_LIST_SQL, &params, |row| {
+        let fields = (row.try_get::<_, i64>(11), row.try_get::<_, Option<i64>>(0));
+        match fields {
+            (Ok(n), Ok(task)) => {
+                seq = Some(n);
+                if task.is_some() {
+                    each(TaskRow::from(row));
+                }
+            }
+            (Err(e), _) | (_, Err(e)) => failed = Some(e),
+        }
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    Ok(match (seq, known) {
+        (None, _) => Whole::Gone,
+        (Some(n), Some((k, held))) if n == k => Whole::Unchanged(held),
+        (Some(n), _) => Whole::At(n),
+    })
+}
+
 /// The statement of a first page with no filter in the default order: `$1` user, `$2` session,
 /// `$3` limit (NULL: every task). The bench runs it as it stands.
 pub fn first_page_sql() -> String {

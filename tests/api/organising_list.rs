@@ -417,3 +417,35 @@ fn another_users_tasks_never_appear_in_any_list_search_or_tag_count() {
         json!([{ "tag": "mine", "count": 1 }])
     );
 }
+
+#[test]
+fn search_tag_filters_and_title_order_follow_an_edited_title_description_and_tags() {
+    let app = TestApp::spawn();
+    let user = app.user();
+    seed(&app, &user);
+    let milk = array(&list(&app, &user, "q=milk"))[0].clone();
+    let path = task_path(&user, id_of(&milk));
+    let patch = json!({ "title": "Zebra feed", "description": "hay", "tags": ["Farm"] });
+    assert_eq!(
+        app.send("PUT", &path, Some(&user.token), Some(patch))
+            .status,
+        200
+    );
+    assert_eq!(titles(&app, &user, "q=milk"), Vec::<String>::new());
+    assert_eq!(titles(&app, &user, "q=bread"), Vec::<String>::new());
+    assert_eq!(titles(&app, &user, "q=ZEBRA"), ["Zebra feed"]);
+    assert_eq!(titles(&app, &user, "q=hay"), ["Zebra feed"]);
+    assert_eq!(titles(&app, &user, "tag=farm"), ["Zebra feed"]);
+    assert_eq!(titles(&app, &user, "tag=shop"), ["File taxes"]);
+    let by_title = titles(&app, &user, "sort=title_asc");
+    let at = |t: &str| by_title.iter().position(|x| x == t);
+    assert!(at("Zebra feed") > at("Read book"), "{by_title:?}");
+
+    // A toggle leaves the keys as they were.
+    let toggle = format!("{path}/complete");
+    assert_eq!(
+        app.send("PATCH", &toggle, Some(&user.token), None).status,
+        200
+    );
+    assert_eq!(titles(&app, &user, "q=zebra&tag=FARM"), ["Zebra feed"]);
+}

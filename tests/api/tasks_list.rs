@@ -188,3 +188,59 @@ fn a_user_with_ten_thousand_tasks_gets_all_of_them_from_a_plain_get() {
     assert!(list(&app, &user, "?status=completed").is_empty());
     assert_eq!(list(&app, &user, "?limit=1000").len(), 1000);
 }
+
+#[test]
+fn the_whole_list_asked_again_shows_every_change_made_through_another_server() {
+    let a = TestApp::spawn();
+    let b = a.beside(|_| {});
+    let user = a.user();
+    let first = a.task(&user, "first");
+    let second = a.task(&user, "second");
+    let before = list(&a, &user, "");
+    assert_eq!(list(&a, &user, ""), before, "asked twice, nothing changed");
+
+    let toggle = format!("{}/complete", task_path(&user, id_of(&first)));
+    assert_eq!(
+        b.send("PATCH", &toggle, Some(&user.token), None).status,
+        200
+    );
+    let after = array(&a.get(&tasks_path(&user), Some(&user.token)));
+    assert_eq!(ids(&after), ids(&before));
+    assert_eq!(after[1]["completed"], true, "toggled on the other server");
+
+    let third = b.task(&user, "third");
+    let path = task_path(&user, id_of(&second));
+    assert_eq!(b.send("DELETE", &path, Some(&user.token), None).status, 200);
+    let now = array(&a.get(&tasks_path(&user), Some(&user.token)));
+    assert_eq!(ids(&now), [id_of(&third), id_of(&first)]);
+}
+
+#[test]
+fn the_whole_list_asked_again_shows_a_change_written_straight_into_the_database() {
+    let app = TestApp::spawn();
+    let user = app.user();
+    let task = app.task(&user, "as created");
+    let _ = list(&app, &user, "");
+    app.sql()
+        .execute(
+            "UPDATE tasks SET title = 'changed in SQL' WHERE id = $1",
+            &[&id_of(&task)],
+        )
+        .expect("update the title in SQL");
+    let now = array(&app.get(&tasks_path(&user), Some(&user.token)));
+    assert_eq!(now[0]["title"], "changed in SQL");
+}
+
+#[test]
+fn the_whole_list_asked_again_after_sign_out_is_401() {
+    let app = TestApp::spawn();
+    let user = app.user();
+    app.task(&user, "kept");
+    assert_eq!(app.get(&tasks_path(&user), Some(&user.token)).status, 200);
+    let out = app.send("POST", "/api/auth/signout", Some(&user.token), None);
+    assert_eq!(out.status, 204);
+    assert_token_refused(
+        &app.get(&tasks_path(&user), Some(&user.token)),
+        "the list unchanged since it was last served",
+    );
+}

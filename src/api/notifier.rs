@@ -1,0 +1,105 @@
+//! Tells every instance (`LISTEN task_changes`, see `listener.rs`) whose tasks this instance has
+//! changed, once the change has committed. Sent from here, not from the trigger: a transaction
+//! that NOTIFYs holds one database-wide lock through its commit, so every write (its fsync
+//! included) queued behind the one before (measured with pgbench, 16 clients toggling: 1,978/s
+//! with the NOTIFY in the trigger, 4,342/s without). A thread sends what has piled up in one
+//! statement, outside any write's transaction.
+//!
+//! A notification only says "look"; the streams read the changes feed. One lost (this instance
+//! dies between a commit and the send) costs that user's streams latency until the next change
+//! or heartbeat, never a change.
+
+use super::listener::CHANNEL;
+use crate::db::Pool;
+use crate::log;
+use std::collections::HashSet;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+use uuid::Uuid;
+
+#[derive(Default)]
+struct Pending {
+    users: HashSet<Uuid>,
+    closed: bool,
+}
+
+#[derive(Default)]
+struct Shared {
+    pending: Mutex<Pending>,
+    ready: Condvar,
+}
+
+pub struct Notifier {
+    shared: Arc<Shared>,
+}
+
+fn lock(shared: &Shared) -> MutexGuard<'_, Pending> {
+    shared.pending.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Notifier {
+    pub fn start(pool: Pool) -> Notifier {
+        let shared = Arc::new(Shared::default());
+        let mine = Arc::clone(&shared);
+        let spawned = std::thread::Builder::new()
+            .name("notifier".into())
+            .spawn(move || run(&mine, &pool));
+        if let Err(e) = spawned {
+            log::warn("cannot start the notifier thread", &[("error", &e)]);
+        }
+        Notifier { shared }
+    }
+
+    /// `user`'s tasks changed in a transaction that has committed.
+    pub fn changed(&self, user: Uuid) {
+        lock(&self.shared).users.insert(user);
+        self.shared.ready.notify_one();
+    }
+}
+
+impl Drop for Notifier {
+    fn drop(&mut self) {
+        lock(&self.shared).closed = true;
+        self.shared.ready.notify_one();
+    }
+}
+
+fn run(shared: &Shared, pool: &Pool) {
+    loop {
+        let (users, closed) = {
+            let mut pending = lock(shared);
+            while pending.users.is_empty() && !pending.closed {
+                pending = shared
+                    .ready
+                    .wait(pending)
+                    .unwrap_or_else(|p| p.into_inner());
+            }
+            (std::mem::take(&mut pending.users), pending.closed)
+        };
+        if !users.is_empty() {
+            if let Err(e) = send(pool, &users) {
+                log::warn("cannot notify task changes", &[("cause", &e)]);
+                lock(shared).users.extend(users);
+                if closed {
+                    return;
+                }
+                std::thread::sleep(Duration::from_secs(1));
+                continue;
+            }
+        }
+        if closed {
+            return;
+        }
+    }
+}
+
+fn send(pool: &Pool, users: &HashSet<Uuid>) -> Result<(), String> {
+    let users: Vec<Uuid> = users.iter().copied().collect();
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    conn.execute(
+        "SELECT pg_notify($1, u::text) FROM unnest($2::uuid[]) AS u",
+        &[&CHANNEL, &users],
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(())
+}
