@@ -44,3 +44,10 @@ BEGIN
     RETURN NEW;
 END
 $$;
+
+-- Every update of a task (a toggle too) adds entries to both GIN indexes. With the default
+-- pending list (4 MB) they pile up until some unlucky write merges them, tens of milliseconds at
+-- a time; without one, each write inserts its trigrams one by one. A short list keeps the batched
+-- merge and bounds what any one write pays for it.
+ALTER INDEX tasks_user_search_idx SET (gin_pending_list_limit = 128);
+ALTER INDEX tasks_user_tags_idx SET (gin_pending_list_limit = 128);

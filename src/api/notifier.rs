@@ -17,6 +17,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 use uuid::Uuid;
 
+const GATHER: Duration = Duration::from_millis(5);
+
 #[derive(Default)]
 struct Pending {
     users: HashSet<Uuid>,
@@ -66,7 +68,7 @@ impl Drop for Notifier {
 
 fn run(shared: &Shared, pool: &Pool) {
     loop {
-        let (users, closed) = {
+        {
             let mut pending = lock(shared);
             while pending.users.is_empty() && !pending.closed {
                 pending = shared
@@ -74,6 +76,11 @@ fn run(shared: &Shared, pool: &Pool) {
                     .wait(pending)
                     .unwrap_or_else(|p| p.into_inner());
             }
+        }
+        // Writes come in bursts: what arrives within a few milliseconds goes out in one statement.
+        std::thread::sleep(GATHER);
+        let (users, closed) = {
+            let mut pending = lock(shared);
             (std::mem::take(&mut pending.users), pending.closed)
         };
         if !users.is_empty() {
