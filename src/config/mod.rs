@@ -320,7 +320,7 @@ mod tests {
         assert_eq!(c.host.to_string(), "127.0.0.1");
         assert_eq!(c.workers, (16 * cores()).max(16));
         assert_eq!(c.db_pool_size, c.workers);
-        assert_eq!(c.hash_concurrency, cores());
+        assert_eq!(c.hash_concurrency, cores().saturating_sub(1).max(1));
         assert_eq!(c.max_body_bytes, 64 * 1024);
         assert_eq!(c.cors_origins.len(), 2);
         let c = Config::from_vars(&vars(&[("WORKERS", "3")])).unwrap();

@@ -162,13 +162,15 @@ pub const SETTINGS: &[Setting] = &[
     },
     Setting {
         name: "HASH_CONCURRENCY",
-        default: Fallback::Computed("cores", |_, _| cores().to_string()),
-        help: "password hashes computed at once",
+        default: Fallback::Computed("cores - 1 (min 1)", |_, _| {
+            cores().saturating_sub(1).max(1).to_string()
+        }),
+        help: "password hashes computed at once; one core is left to the other requests",
         apply: |c, v| positive(v).map(|n| c.hash_concurrency = n),
     },
     Setting {
         name: "HASH_WAIT_MS",
-        default: Fallback::Value("2000"),
+        default: Fallback::Value("4000"),
         help: "longest wait for a hash; the line admits what it can serve in this time, 503 beyond",
         apply: |c, v| millis(v).map(|d| c.hash_wait = d),
     },

@@ -139,3 +139,49 @@ fn while_one_address_floods_sign_ins_others_sign_in_and_requests_are_answered() 
         "GET /api/auth/me took {slowest:?}"
     );
 }
+
+#[test]
+fn a_sign_in_refused_for_a_full_hashing_line_is_not_counted_against_its_address() {
+    let app = crowd(|c| {
+        c.hash_wait = Duration::from_millis(100);
+        c.signin_limit_per_email = 1_000_000;
+        c.signin_limit_per_address = 1_000_000;
+    });
+    let user = app.user();
+    let barrier = Barrier::new(20);
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..20)
+            .map(|_| {
+                let (app, barrier, email) = (&app, &barrier, &user.email);
+                s.spawn(move || {
+                    let body = json!({ "email": email, "password": "Wrong-passw0rd" });
+                    barrier.wait();
+                    app.request(
+                        "POST",
+                        "/api/auth/signin",
+                        &[
+                            ("Content-Type", "application/json"),
+                            ("X-Forwarded-For", "198.51.100.7"),
+                        ],
+                        Some(body.to_string().as_bytes()),
+                    )
+                    .status
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let hashed = statuses.iter().filter(|s| **s == 401).count() as i32;
+    let refused = statuses.iter().filter(|s| **s == 503).count() as i32;
+    assert_eq!(hashed + refused, 20, "{statuses:?}");
+    assert!(refused > 0, "the line should have been full: {statuses:?}");
+    let hits: i32 = app
+        .sql()
+        .query_one(
+            "SELECT hits FROM auth_throttle WHERE key = 'signin:198.51.100.7'",
+            &[],
+        )
+        .expect("the address's count")
+        .get(0);
+    assert_eq!(hits, hashed, "only the attempts that were hashed count");
+}
