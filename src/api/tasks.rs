@@ -3,7 +3,6 @@
 //! the token's session (one round trip). 401 wins over the rest: see `App::as_caller`.
 
 use super::input::{invalid, NewTask, TaskPatch};
-use super::list_cache::Cached;
 use super::list_query::ListQuery;
 use super::sync::{if_match, list_etag, list_tag, task_response, with_list_etag};
 use super::{idempotent, App};
@@ -92,36 +91,53 @@ pub fn list(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     })
 }
 
+/// A JSON array written as rows arrive; the first row that cannot be written ends it.
+struct JsonArray {
+    body: Vec<u8>,
+    failed: Option<postgres::Error>,
+}
+
+impl JsonArray {
+    fn new() -> JsonArray {
+        let mut body = Vec::with_capacity(16 * 1024);
+        body.push(b'[');
+        JsonArray { body, failed: None }
+    }
+
+    fn push(&mut self, row: tasks::TaskRow) {
+        if self.failed.is_none() {
+            if self.body.len() > 1 {
+                self.body.push(b',');
+            }
+            self.failed = row.write_json(&mut self.body).err();
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.body.len() == 1
+    }
+
+    fn finish(mut self) -> ApiResult<Vec<u8>> {
+        if let Some(e) = self.failed {
+            return Err(e.into());
+        }
+        self.body.push(b']');
+        Ok(self.body)
+    }
+}
+
 /// Every task in the default order: the most asked-for list, answered from the list cache while
 /// the user's change number has not moved.
 fn every_task(app: &App, conn: &mut db::Conn, me: &Bearer, req: &Request) -> ApiResult<Response> {
     let known = app.lists.get(me.user).map(|c| (c.seq, c));
-    let mut body = Vec::new();
-    let mut failed = None;
-    let found = task_list::whole_unless_at(conn, me, known, |row| {
-        if failed.is_none() {
-            body.push(if body.is_empty() { b'[' } else { b',' });
-            failed = row.write_json(&mut body).err();
-        }
-    })?;
-    if let Some(e) = failed {
-        return Err(e.into());
-    }
-    let (body, etag) = match found {
+    let mut array = JsonArray::new();
+    let (body, etag) = match task_list::whole_unless_at(conn, me, known, |row| array.push(row))? {
         Whole::Gone => return Err(ApiError::InvalidToken),
         Whole::Unchanged(held) => (held.body.clone(), held.etag.clone()),
         Whole::At(seq) => {
-            if body.is_empty() {
-                body.push(b'[');
-            }
-            body.push(b']');
+            let body = array.finish()?;
             let etag = list_tag(&body, "");
-            let cached = Cached {
-                seq,
-                body: body.clone(),
-                etag: etag.clone(),
-            };
-            app.lists.put(me.user, cached);
+            app.lists.put(me.user, seq, &body, &etag);
             (body, etag)
         }
     };
@@ -131,27 +147,13 @@ fn every_task(app: &App, conn: &mut db::Conn, me: &Bearer, req: &Request) -> Api
 /// Every task (a user may own 10,000): each row is written into the body as PostgreSQL sends it,
 /// so serialising overlaps the query and no row is held twice.
 fn whole_list(conn: &mut db::Conn, me: &Bearer, query: &ListQuery) -> ApiResult<Response> {
-    let mut body = Vec::with_capacity(64 * 1024);
-    body.push(b'[');
-    let mut failed = None;
+    let mut array = JsonArray::new();
     let after = query.after.as_ref();
     task_list::each(conn, me, &query.filter, query.sort, after, None, |row| {
-        if failed.is_some() {
-            return;
-        }
-        if body.len() > 1 {
-            body.push(b',');
-        }
-        if let Err(e) = row.write_json(&mut body) {
-            failed = Some(e);
-        }
+        array.push(row)
     })?;
-    if let Some(e) = failed {
-        return Err(e.into());
-    }
-    unless_gone(conn, me, body.len() == 1)?;
-    body.push(b']');
-    Ok(Response::json_bytes(200, body))
+    unless_gone(conn, me, array.is_empty())?;
+    Ok(Response::json_bytes(200, array.finish()?))
 }
 
 /// `GET /api/{user_id}/tags`: the user's tags with how many tasks carry each.
@@ -187,15 +189,16 @@ pub fn create(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
         let created = match key {
             Some(key) => idempotent::once(conn, me, key, req, insert),
             None => insert(conn),
-        }?;
-        app.notifier.changed(me.user);
-        Ok(created)
+        };
+        changed(app, me, created)
     })
 }
 
 /// A write's answer, once its change has committed: every instance's streams are told to look.
 fn changed(app: &App, me: &Bearer, answer: ApiResult<Response>) -> ApiResult<Response> {
-    app.notifier.changed(me.user);
+    if answer.is_ok() {
+        app.notifier.changed(me.user);
+    }
     answer
 }
 
@@ -245,11 +248,8 @@ pub fn delete(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
         if !tasks::delete(conn, me, id, expected.as_deref())? {
             return Err(unchanged(conn, me, id, expected.is_some()));
         }
-        app.notifier.changed(me.user);
-        Ok(Response::json(
-            200,
-            &json!({ "message": "Task deleted successfully" }),
-        ))
+        let deleted = json!({ "message": "Task deleted successfully" });
+        changed(app, me, Ok(Response::json(200, &deleted)))
     })
 }
 
