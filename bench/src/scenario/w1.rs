@@ -22,7 +22,10 @@ pub fn run(ctx: &mut Ctx) -> Result<(), String> {
             conns,
             secs,
             script: "w1",
-            args: vec![users.display().to_string(), "10".into()],
+            args: vec![
+                users.display().to_string(),
+                std::env::var("W1_WRITES").unwrap_or("10".into()),
+            ],
         };
     // Warm-up (connections, caches, prepared statements), not counted.
     for (_, server, users) in &targets {
