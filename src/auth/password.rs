@@ -184,7 +184,7 @@ impl Hasher {
         }
         self.shared.ready.notify_one();
         // Admitted work always runs; a closed channel means it panicked.
-        answer.recv().map_err(|_| HashError::Busy)
+        crate::http::gate::aside(|| answer.recv()).map_err(|_| HashError::Busy)
     }
 }
 

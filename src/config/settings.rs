@@ -93,7 +93,7 @@ pub const SETTINGS: &[Setting] = &[
         default: Fallback::Computed("16 x cores (min 16)", |_, _| {
             (16 * cores()).max(16).to_string()
         }),
-        help: "worker threads: they wait on the sockets and run handlers (a sign-in waiting for its hash holds one)",
+        help: "worker threads; 4 per core take requests at once, the others stand in for those waiting on a password hash",
         apply: |c, v| positive(v).map(|n| c.workers = n),
     },
     Setting {

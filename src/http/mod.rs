@@ -4,6 +4,7 @@
 mod accept;
 pub mod client;
 mod conn;
+pub mod gate;
 pub mod parse;
 mod poll;
 mod registry;

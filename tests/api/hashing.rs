@@ -182,3 +182,49 @@ fn a_sign_in_refused_for_a_full_hashing_line_is_not_counted_against_its_address(
         .get(0);
     assert_eq!(hits, 1, "only the attempt that was hashed counts");
 }
+
+#[test]
+fn sign_ins_waiting_for_their_hashes_in_most_workers_do_not_hold_up_other_requests() {
+    // 12 workers, of which 8 serve at once on two cores; 11 sign-ins wait for one hashing thread
+    // at cost 13 (about half a second each) while /api/auth/me is asked for.
+    let app = crowd(|c| {
+        c.workers = 12;
+        c.db_pool_size = 12;
+        c.bcrypt_cost = 13;
+        c.hash_concurrency = 1;
+        c.hash_wait = Duration::from_secs(30);
+    });
+    let user = app.user();
+    let times = std::thread::scope(|s| {
+        for i in 0..11 {
+            let (app, email) = (&app, &user.email);
+            s.spawn(move || {
+                let body = json!({ "email": email, "password": PASSWORD });
+                let from = format!("203.0.113.{}", i + 1);
+                let resp = app.request(
+                    "POST",
+                    "/api/auth/signin",
+                    &[
+                        ("Content-Type", "application/json"),
+                        ("X-Forwarded-For", &from),
+                    ],
+                    Some(body.to_string().as_bytes()),
+                );
+                assert_eq!(resp.status, 200, "{}", resp.body);
+            });
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        (0..5)
+            .map(|_| {
+                let started = Instant::now();
+                assert_eq!(app.get("/api/auth/me", Some(&user.token)).status, 200);
+                started.elapsed()
+            })
+            .collect::<Vec<_>>()
+    });
+    let slowest = times.iter().max().unwrap();
+    assert!(
+        *slowest < Duration::from_millis(400),
+        "GET /api/auth/me took {slowest:?} while sign-ins waited: {times:?}"
+    );
+}
