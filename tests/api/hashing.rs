@@ -19,6 +19,20 @@ fn crowd(adjust: impl FnOnce(&mut todo_api::config::Config)) -> TestApp {
     })
 }
 
+/// A sign-in as if from `from` (the test server trusts 127.0.0.1 as a proxy).
+fn signin_from(app: &TestApp, email: &str, password: &str, from: &str) -> Resp {
+    let body = json!({ "email": email, "password": password });
+    app.request(
+        "POST",
+        "/api/auth/signin",
+        &[
+            ("Content-Type", "application/json"),
+            ("X-Forwarded-For", from),
+        ],
+        Some(body.to_string().as_bytes()),
+    )
+}
+
 /// `n` sign-ups at the same moment, each from its own address: (status, Retry-After, time taken).
 fn simultaneous_signups(app: &TestApp, n: usize) -> Vec<(u16, Option<String>, Duration)> {
     let barrier = Barrier::new(n);
@@ -96,33 +110,15 @@ fn while_one_address_floods_sign_ins_others_sign_in_and_requests_are_answered() 
             let (app, stop, email) = (&app, &stop, &user.email);
             s.spawn(move || {
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    let body = json!({ "email": email, "password": "Wrong-passw0rd" });
-                    app.request(
-                        "POST",
-                        "/api/auth/signin",
-                        &[
-                            ("Content-Type", "application/json"),
-                            ("X-Forwarded-For", "192.0.2.66"),
-                        ],
-                        Some(body.to_string().as_bytes()),
-                    );
+                    signin_from(app, email, "Wrong-passw0rd", "192.0.2.66");
                 }
             });
         }
         std::thread::sleep(Duration::from_millis(300));
         let (mut others, mut me_times) = (Vec::new(), Vec::new());
         for i in 0..20 {
-            let body = json!({ "email": user.email, "password": PASSWORD });
             let from = format!("203.0.113.{}", i + 1);
-            let resp = app.request(
-                "POST",
-                "/api/auth/signin",
-                &[
-                    ("Content-Type", "application/json"),
-                    ("X-Forwarded-For", &from),
-                ],
-                Some(body.to_string().as_bytes()),
-            );
+            let resp = signin_from(&app, &user.email, PASSWORD, &from);
             others.push(resp.status);
             let started = Instant::now();
             assert_eq!(app.get("/api/auth/me", Some(&user.token)).status, 200);
@@ -151,19 +147,7 @@ fn a_sign_in_refused_for_a_full_hashing_line_is_not_counted_against_its_address(
         c.signin_limit_per_address = 1_000_000;
     });
     let user = app.user();
-    let attempt = || {
-        let body = json!({ "email": user.email, "password": "Wrong-passw0rd" });
-        app.request(
-            "POST",
-            "/api/auth/signin",
-            &[
-                ("Content-Type", "application/json"),
-                ("X-Forwarded-For", "198.51.100.7"),
-            ],
-            Some(body.to_string().as_bytes()),
-        )
-        .status
-    };
+    let attempt = || signin_from(&app, &user.email, "Wrong-passw0rd", "198.51.100.7").status;
     let (first, refused) = std::thread::scope(|s| {
         let first = s.spawn(attempt);
         std::thread::sleep(Duration::from_millis(150));
@@ -199,17 +183,8 @@ fn sign_ins_waiting_for_their_hashes_in_most_workers_do_not_hold_up_other_reques
         for i in 0..11 {
             let (app, email) = (&app, &user.email);
             s.spawn(move || {
-                let body = json!({ "email": email, "password": PASSWORD });
                 let from = format!("203.0.113.{}", i + 1);
-                let resp = app.request(
-                    "POST",
-                    "/api/auth/signin",
-                    &[
-                        ("Content-Type", "application/json"),
-                        ("X-Forwarded-For", &from),
-                    ],
-                    Some(body.to_string().as_bytes()),
-                );
+                let resp = signin_from(app, email, PASSWORD, &from);
                 assert_eq!(resp.status, 200, "{}", resp.body);
             });
         }
