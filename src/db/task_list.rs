@@ -264,7 +264,14 @@ fn statement<'a>(
     }
     for term in &filter.terms {
         let p = st.bind(term, Type::TEXT);
-        st.and(&format!("search_key LIKE '%' || task_fold({p}) || '%'"));
+        // A term of one or two characters has no trigram, so the trigram index could only hand
+        // back every task of the user to be checked again; `|| ''` keeps the planner off it and
+        // on the order's own index (measured, 10,000 tasks: 5 ms instead of 8).
+        let key = match term.chars().count() < 3 {
+            true => "(search_key || '')",
+            false => "search_key",
+        };
+        st.and(&format!("{key} LIKE '%' || task_fold({p}) || '%'"));
     }
     // Written on the expression of the due-date index, so a narrow window is a range scan of it
     // ('infinity', a task without a due date, is never before a bound).
