@@ -259,8 +259,7 @@ fn kick_idle(sh: &Shared) {
 /// Workers that take requests at once (the rest wait to stand in for those waiting on a hash):
 /// four per core, which measured best under W1 on two cores.
 fn serving_max(workers: usize) -> usize {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    workers.min(4 * cores).max(1)
+    workers.min(4 * crate::config::cores()).max(1)
 }
 
 fn work(sh: &Shared) {

@@ -40,10 +40,7 @@ pub fn run(ctx: &mut Ctx) -> Result<(), String> {
     let threads = std::env::var("HASH_CONCURRENCY")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-            cores.saturating_sub(1).max(1)
-        });
+        .unwrap_or_else(|| todo_api::config::Config::default().hash_concurrency);
     let verified = bcrypt_rate(&hash, threads, Duration::from_secs(3))?;
     println!("bcrypt::verify at cost 10 in the bench, {threads} threads: {verified:.1}/s");
 
