@@ -1,4 +1,6 @@
--- GET one path, optionally with a bearer token. Arguments: path [token].
+-- GET one path, optionally with a bearer token. Arguments: path [token] [pause_ms].
+-- With pause_ms each connection waits that long before each request: a paced probe, whose
+-- latencies are a request's own rather than its wait behind the probe's other requests.
 
 local req
 
@@ -8,6 +10,12 @@ function init(args)
       headers["Authorization"] = "Bearer " .. args[2]
    end
    req = wrk.format("GET", args[1], headers)
+   local pause = tonumber(args[3] or "")
+   if pause then
+      function delay()
+         return pause
+      end
+   end
 end
 
 function request()

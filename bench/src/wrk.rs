@@ -43,6 +43,7 @@ pub fn check() -> Result<String, String> {
 }
 
 /// One wrk run: `conns` keep-alive connections for `secs` seconds.
+#[derive(Clone)]
 pub struct Load<'a> {
     pub url: String,
     pub conns: usize,

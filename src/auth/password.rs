@@ -1,4 +1,4 @@
-//! bcrypt on a few dedicated threads at a low scheduling priority, behind a waiting line sized by
+//! bcrypt on a few dedicated threads (one fewer than the cores), behind a waiting line sized by
 //! time: a request that could not be served within `wait` at the measured hash time is refused at
 //! once, and one client address holds at most a quarter of the line (one place when it is short), so
 //! a sign-in flood can neither take every core from the other requests nor every place from other
@@ -195,9 +195,11 @@ impl Drop for Hasher {
     }
 }
 
-/// Linux schedules each thread on its own; these calls change only the calling thread. A worker
-/// woken for a request preempts a `SCHED_IDLE` thread at once, so a sign-in flood costs the other
-/// requests no waiting for a core (measured: `/api/auth/me` p99 35x its quiet value at nice 10).
+/// Linux schedules each thread on its own; these calls change only the calling thread. The default
+/// is normal scheduling: with a core left to the rest, a paced `/api/auth/me` during a sign-in
+/// flood had a p99 1.3x-3x its quiet value at normal, 3.5x-5x at `SCHED_IDLE` (bench `auth`): the
+/// idle class orders threads inside this process only, while PostgreSQL and the clients run in
+/// other process groups (autogroups), against which this process competes as a whole.
 fn lower_priority(priority: HashPriority) {
     // SAFETY: sched_setscheduler and setpriority take plain values; pid/who 0 is this thread.
     unsafe {

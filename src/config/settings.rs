@@ -176,7 +176,7 @@ pub const SETTINGS: &[Setting] = &[
     },
     Setting {
         name: "HASH_PRIORITY",
-        default: Fallback::Value("idle"),
+        default: Fallback::Value("normal"),
         help: "scheduling of the hashing threads: idle (only CPU time nothing else wants), low (nice 10) or normal",
         apply: |c, v| {
             c.hash_priority = match v {

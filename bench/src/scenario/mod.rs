@@ -124,6 +124,14 @@ pub fn get<'a>(
     }
 }
 
+/// The same GET, each connection pausing `pause_ms` before each request (get.lua): a probe
+/// that does not itself saturate the server.
+pub fn paced(mut load: Load<'_>, pause_ms: u32) -> Load<'_> {
+    load.args.resize(2, String::new());
+    load.args.push(pause_ms.to_string());
+    load
+}
+
 /// Nearest-rank quantile of microsecond samples (sorted here).
 pub fn quantile(samples: &mut [f64], q: f64) -> f64 {
     samples.sort_by(f64::total_cmp);
