@@ -91,6 +91,12 @@ pub fn set_password(conn: &mut Conn, me: &Bearer, password_hash: &str) -> DbResu
 }
 
 /// The user, their tasks and sessions go together: one statement, the rest by ON DELETE CASCADE.
+/// The tasks are locked before the user's row, in the order every task write takes them (the
+/// task, then the user's change number): the other order deadlocked with writes in flight.
 pub fn delete(conn: &mut Conn, user: Uuid) -> DbResult<bool> {
-    Ok(conn.execute("DELETE FROM users WHERE id = $1", &[&user])? == 1)
+    Ok(conn.execute(
+        "WITH locked AS (SELECT 1 FROM tasks WHERE user_id = $1 FOR UPDATE)
+         DELETE FROM users WHERE id = $1 AND (SELECT count(*) FROM locked) >= 0",
+        &[&user],
+    )? == 1)
 }
