@@ -7,6 +7,10 @@
 //! the session and compares the number in the same snapshot as the tasks. An entry written by a
 //! slower request after a newer one is only stale, never wrong: its number no longer matches. The
 //! cache is bounded and may be emptied at any moment.
+//!
+//! A write of one task (toggle, update) that took the number right after a list's is the only
+//! change since that list was read, and leaves the default order (by creation) as it was: the
+//! entry takes the task's new JSON in place and the new number, so the next read is a hit too.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,6 +25,15 @@ pub struct Cached {
     pub seq: i64,
     pub body: Vec<u8>,
     pub etag: String,
+    /// Where each task's JSON lies in `body`, in list order.
+    pub spans: Vec<Span>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub id: i64,
+    pub start: usize,
+    pub end: usize,
 }
 
 #[derive(Default)]
@@ -39,20 +52,66 @@ impl ListCache {
         self.lock().by_user.get(&user).cloned()
     }
 
-    /// Keeps a copy of `body` unless it is larger than an entry may be; to make room, drops
-    /// whichever entries come first (recency is not worth its bookkeeping here: a dropped list
-    /// costs one read to come back).
-    pub fn put(&self, user: Uuid, seq: i64, body: &[u8], etag: &str) {
-        let size = body.len();
-        if size > ENTRY_MAX {
+    /// Keeps `cached` unless it is larger than an entry may be.
+    pub fn put(&self, user: Uuid, cached: Cached) {
+        if cached.body.len() > ENTRY_MAX {
             return;
         }
-        let cached = Arc::new(Cached {
+        self.insert(user, Arc::new(cached), None);
+    }
+
+    /// After a write of task `id` that took change number `seq`: if the user's entry is the list
+    /// at `seq - 1`, it becomes the list at `seq` with `json` in the task's place (`tag` gives the
+    /// new body's ETag). Anything else leaves the entry to be read afresh.
+    pub fn replace(
+        &self,
+        user: Uuid,
+        seq: i64,
+        id: i64,
+        json: &[u8],
+        tag: impl Fn(&[u8]) -> String,
+    ) {
+        let Some(old) = self.get(user).filter(|c| c.seq == seq - 1) else {
+            return;
+        };
+        let Some(at) = old.spans.iter().position(|s| s.id == id) else {
+            return;
+        };
+        let Span { start, end, .. } = old.spans[at];
+        let mut body = Vec::with_capacity(old.body.len() - (end - start) + json.len());
+        body.extend_from_slice(&old.body[..start]);
+        body.extend_from_slice(json);
+        body.extend_from_slice(&old.body[end..]);
+        let mut spans = old.spans.clone();
+        spans[at].end = start + json.len();
+        let moved = |x: usize| x + start + json.len() - end;
+        for s in &mut spans[at + 1..] {
+            (s.start, s.end) = (moved(s.start), moved(s.end));
+        }
+        if body.len() > ENTRY_MAX {
+            return;
+        }
+        let etag = tag(&body);
+        let new = Arc::new(Cached {
             seq,
-            body: body.to_vec(),
-            etag: etag.to_string(),
+            body,
+            etag,
+            spans,
         });
+        // Built outside the lock; kept only if no other request replaced the entry meanwhile.
+        self.insert(user, new, Some(&old));
+    }
+
+    /// Keeps `cached` (only in place of `instead` when given); to make room, drops whichever
+    /// entries come first (recency is not worth its bookkeeping here: a dropped list costs one
+    /// read to come back).
+    fn insert(&self, user: Uuid, cached: Arc<Cached>, instead: Option<&Arc<Cached>>) {
+        let size = cached.body.len();
         let mut entries = self.lock();
+        let current = entries.by_user.get(&user);
+        if instead.is_some_and(|i| !current.is_some_and(|c| Arc::ptr_eq(c, i))) {
+            return;
+        }
         if let Some(old) = entries.by_user.remove(&user) {
             entries.bytes -= old.body.len();
         }
@@ -77,6 +136,63 @@ impl ListCache {
 mod tests {
     use super::*;
 
+    fn entry(seq: i64, body: &[u8]) -> Cached {
+        Cached {
+            seq,
+            body: body.to_vec(),
+            etag: "\"t\"".into(),
+            spans: Vec::new(),
+        }
+    }
+
+    /// `[{"id":3},{"id":2},{"id":1}]` at change number 7.
+    fn three_tasks(cache: &ListCache, user: Uuid) {
+        let body = br#"[{"id":3},{"id":2},{"id":1}]"#;
+        let spans = [(3, 1, 9), (2, 10, 18), (1, 19, 27)]
+            .map(|(id, start, end)| Span { id, start, end })
+            .to_vec();
+        let cached = Cached {
+            spans,
+            ..entry(7, body)
+        };
+        cache.put(user, cached);
+    }
+
+    fn tag(body: &[u8]) -> String {
+        format!("\"{}\"", body.len())
+    }
+
+    #[test]
+    fn a_write_numbered_right_after_the_list_replaces_its_task_in_place() {
+        let (cache, user) = (ListCache::default(), Uuid::new_v4());
+        three_tasks(&cache, user);
+        cache.replace(user, 8, 2, br#"{"id":2,"done":true}"#, tag);
+        let now = cache.get(user).expect("kept");
+        assert_eq!(now.seq, 8);
+        assert_eq!(now.body, br#"[{"id":3},{"id":2,"done":true},{"id":1}]"#);
+        assert_eq!(now.etag, tag(&now.body));
+        for s in &now.spans {
+            let json = format!("{{\"id\":{}", s.id);
+            assert!(
+                now.body[s.start..s.end].starts_with(json.as_bytes()),
+                "{s:?}"
+            );
+        }
+        cache.replace(user, 9, 1, br#"{"id":1}"#, tag);
+        assert_eq!(cache.get(user).map(|c| c.seq), Some(9), "spans still right");
+    }
+
+    #[test]
+    fn a_write_after_another_change_or_of_an_unlisted_task_leaves_the_list_as_read() {
+        let (cache, user) = (ListCache::default(), Uuid::new_v4());
+        three_tasks(&cache, user);
+        cache.replace(user, 9, 2, br#"{"id":2,"done":true}"#, tag);
+        cache.replace(user, 8, 4, br#"{"id":4}"#, tag);
+        let now = cache.get(user).expect("kept");
+        assert_eq!(now.seq, 7);
+        assert_eq!(now.body, br#"[{"id":3},{"id":2},{"id":1}]"#);
+    }
+
     #[test]
     fn entries_past_the_total_drop_others_and_an_oversized_list_is_not_kept() {
         let cache = ListCache::default();
@@ -85,7 +201,7 @@ mod tests {
             .map(|_| Uuid::new_v4())
             .collect();
         for (n, user) in users.iter().enumerate() {
-            cache.put(*user, n as i64, &list, "\"t\"");
+            cache.put(*user, entry(n as i64, &list));
             let newest = cache.get(*user).map(|c| c.seq);
             assert_eq!(newest, Some(n as i64), "the newest entry is kept");
             assert!(cache.lock().bytes <= TOTAL_MAX);
@@ -94,7 +210,7 @@ mod tests {
         assert_eq!(kept, TOTAL_MAX / ENTRY_MAX);
 
         let big = Uuid::new_v4();
-        cache.put(big, 1, &vec![b'x'; ENTRY_MAX + 1], "\"t\"");
+        cache.put(big, entry(1, &vec![b'x'; ENTRY_MAX + 1]));
         assert!(cache.get(big).is_none());
     }
 }

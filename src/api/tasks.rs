@@ -3,6 +3,7 @@
 //! the token's session (one round trip). 401 wins over the rest: see `App::as_caller`.
 
 use super::input::{invalid, NewTask, TaskPatch};
+use super::list_cache::{Cached, Span};
 use super::list_query::ListQuery;
 use super::sync::{if_match, list_etag, list_tag, task_response, with_list_etag};
 use super::{idempotent, App};
@@ -94,6 +95,7 @@ pub fn list(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
 /// A JSON array written as rows arrive; the first row that cannot be written ends it.
 struct JsonArray {
     body: Vec<u8>,
+    spans: Vec<Span>,
     failed: Option<postgres::Error>,
 }
 
@@ -101,7 +103,11 @@ impl JsonArray {
     fn new() -> JsonArray {
         let mut body = Vec::with_capacity(16 * 1024);
         body.push(b'[');
-        JsonArray { body, failed: None }
+        JsonArray {
+            body,
+            spans: Vec::new(),
+            failed: None,
+        }
     }
 
     fn push(&mut self, row: tasks::TaskRow) {
@@ -109,7 +115,16 @@ impl JsonArray {
             if self.body.len() > 1 {
                 self.body.push(b',');
             }
-            self.failed = row.write_json(&mut self.body).err();
+            let start = self.body.len();
+            self.failed = row
+                .id()
+                .and_then(|id| {
+                    row.write_json(&mut self.body)?;
+                    let end = self.body.len();
+                    self.spans.push(Span { id, start, end });
+                    Ok(())
+                })
+                .err();
         }
     }
 
@@ -117,12 +132,16 @@ impl JsonArray {
         self.body.len() == 1
     }
 
-    fn finish(mut self) -> ApiResult<Vec<u8>> {
+    fn finish(self) -> ApiResult<Vec<u8>> {
+        Ok(self.finish_with_spans()?.0)
+    }
+
+    fn finish_with_spans(mut self) -> ApiResult<(Vec<u8>, Vec<Span>)> {
         if let Some(e) = self.failed {
             return Err(e.into());
         }
         self.body.push(b']');
-        Ok(self.body)
+        Ok((self.body, self.spans))
     }
 }
 
@@ -135,9 +154,15 @@ fn every_task(app: &App, conn: &mut db::Conn, me: &Bearer, req: &Request) -> Api
         Whole::Gone => return Err(ApiError::InvalidToken),
         Whole::Unchanged(held) => (held.body.clone(), held.etag.clone()),
         Whole::At(seq) => {
-            let body = array.finish()?;
+            let (body, spans) = array.finish_with_spans()?;
             let etag = list_tag(&body, "");
-            app.lists.put(me.user, seq, &body, &etag);
+            let cached = Cached {
+                seq,
+                body: body.clone(),
+                etag: etag.clone(),
+                spans,
+            };
+            app.lists.put(me.user, cached);
             (body, etag)
         }
     };
@@ -202,6 +227,20 @@ fn changed(app: &App, me: &Bearer, answer: ApiResult<Response>) -> ApiResult<Res
     answer
 }
 
+/// A write of one task, committed: the user's cached list takes the task in place when this was
+/// the only change since the list was read (see `list_cache`).
+fn rewritten(app: &App, me: &Bearer, task: &tasks::TaskRow) -> ApiResult<Response> {
+    let answer = task_response(200, task)?;
+    app.lists.replace(
+        me.user,
+        task.change_no()?,
+        task.id()?,
+        &task.to_json()?,
+        |body| list_tag(body, ""),
+    );
+    changed(app, me, Ok(answer))
+}
+
 /// A write with `If-Match` that changed nothing: the task moved on (412) or is not there (404).
 fn unchanged(conn: &mut db::Conn, me: &Bearer, id: i64, checked: bool) -> ApiError {
     if !checked {
@@ -235,7 +274,7 @@ pub fn update(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
         };
         let expected = if_match(req, id);
         match tasks::update(conn, me, id, &change, expected.as_deref())? {
-            Some(task) => changed(app, me, task_response(200, &task)),
+            Some(task) => rewritten(app, me, &task),
             None => Err(unchanged(conn, me, id, expected.is_some())),
         }
     })
@@ -258,7 +297,7 @@ pub fn toggle(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
         let id = task_id(me, path)?;
         let expected = if_match(req, id);
         match tasks::toggle(conn, me, id, expected.as_deref())? {
-            Some(task) => changed(app, me, task_response(200, &task)),
+            Some(task) => rewritten(app, me, &task),
             None => Err(unchanged(conn, me, id, expected.is_some())),
         }
     })

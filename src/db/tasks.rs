@@ -48,6 +48,11 @@ impl TaskRow {
     pub fn title_key(&self) -> DbResult<String> {
         self.0.try_get(11)
     }
+
+    /// Only from a write of one task (update, toggle): the change number the write took.
+    pub fn change_no(&self) -> DbResult<i64> {
+        self.0.try_get(11)
+    }
 }
 
 impl From<Row> for TaskRow {
@@ -147,7 +152,8 @@ pub fn update(
              WHERE user_id = $1 AND id = $2 AND session_ok($1, $11)
                AND ($12::timestamptz[] IS NULL OR updated_at = ANY($12))
              RETURNING ",
-            task_columns!()
+            task_columns!(),
+            ", change_no"
         ),
         &[
             &me.user,
@@ -178,7 +184,8 @@ pub const TOGGLE_SQL: &str = concat!(
      WHERE user_id = $1 AND id = $2 AND session_ok($1, $3)
        AND ($4::timestamptz[] IS NULL OR updated_at = ANY($4))
      RETURNING ",
-    task_columns!()
+    task_columns!(),
+    ", change_no"
 );
 
 /// One statement, so concurrent toggles serialise on the row lock and none is lost.

@@ -189,9 +189,7 @@ fn deleting_an_account_while_its_tasks_are_written_succeeds_at_once_and_never_an
     });
     let statuses = statuses.into_inner().unwrap();
     assert!(
-        statuses
-            .iter()
-            .all(|s| [200, 204, 401, 404].contains(s)),
+        statuses.iter().all(|s| [200, 204, 401, 404].contains(s)),
         "{statuses:?}"
     );
     assert!(

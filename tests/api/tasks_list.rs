@@ -216,6 +216,47 @@ fn the_whole_list_asked_again_shows_every_change_made_through_another_server() {
 }
 
 #[test]
+fn the_whole_list_after_edits_on_one_server_is_to_the_byte_what_another_server_reads_afresh() {
+    let a = TestApp::spawn();
+    let b = a.beside(|_| {});
+    let user = a.user();
+    let tasks: Vec<i64> = ["one", "two", "three"]
+        .iter()
+        .map(|t| id_of(&a.task(&user, t)))
+        .collect();
+    let _ = a.get(&tasks_path(&user), Some(&user.token));
+    let edit = json!({ "title": "two, now a much longer title", "tags": ["Home"] });
+    let writes = [
+        (
+            "PATCH",
+            format!("{}/complete", task_path(&user, tasks[2])),
+            None,
+        ),
+        ("PUT", task_path(&user, tasks[1]), Some(edit)),
+        (
+            "PATCH",
+            format!("{}/complete", task_path(&user, tasks[0])),
+            None,
+        ),
+        (
+            "PUT",
+            task_path(&user, tasks[2]),
+            Some(json!({ "title": "3" })),
+        ),
+    ];
+    for (method, path, body) in writes {
+        assert_eq!(a.send(method, &path, Some(&user.token), body).status, 200);
+        let here = a.get(&tasks_path(&user), Some(&user.token));
+        let there = b.get(&tasks_path(&user), Some(&user.token));
+        assert_eq!(here.body, there.body, "after {method} {path}");
+        assert_eq!(here.header("etag"), there.header("etag"));
+    }
+    let now = array(&a.get(&tasks_path(&user), Some(&user.token)));
+    assert_eq!(now[1]["title"], "two, now a much longer title");
+    assert_eq!(now[0]["title"], "3");
+}
+
+#[test]
 fn the_whole_list_asked_again_shows_a_change_written_straight_into_the_database() {
     let app = TestApp::spawn();
     let user = app.user();
