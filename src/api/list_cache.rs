@@ -29,6 +29,12 @@ pub struct Cached {
     pub spans: Vec<Span>,
 }
 
+impl Cached {
+    fn size(&self) -> usize {
+        self.body.len() + self.spans.len() * std::mem::size_of::<Span>()
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Span {
     pub id: i64,
@@ -54,7 +60,7 @@ impl ListCache {
 
     /// Keeps `cached` unless it is larger than an entry may be.
     pub fn put(&self, user: Uuid, cached: Cached) {
-        if cached.body.len() > ENTRY_MAX {
+        if cached.size() > ENTRY_MAX {
             return;
         }
         self.insert(user, Arc::new(cached), None);
@@ -88,9 +94,6 @@ impl ListCache {
         for s in &mut spans[at + 1..] {
             (s.start, s.end) = (moved(s.start), moved(s.end));
         }
-        if body.len() > ENTRY_MAX {
-            return;
-        }
         let etag = tag(&body);
         let new = Arc::new(Cached {
             seq,
@@ -98,6 +101,9 @@ impl ListCache {
             etag,
             spans,
         });
+        if new.size() > ENTRY_MAX {
+            return;
+        }
         // Built outside the lock; kept only if no other request replaced the entry meanwhile.
         self.insert(user, new, Some(&old));
     }
@@ -106,21 +112,21 @@ impl ListCache {
     /// entries come first (recency is not worth its bookkeeping here: a dropped list costs one
     /// read to come back).
     fn insert(&self, user: Uuid, cached: Arc<Cached>, instead: Option<&Arc<Cached>>) {
-        let size = cached.body.len();
+        let size = cached.size();
         let mut entries = self.lock();
         let current = entries.by_user.get(&user);
         if instead.is_some_and(|i| !current.is_some_and(|c| Arc::ptr_eq(c, i))) {
             return;
         }
         if let Some(old) = entries.by_user.remove(&user) {
-            entries.bytes -= old.body.len();
+            entries.bytes -= old.size();
         }
         while entries.bytes + size > TOTAL_MAX {
             let Some(victim) = entries.by_user.keys().next().copied() else {
                 break;
             };
             if let Some(old) = entries.by_user.remove(&victim) {
-                entries.bytes -= old.body.len();
+                entries.bytes -= old.size();
             }
         }
         entries.bytes += size;

@@ -230,15 +230,11 @@ fn changed(app: &App, me: &Bearer, answer: ApiResult<Response>) -> ApiResult<Res
 /// A write of one task, committed: the user's cached list takes the task in place when this was
 /// the only change since the list was read (see `list_cache`).
 fn rewritten(app: &App, me: &Bearer, task: &tasks::TaskRow) -> ApiResult<Response> {
-    let answer = task_response(200, task)?;
-    app.lists.replace(
-        me.user,
-        task.change_no()?,
-        task.id()?,
-        &task.to_json()?,
-        |body| list_tag(body, ""),
-    );
-    changed(app, me, Ok(answer))
+    if let (Ok(seq), Ok(id), Ok(json)) = (task.change_no(), task.id(), task.to_json()) {
+        app.lists
+            .replace(me.user, seq, id, &json, |body| list_tag(body, ""));
+    }
+    changed(app, me, task_response(200, task))
 }
 
 /// A write with `If-Match` that changed nothing: the task moved on (412) or is not there (404).
