@@ -8,6 +8,7 @@ use crate::db::{self, sessions, users};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
 use crate::routes::Path;
+use uuid::Uuid;
 
 const SESSION_NOT_FOUND: ApiError = ApiError::NotFound("Session not found");
 
@@ -23,7 +24,7 @@ pub fn signout(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
     if !done {
         return Err(ApiError::InvalidToken);
     }
-    Ok(Response::empty(204))
+    ended(app, me.user, Response::empty(204))
 }
 
 pub fn list(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
@@ -41,7 +42,7 @@ pub fn revoke_all(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
     let mut conn = app.db()?;
     let me = alive(app, req, &mut conn)?;
     sessions::revoke_all(&mut conn, me.user, None)?;
-    Ok(Response::empty(204))
+    ended(app, me.user, Response::empty(204))
 }
 
 pub fn revoke(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
@@ -51,7 +52,7 @@ pub fn revoke(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     if !sessions::revoke(&mut conn, me.user, id)? {
         return Err(SESSION_NOT_FOUND);
     }
-    Ok(Response::empty(204))
+    ended(app, me.user, Response::empty(204))
 }
 
 /// `PUT /api/auth/password`: a wrong current password is a 400, not a 401 (the token is fine). On
@@ -73,7 +74,7 @@ pub fn change_password(app: &App, req: &Request, _: &Path) -> ApiResult<Response
         sessions::revoke_all(conn, me.user, None)?;
         open_session(app, req, conn, &user)
     })?;
-    Ok(Response::json(200, &body))
+    ended(app, me.user, Response::json(200, &body))
 }
 
 pub fn rename(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
@@ -96,7 +97,14 @@ pub fn delete(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
     if !users::delete(&mut *app.db()?, me.user)? {
         return Err(ApiError::InvalidToken);
     }
-    Ok(Response::empty(204))
+    ended(app, me.user, Response::empty(204))
+}
+
+/// Sessions of `user` ended in a committed write: every instance is told to end their event
+/// streams (the listener checks each stream's session before sending it more).
+fn ended(app: &App, user: Uuid, answer: Response) -> ApiResult<Response> {
+    app.notifier.changed(user);
+    Ok(answer)
 }
 
 /// The token's caller and the parsed body; a body problem is a 400 only while the session lives.

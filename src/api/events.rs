@@ -51,12 +51,11 @@ pub fn stream(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     let user = path.user.ok_or(ApiError::InvalidTicket)?;
     let ticket = req.query_param("ticket").ok_or(ApiError::InvalidTicket)?;
     let mut conn = app.db()?;
-    if !db::events::redeem(&mut conn, user, &digest(&ticket))? {
-        return Err(ApiError::InvalidTicket);
-    }
+    let session =
+        db::events::redeem(&mut conn, user, &digest(&ticket))?.ok_or(ApiError::InvalidTicket)?;
     let place: Reservation = app
         .hub
-        .reserve(user)
+        .reserve(user, session)
         .ok_or(ApiError::TooMany(TOO_MANY, 5))?;
     let mut body = String::from("retry: 2000\n\n");
     let resume = req.header("last-event-id").filter(|id| !id.is_empty());

@@ -16,6 +16,10 @@ struct Stream {
     token: u64,
     /// The last change number this stream has been sent (or that its client had).
     sent: i64,
+    /// The session its ticket was issued to (`None`: a token from before sessions).
+    session: Option<Uuid>,
+    /// Its session has ended; closed as soon as no thread is writing it.
+    revoked: bool,
 }
 
 #[derive(Default)]
@@ -73,7 +77,7 @@ impl Hub {
 
     /// A place for one more stream of `user`; `None` past the limit. Streams whose connection
     /// has gone are forgotten first.
-    pub fn reserve(self: &Arc<Hub>, user: Uuid) -> Option<Reservation> {
+    pub fn reserve(self: &Arc<Hub>, user: Uuid, session: Option<Uuid>) -> Option<Reservation> {
         let outlet = self.outlet.get()?;
         let mut users = lock(&self.users);
         let streams = users.entry(user).or_default();
@@ -85,6 +89,7 @@ impl Hub {
         Some(Reservation {
             hub: Arc::clone(self),
             user,
+            session,
             sent: None,
         })
     }
@@ -105,6 +110,30 @@ impl Hub {
             .and_then(|s| s.open.iter().map(|s| s.sent).min())
     }
 
+    /// The sessions `user`'s streams were opened with.
+    pub fn sessions(&self, user: Uuid) -> Vec<Uuid> {
+        let users = lock(&self.users);
+        let open = users.get(&user).map(|s| &s.open[..]).unwrap_or_default();
+        open.iter().filter_map(|s| s.session).collect()
+    }
+
+    /// Ends the streams of `user` whose session is not `live` (`None`: a token from before
+    /// sessions); they get nothing more.
+    pub fn end_revoked(&self, user: Uuid, live: impl Fn(Option<Uuid>) -> bool) {
+        let Some(outlet) = self.outlet.get() else {
+            return;
+        };
+        let mut users = lock(&self.users);
+        if let Some(streams) = users.get_mut(&user) {
+            for s in &mut streams.open {
+                s.revoked |= !live(s.session);
+            }
+            streams
+                .open
+                .retain(|s| !(s.revoked && outlet.close(s.token)));
+        }
+    }
+
     /// Sends each stream of `user` the changes in `items` (in change order) it has not had.
     pub fn publish(&self, cursors: &Cursors, user: Uuid, items: &[Item]) {
         let Some(outlet) = self.outlet.get() else {
@@ -115,6 +144,9 @@ impl Hub {
             return;
         };
         streams.open.retain_mut(|s| {
+            if s.revoked {
+                return !outlet.close(s.token);
+            }
             let since = s.sent;
             let mut text = String::new();
             for item in items.iter().filter(|i| i.change_no() > since) {
@@ -136,7 +168,10 @@ impl Hub {
         };
         let mut users = lock(&self.users);
         users.retain(|_, streams| {
-            streams.open.retain(|s| outlet.send(s.token, HEARTBEAT));
+            streams.open.retain(|s| match s.revoked {
+                true => !outlet.close(s.token),
+                false => outlet.send(s.token, HEARTBEAT),
+            });
             !streams.open.is_empty() || streams.reserved > 0
         });
     }
@@ -151,6 +186,7 @@ impl Hub {
 pub struct Reservation {
     hub: Arc<Hub>,
     user: Uuid,
+    session: Option<Uuid>,
     sent: Option<i64>,
 }
 
@@ -163,7 +199,12 @@ impl Reservation {
             let mut users = lock(&self.hub.users);
             let streams = users.entry(self.user).or_default();
             streams.reserved = streams.reserved.saturating_sub(1);
-            streams.open.push(Stream { token, sent });
+            streams.open.push(Stream {
+                token,
+                sent,
+                session: self.session,
+                revoked: false,
+            });
             drop(users);
             lock(&self.hub.pokes).push(self.user);
         })

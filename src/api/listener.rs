@@ -1,11 +1,13 @@
-//! One PostgreSQL connection per instance that LISTENs for task changes (the trigger of
-//! `sql/0004_sync.sql` notifies "<user> <change number>" at commit) and feeds this instance's
-//! streams from the changes feed. A notification only says "look": what is sent is read from the
-//! feed after each stream's position, so a lost notification (a reconnect, a restart) costs
-//! latency, never a change; every heartbeat also looks for every user with streams.
+//! One PostgreSQL connection per instance that LISTENs for users whose tasks or sessions changed
+//! (every instance notifies the user id once such a write commits: `notifier.rs`) and feeds this
+//! instance's streams from the changes feed, ending first those whose session has ended. A
+//! notification only says "look": what is sent is read from the feed after each stream's
+//! position, so a lost notification (a reconnect, a restart) costs latency, never a change; every
+//! heartbeat also looks for every user with streams.
 
 use super::App;
 use crate::db::changes::{self, Reader};
+use crate::db::sessions;
 use crate::db::{Conn, Target};
 use crate::log;
 use postgres::fallible_iterator::FallibleIterator;
@@ -109,8 +111,15 @@ fn wait(conn: &mut Conn, due: &mut HashSet<Uuid>) -> Result<(), postgres::Error>
     Ok(())
 }
 
-/// Sends `user`'s streams every change after the oldest of their positions.
+/// Ends `user`'s streams whose session has ended, then sends the others every change after the
+/// oldest of their positions.
 fn catch_up(conn: &mut Conn, app: &App, user: Uuid) -> Result<(), postgres::Error> {
+    if app.hub.position(user).is_none() {
+        return Ok(());
+    }
+    let (live, legacy) = sessions::live(conn, user, &app.hub.sessions(user))?;
+    app.hub
+        .end_revoked(user, |s| s.map_or(legacy, |id| live.contains(&id)));
     let Some(mut since) = app.hub.position(user) else {
         return Ok(());
     };

@@ -52,7 +52,7 @@ impl Notifier {
         Notifier { shared }
     }
 
-    /// `user`'s tasks changed in a transaction that has committed.
+    /// `user`'s tasks or sessions changed in a transaction that has committed.
     pub fn changed(&self, user: Uuid) {
         lock(&self.shared).users.insert(user);
         self.shared.ready.notify_one();

@@ -14,17 +14,18 @@ pub fn issue(conn: &mut Conn, me: &Bearer, hash: &[u8], ttl_seconds: i64) -> DbR
     )? == 1)
 }
 
-/// Uses the ticket up (whatever the answer): `true` when it was unexpired and its session lives.
-pub fn redeem(conn: &mut Conn, user: Uuid, hash: &[u8]) -> DbResult<bool> {
+/// Uses the ticket up (whatever the answer). When it was unexpired and its session lives: that
+/// session (`None` inside for a token from before sessions), which the stream stays bound to.
+pub fn redeem(conn: &mut Conn, user: Uuid, hash: &[u8]) -> DbResult<Option<Option<Uuid>>> {
     let row = conn.query_opt(
         "DELETE FROM event_tickets WHERE user_id = $1 AND ticket_hash = $2
-         RETURNING expires_at > now() AND session_ok(user_id, session_id)",
+         RETURNING expires_at > now() AND session_ok(user_id, session_id), session_id",
         &[&user, &hash],
     )?;
-    Ok(match row {
-        Some(r) => r.try_get(0)?,
-        None => false,
-    })
+    match row {
+        Some(r) if r.try_get::<_, Option<bool>>(0)? == Some(true) => Ok(Some(r.try_get(1)?)),
+        _ => Ok(None),
+    }
 }
 
 pub fn purge_expired(conn: &mut Conn) -> DbResult<u64> {

@@ -81,6 +81,25 @@ pub fn revoke_all(conn: &mut Conn, user: Uuid, keep: Option<Uuid>) -> DbResult<(
     Ok(())
 }
 
+/// Which of `ids` (sessions of `user`) still live, and whether the user's tokens from before
+/// sessions still do.
+pub fn live(conn: &mut Conn, user: Uuid, ids: &[Uuid]) -> DbResult<(Vec<Uuid>, bool)> {
+    let rows = conn.query(
+        "SELECT id FROM sessions WHERE user_id = $1 AND id = ANY($2) AND expires_at > now()
+         UNION ALL
+         SELECT NULL FROM users WHERE id = $1 AND NOT legacy_tokens_revoked",
+        &[&user, &ids],
+    )?;
+    let (mut live, mut legacy) = (Vec::new(), false);
+    for row in rows {
+        match row.try_get::<_, Option<Uuid>>(0)? {
+            Some(id) => live.push(id),
+            None => legacy = true,
+        }
+    }
+    Ok((live, legacy))
+}
+
 /// Ends the tokens issued before sessions existed; `false` when they were already ended.
 pub fn revoke_legacy(conn: &mut Conn, user: Uuid) -> DbResult<bool> {
     Ok(conn.execute(

@@ -57,6 +57,22 @@ impl Outlet {
         alive
     }
 
+    /// Closes the stream `token` unless a thread is writing it just now; `true` once it is gone.
+    pub fn close(&self, token: u64) -> bool {
+        let Some(sh) = self.0.upgrade() else {
+            return true;
+        };
+        let mut busy = false;
+        sh.registry.with(token, |held| match held {
+            Held::Parked(_) => true,
+            Held::Out(_) => {
+                busy = true;
+                false
+            }
+        });
+        !busy
+    }
+
     /// Is `token` still an open connection?
     pub fn alive(&self, token: u64) -> bool {
         self.0

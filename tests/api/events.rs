@@ -82,6 +82,22 @@ impl Sse {
         }
     }
 
+    /// Does the server close the stream within `wait` (whatever it sends before)?
+    fn ends_within(&mut self, wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
+        self.stream.set_read_timeout(Some(wait)).unwrap();
+        let mut chunk = [0u8; 16384];
+        while Instant::now() < deadline {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return true,
+                Ok(_) => continue,
+                Err(e) if e.kind() == ErrorKind::ConnectionReset => return true,
+                Err(_) => return false,
+            }
+        }
+        false
+    }
+
     /// The next event (comments and `retry:` skipped), within `wait`.
     fn next(&mut self, wait: Duration) -> Option<Event> {
         let deadline = Instant::now() + wait;
@@ -157,6 +173,54 @@ fn a_change_made_through_server_a_arrives_on_a_stream_opened_on_server_b() {
         Some(&user.token),
     );
     assert_eq!(feed.json()["tasks"], json!([]));
+}
+
+/// A second session of `user` (a sign-in of its own).
+fn second_session(app: &TestApp, user: &User) -> User {
+    let resp = app.signin(&user.email, PASSWORD);
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let token = resp.json()["access_token"].as_str().unwrap().to_string();
+    User {
+        token,
+        ..user.clone()
+    }
+}
+
+#[test]
+fn ending_a_session_ends_its_streams_on_every_server_and_no_other_stream() {
+    let a = TestApp::spawn();
+    let b = a.beside(|_| {});
+    let user = a.user();
+    let other = second_session(&a, &user);
+    let mut on_a = Sse::open(&a, &user.id, &ticket(&a, &user), None);
+    let mut on_b = Sse::open(&b, &user.id, &ticket(&a, &user), None);
+    let mut kept = Sse::open(&b, &user.id, &ticket(&a, &other), None);
+    for s in [&on_a, &on_b, &kept] {
+        assert_eq!(s.status(), 200, "{}", s.head);
+    }
+    let out = a.send("POST", "/api/auth/signout", Some(&user.token), None);
+    assert_eq!(out.status, 204);
+    assert!(
+        on_a.ends_within(WAIT),
+        "the stream on the server signed out on"
+    );
+    assert!(on_b.ends_within(WAIT), "the stream on the other server");
+    let task = a.task(&other, "after the sign-out");
+    let created = kept.next(WAIT).expect("the other session's stream goes on");
+    assert_eq!(created.data["id"], task["id"]);
+
+    let password = json!({ "current_password": PASSWORD, "new_password": "Another-pass-2" });
+    let changed = a.send(
+        "PUT",
+        "/api/auth/password",
+        Some(&other.token),
+        Some(password),
+    );
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert!(
+        kept.ends_within(WAIT),
+        "a password change ends every session"
+    );
 }
 
 #[test]

@@ -77,6 +77,7 @@ impl Resp {
 }
 
 /// A signed-up user.
+#[derive(Clone)]
 pub struct User {
     pub id: String,
     pub email: String,
