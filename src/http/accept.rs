@@ -20,6 +20,10 @@ const BATCH: usize = 64;
 /// Descriptors left for PostgreSQL connections, files and the process itself.
 const RESERVED_FDS: u64 = 256;
 const MAX_DEFAULT_CONNECTIONS: u64 = 65_536;
+/// Connections the kernel may complete before one is accepted. The standard library listens with
+/// 128: a burst of connects overflowed it while the workers were busy, and each connect that did
+/// not fit waited a second for its SYN to be sent again. The kernel caps it at `somaxconn`.
+const BACKLOG: libc::c_int = 4096;
 
 pub struct Acceptor {
     pub listener: Option<TcpListener>,
@@ -53,6 +57,15 @@ impl Acceptor {
             }
         }
     }
+}
+
+/// Listening again on a listening socket only sets its backlog.
+pub fn deepen_backlog(listener: &TcpListener) -> io::Result<()> {
+    // SAFETY: listen takes a descriptor the listener owns and a plain number.
+    if unsafe { libc::listen(listener.as_raw_fd(), BACKLOG) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Raises the soft descriptor limit to the hard one (as nginx does) and returns the soft limit.

@@ -119,6 +119,7 @@ impl HttpServer {
         super::accept::raise_nofile_limit();
         let addr = listener.local_addr()?;
         listener.set_nonblocking(true)?;
+        super::accept::deepen_backlog(&listener)?;
         let epoll = Epoll::new()?;
         let (wake, heartbeat) = (EventFd::new()?, EventFd::new()?);
         epoll.add_level(wake.raw(), WAKE)?;

@@ -1,5 +1,6 @@
-//! Out of file descriptors, the server refuses at once and answers again afterwards. Run through
-//! the built binary, whose descriptor limit is lowered before it starts.
+//! Accepting under pressure, through the built binary: out of file descriptors the server refuses
+//! at once and answers again afterwards; a burst of connections it cannot accept yet waits in the
+//! listen backlog instead of being dropped.
 
 use crate::support::*;
 use std::io::{Read, Write};
@@ -11,6 +12,11 @@ use std::time::{Duration, Instant};
 const FD_LIMIT: libc::rlim_t = 128;
 
 fn start_with_few_descriptors() -> Running {
+    start(Some(FD_LIMIT))
+}
+
+/// The binary with its descriptor limit lowered to `fd_limit`, if given, before it starts.
+fn start(fd_limit: Option<libc::rlim_t>) -> Running {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(temp_dir("fds"))
         .env_clear()
@@ -25,12 +31,15 @@ fn start_with_few_descriptors() -> Running {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
+    let Some(limit) = fd_limit else {
+        return run(cmd);
+    };
     // SAFETY: setrlimit is async-signal-safe; it only lowers this child's own limit.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             let lim = libc::rlimit {
-                rlim_cur: FD_LIMIT,
-                rlim_max: FD_LIMIT,
+                rlim_cur: limit,
+                rlim_max: limit,
             };
             if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
                 return Err(std::io::Error::last_os_error());
@@ -100,4 +109,47 @@ fn out_of_descriptors_new_clients_are_refused_at_once_and_served_again_afterward
         (1..=seconds).contains(&warnings),
         "{warnings} warnings in {seconds} s: logged per attempt, not per interval?"
     );
+}
+
+/// Sends `signal` to the server's process.
+fn signal(server: &Running, signal: libc::c_int) {
+    // SAFETY: kill takes a pid this test started and a signal number.
+    assert_eq!(
+        unsafe { libc::kill(server.child.id() as libc::pid_t, signal) },
+        0
+    );
+}
+
+#[test]
+fn a_burst_of_connections_the_server_cannot_accept_yet_waits_in_the_backlog_and_is_served() {
+    const BURST: usize = 600;
+    let server = start(None);
+    assert_eq!(health(server.addr), Some(200));
+    // Stopped, the server accepts nothing; the kernel completes each connection into the listen
+    // backlog while there is room, and drops the SYN of any that does not fit (its client then
+    // waits a second to try again, longer than the timeout here).
+    signal(&server, libc::SIGSTOP);
+    let mut connected = Vec::new();
+    let mut failed = None;
+    while connected.len() < BURST && failed.is_none() {
+        match TcpStream::connect_timeout(&server.addr, Duration::from_millis(500)) {
+            Ok(s) => connected.push(s),
+            Err(e) => failed = Some(e),
+        }
+    }
+    signal(&server, libc::SIGCONT);
+    assert!(
+        failed.is_none(),
+        "connection {} of {BURST} was not taken while the server was stopped: {failed:?}",
+        connected.len() + 1
+    );
+    for s in connected.iter_mut() {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+    }
+    for s in connected.iter_mut() {
+        let raw = read_all(s, Duration::from_secs(5));
+        assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
+    }
 }
