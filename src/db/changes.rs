@@ -46,9 +46,10 @@ pub const FEED_SQL: &str = concat!(
     "SELECT * FROM (
     (SELECT ",
     task_columns!(),
-    ", 1::smallint AS kind, change_no, created_no
-     FROM tasks WHERE user_id = $1 AND change_no > $2
-     ORDER BY change_no LIMIT $3)
+    ", 1::smallint AS kind, o.change_no, created_no
+     FROM task_order o JOIN tasks ON user_id = o.owner AND id = o.task_id
+     WHERE o.owner = $1 AND user_id = $1 AND o.change_no > $2
+     ORDER BY o.change_no LIMIT $3)
     UNION ALL
     (SELECT task_id, user_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
             2::smallint, change_no, NULL

@@ -13,6 +13,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0005_quiet_writes",
         include_str!("../../sql/0005_quiet_writes.sql"),
     ),
+    (
+        "0006_hot_toggles",
+        include_str!("../../sql/0006_hot_toggles.sql"),
+    ),
 ];
 
 /// Every migration's version, in the order they are applied.

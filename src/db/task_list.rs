@@ -49,7 +49,8 @@ impl Sort {
         Sort::ALL.into_iter().find(|s| s.name() == name)
     }
 
-    /// Each order is served by an index of `sql/`, written here exactly as that index is.
+    /// Each order is served by an index of `sql/`, written here exactly as that index is; the
+    /// order of last change by `task_order`'s, joined to the tasks (0006_hot_toggles.sql).
     fn order_by(self) -> &'static str {
         match self {
             Sort::CreatedDesc => "created_at DESC, id DESC",
@@ -57,7 +58,7 @@ impl Sort {
             Sort::DueAsc => "coalesce(due_at, 'infinity'), id",
             Sort::PriorityDesc => "priority DESC, created_at DESC, id DESC",
             Sort::TitleAsc => "title_key, id",
-            Sort::UpdatedDesc => "updated_at DESC, id DESC",
+            Sort::UpdatedDesc => "o.touched_at DESC, o.task_id DESC",
         }
     }
 }
@@ -247,7 +248,13 @@ fn statement<'a>(
     if sort == Sort::TitleAsc {
         st.sql.push_str(", title_key");
     }
-    st.sql.push_str("\nFROM tasks\nWHERE user_id = $1");
+    st.sql.push_str(match sort {
+        Sort::UpdatedDesc => {
+            "\nFROM task_order o JOIN tasks ON user_id = o.owner AND id = o.task_id\n\
+             WHERE o.owner = $1 AND user_id = $1"
+        }
+        _ => "\nFROM tasks\nWHERE user_id = $1",
+    });
     let p = st.bind(&me.session, Type::UUID);
     st.and(&format!("session_ok($1, {p})"));
     if let Some(completed) = &filter.completed {
@@ -322,7 +329,7 @@ fn keyset<'a>(st: &mut Statement<'a>, position: &'a Position) -> String {
         }
         Position::UpdatedDesc(at, id) => {
             let (a, i) = (st.bind(at, Type::TIMESTAMPTZ), st.bind(id, Type::INT8));
-            format!("(updated_at, id) < ({a}, {i})")
+            format!("(o.touched_at, o.task_id) < ({a}, {i})")
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Migrations, outages, and TLS to PostgreSQL.
 
 use crate::support::*;
+use serde_json::json;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::time::{Duration, Instant};
 use todo_api::db::embedded::Cluster;
@@ -199,4 +200,38 @@ fn sslmode_require_connects_over_tls_to_a_server_with_a_self_signed_certificate(
         target.connect().is_err(),
         "a self-signed certificate must fail verification against the system roots"
     );
+}
+
+/// A toggle changes no indexed column, so PostgreSQL updates the row in place (HOT) and adds no
+/// index entry; the orders that follow every write live in `task_order`.
+#[test]
+fn toggling_a_task_updates_its_row_in_place_without_touching_its_indexes() {
+    let app = TestApp::spawn();
+    let user = app.user();
+    let task = create(&app, &user, json!({ "title": "flip me", "tags": ["a"] }));
+    let toggle = format!("/api/{}/tasks/{}/complete", user.id, id_of(&task));
+    for _ in 0..10 {
+        assert_eq!(
+            app.send("PATCH", &toggle, Some(&user.token), None).status,
+            200
+        );
+    }
+    // The server's connections report their statistics once idle, within about a second.
+    let mut db = app.sql();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (updated, hot) = loop {
+        let row = db
+            .query_one(
+                "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'tasks'",
+                &[],
+            )
+            .unwrap();
+        let (updated, hot): (i64, i64) = (row.get(0), row.get(1));
+        if updated >= 10 || Instant::now() > deadline {
+            break (updated, hot);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(updated, 10, "the ten toggles were counted");
+    assert_eq!(hot, 10, "every toggle was a HOT update");
 }

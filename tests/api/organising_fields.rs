@@ -228,4 +228,17 @@ fn migrating_existing_tasks_keeps_their_meaning_and_dates_completed_ones_at_thei
     let done = &rows[1];
     assert_eq!(done.get::<_, &str>(0), "Done");
     assert!(done.get::<_, bool>(4), "completed_at = updated_at");
+    let ordered: i64 = db
+        .query_one(
+            "SELECT count(*) FROM tasks t JOIN task_order o
+                 ON o.owner = t.user_id AND o.task_id = t.id
+                 AND o.change_no = t.change_no AND o.touched_at = t.updated_at",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        ordered, 2,
+        "both tasks keep their place in the order of change"
+    );
 }
