@@ -68,16 +68,13 @@ fn start(binary: PathBuf) -> u16 {
         .filter(|kv| !kv.starts_with("dbname="))
         .collect::<Vec<_>>()
         .join(" ");
-    // SAFETY: geteuid has no preconditions.
-    let as_root = unsafe { libc::geteuid() } == 0;
     let config = format!(
         "[databases]\n* = {server}\n\n[pgbouncer]\n\
          listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
          auth_type = any\npool_mode = transaction\n\
          max_client_conn = 5000\ndefault_pool_size = 8\n\
          server_idle_timeout = 5\nserver_lifetime = 60\nquery_wait_timeout = 3\n\
-         logfile =\npidfile =\n{}",
-        if as_root { "user = postgres\n" } else { "" }
+         logfile =\npidfile =\n"
     );
     let ini = dir.join("pgbouncer.ini");
     std::fs::write(&ini, config).expect("write pgbouncer.ini");
@@ -89,6 +86,12 @@ fn start(binary: PathBuf) -> u16 {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
+        // PgBouncer refuses to run as root. It is not given `user = postgres` to switch itself:
+        // a change of user clears the parent-death signal, and every run as root left a PgBouncer
+        // behind. The standard library switches before the pre_exec hook sets the signal.
+        if let Some((uid, gid)) = postgres_user() {
+            cmd.uid(uid).gid(gid);
+        }
         // SAFETY: prctl is async-signal-safe.
         unsafe {
             cmd.pre_exec(|| {
@@ -117,4 +120,20 @@ fn start(binary: PathBuf) -> u16 {
         std::thread::sleep(Duration::from_millis(50));
     }
     port
+}
+
+/// The `postgres` system user's ids when the tests run as root.
+fn postgres_user() -> Option<(u32, u32)> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return None;
+    }
+    // SAFETY: getpwnam gets a NUL-terminated name; the fields are copied out before any other call.
+    let pw = unsafe { libc::getpwnam(c"postgres".as_ptr()) };
+    assert!(
+        !pw.is_null(),
+        "running as root, PgBouncer needs the `postgres` system user"
+    );
+    // SAFETY: pw was checked non-null above.
+    Some(unsafe { ((*pw).pw_uid, (*pw).pw_gid) })
 }
