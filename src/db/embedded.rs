@@ -60,7 +60,7 @@ pub fn find_bindir() -> Result<PathBuf, StartError> {
 }
 
 /// initdb refuses to run as root: then the cluster belongs to the `postgres` system user.
-fn run_as() -> Result<Option<(u32, u32)>, StartError> {
+pub fn run_as() -> Result<Option<(u32, u32)>, StartError> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         return Ok(None);

@@ -89,7 +89,7 @@ fn start(binary: PathBuf) -> u16 {
         // PgBouncer refuses to run as root. It is not given `user = postgres` to switch itself:
         // a change of user clears the parent-death signal, and every run as root left a PgBouncer
         // behind. The standard library switches before the pre_exec hook sets the signal.
-        if let Some((uid, gid)) = postgres_user() {
+        if let Some((uid, gid)) = todo_api::db::embedded::run_as().expect("the postgres user") {
             cmd.uid(uid).gid(gid);
         }
         // SAFETY: prctl is async-signal-safe.
@@ -120,20 +120,4 @@ fn start(binary: PathBuf) -> u16 {
         std::thread::sleep(Duration::from_millis(50));
     }
     port
-}
-
-/// The `postgres` system user's ids when the tests run as root.
-fn postgres_user() -> Option<(u32, u32)> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return None;
-    }
-    // SAFETY: getpwnam gets a NUL-terminated name; the fields are copied out before any other call.
-    let pw = unsafe { libc::getpwnam(c"postgres".as_ptr()) };
-    assert!(
-        !pw.is_null(),
-        "running as root, PgBouncer needs the `postgres` system user"
-    );
-    // SAFETY: pw was checked non-null above.
-    Some(unsafe { ((*pw).pw_uid, (*pw).pw_gid) })
 }
