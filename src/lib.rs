@@ -28,7 +28,7 @@ pub struct Server {
     http: HttpServer,
     draining: Arc<AtomicBool>,
     /// Feeds the event streams; stopped after the HTTP front.
-    listener: Option<api::listener::Listener>,
+    listener: Option<api::live::listener::Listener>,
     /// Stopped after the HTTP front, when the server is dropped.
     cluster: Option<Cluster>,
 }
@@ -112,7 +112,7 @@ pub fn start(config: Config) -> Result<Server, StartError> {
     let draining = Arc::clone(&app.draining);
     let http = HttpServer::start(listener, limits, Arc::clone(&app) as Arc<dyn http::Service>)
         .map_err(|e| StartError::caused("cannot start threads", e))?;
-    let listener = api::listener::Listener::start(listen, app)
+    let listener = api::live::listener::Listener::start(listen, app)
         .map_err(|e| StartError::caused("cannot start threads", e))?;
     Ok(Server {
         http,

@@ -1,103 +1,26 @@
-//! THE route table: one row per method and path template, with its handler. `Allow`, the CORS
-//! methods, 404 and 405 are derived from it, and a test holds it to the OpenAPI document.
+//! THE route table: one row per method and path template, with the access rule that the router
+//! applies before the handler runs (`api::access`). `Allow`, the CORS methods, 404 and 405 are
+//! derived from it, and tests hold it to the OpenAPI document and walk it with a revoked session.
+//! Nothing imports it back but the dispatch.
 
-use crate::api::{account, auth, events, service, sync, tasks, App};
-use crate::error::ApiResult;
-use crate::http::{Request, Response};
+use crate::api::access::Access::{self, Account, Public, Read, Write};
+use crate::api::live::events;
+use crate::api::path::Path;
+use crate::api::{account, auth, service, sync, tasks};
+use crate::http::Method;
 use std::sync::LazyLock;
-use uuid::Uuid;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Method {
-    Get,
-    Head,
-    Post,
-    Put,
-    Patch,
-    Delete,
-    Options,
-}
-
-impl Method {
-    pub const ALL: [Method; 7] = [
-        Method::Get,
-        Method::Head,
-        Method::Post,
-        Method::Put,
-        Method::Patch,
-        Method::Delete,
-        Method::Options,
-    ];
-
-    pub fn parse(name: &str) -> Option<Method> {
-        Method::ALL.into_iter().find(|m| m.as_str() == name)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Head => "HEAD",
-            Method::Post => "POST",
-            Method::Put => "PUT",
-            Method::Patch => "PATCH",
-            Method::Delete => "DELETE",
-            Method::Options => "OPTIONS",
-        }
-    }
-}
-
-/// A `{task_id}` segment: a positive integer, or why not.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TaskId {
-    Valid(i64),
-    /// Not a positive integer: 400.
-    Malformed,
-    /// A positive integer too large for a bigint names no task: 404, not 400.
-    Beyond,
-}
-
-impl TaskId {
-    fn parse(raw: &str) -> TaskId {
-        if raw.is_empty()
-            || !raw.bytes().all(|b| b.is_ascii_digit())
-            || raw.bytes().all(|b| b == b'0')
-        {
-            return TaskId::Malformed;
-        }
-        raw.parse().map_or(TaskId::Beyond, TaskId::Valid)
-    }
-}
-
-/// Path parameters, parsed once by the router. Each handler reads the ones its template has; the
-/// order of checks (token, then path user, then task id) stays with the handler.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Path {
-    /// `{user_id}`; `None` when it is not a UUID (403 once the token is checked).
-    pub user: Option<Uuid>,
-    pub task: TaskId,
-    /// `{session_id}`; `None` when it is not a UUID (it names no session: 404).
-    pub session: Option<Uuid>,
-}
-
-const NO_PARAMS: Path = Path {
-    user: None,
-    task: TaskId::Malformed,
-    session: None,
-};
-
-pub type Handler = fn(&App, &Request, &Path) -> ApiResult<Response>;
 
 pub struct Route {
     pub method: Method,
     pub template: &'static str,
-    pub handler: Handler,
+    pub access: Access,
 }
 
-const fn row(method: Method, template: &'static str, handler: Handler) -> Route {
+const fn row(method: Method, template: &'static str, access: Access) -> Route {
     Route {
         method,
         template,
-        handler,
+        access,
     }
 }
 
@@ -105,35 +28,52 @@ use Method::{Delete, Get, Patch, Post, Put};
 
 /// `HEAD` is served wherever `GET` is, `OPTIONS` on every path.
 pub static ROUTES: &[Route] = &[
-    row(Get, "/", |_, _, _| Ok(service::root())),
-    row(Get, "/health", |app, _, _| Ok(service::health(app))),
-    row(Get, "/health/ready", |app, _, _| Ok(service::ready(app))),
-    row(Get, "/openapi.json", |_, _, _| Ok(service::openapi())),
-    row(Get, "/docs", |app, _, _| Ok(app.docs.page())),
-    row(Post, "/api/auth/signup", auth::signup),
-    row(Post, "/api/auth/signin", auth::signin),
-    row(Get, "/api/auth/me", auth::me),
-    row(Patch, "/api/auth/me", account::rename),
-    row(Delete, "/api/auth/me", account::delete),
-    row(Post, "/api/auth/signout", account::signout),
-    row(Get, "/api/auth/sessions", account::list),
-    row(Delete, "/api/auth/sessions", account::revoke_all),
-    row(Delete, "/api/auth/sessions/{session_id}", account::revoke),
-    row(Put, "/api/auth/password", account::change_password),
-    row(Get, "/api/{user_id}/tasks", tasks::list),
-    row(Get, "/api/{user_id}/tags", tasks::tags),
-    row(Post, "/api/{user_id}/tasks", tasks::create),
-    row(Get, "/api/{user_id}/tasks/{task_id}", tasks::get),
-    row(Put, "/api/{user_id}/tasks/{task_id}", tasks::update),
-    row(Delete, "/api/{user_id}/tasks/{task_id}", tasks::delete),
+    row(Get, "/", Public(|_, _, _| Ok(service::root()))),
+    row(Get, "/health", Public(|app, _, _| Ok(service::health(app)))),
+    row(
+        Get,
+        "/health/ready",
+        Public(|app, _, _| Ok(service::ready(app))),
+    ),
+    row(
+        Get,
+        "/openapi.json",
+        Public(|_, _, _| Ok(service::openapi())),
+    ),
+    row(Get, "/docs", Public(|app, _, _| Ok(app.docs.page()))),
+    row(Post, "/api/auth/signup", Public(auth::signup)),
+    row(Post, "/api/auth/signin", Public(auth::signin)),
+    row(Get, "/api/auth/me", Read(auth::me)),
+    row(Patch, "/api/auth/me", Account(account::rename)),
+    row(Delete, "/api/auth/me", Account(account::delete)),
+    row(Post, "/api/auth/signout", Account(account::signout)),
+    row(Get, "/api/auth/sessions", Account(account::list)),
+    row(Delete, "/api/auth/sessions", Account(account::revoke_all)),
+    row(
+        Delete,
+        "/api/auth/sessions/{session_id}",
+        Account(account::revoke),
+    ),
+    row(Put, "/api/auth/password", Account(account::change_password)),
+    row(Get, "/api/{user_id}/tasks", Read(tasks::list)),
+    row(Get, "/api/{user_id}/tags", Read(tasks::tags)),
+    row(Post, "/api/{user_id}/tasks", Write(tasks::create)),
+    row(Get, "/api/{user_id}/tasks/{task_id}", Read(tasks::get)),
+    row(Put, "/api/{user_id}/tasks/{task_id}", Write(tasks::update)),
+    row(
+        Delete,
+        "/api/{user_id}/tasks/{task_id}",
+        Write(tasks::delete),
+    ),
     row(
         Patch,
         "/api/{user_id}/tasks/{task_id}/complete",
-        tasks::toggle,
+        Write(tasks::toggle),
     ),
-    row(Get, "/api/{user_id}/changes", sync::changes),
-    row(Post, "/api/{user_id}/events/ticket", events::ticket),
-    row(Get, "/api/{user_id}/events", events::stream),
+    row(Get, "/api/{user_id}/changes", Read(sync::changes)),
+    row(Post, "/api/{user_id}/events/ticket", Read(events::ticket)),
+    // The ticket is the credential: an EventSource cannot send a token.
+    row(Get, "/api/{user_id}/events", Public(events::stream)),
 ];
 
 pub enum Matched {
@@ -203,7 +143,7 @@ fn join(mut methods: Vec<Method>) -> String {
 }
 
 fn match_template(template: &str, path: &str) -> Option<Path> {
-    let mut params = NO_PARAMS;
+    let mut params = Path::NONE;
     let mut want = template.split('/');
     let mut have = path.split('/');
     loop {
@@ -213,12 +153,7 @@ fn match_template(template: &str, path: &str) -> Option<Path> {
                 if h.is_empty() {
                     return None;
                 }
-                match w {
-                    "{user_id}" => params.user = Uuid::parse_str(h).ok(),
-                    "{task_id}" => params.task = TaskId::parse(h),
-                    "{session_id}" => params.session = Uuid::parse_str(h).ok(),
-                    _ => {}
-                }
+                params.set(w, h);
             }
             (Some(w), Some(h)) if w == h => {}
             _ => return None,
@@ -229,6 +164,8 @@ fn match_template(template: &str, path: &str) -> Option<Path> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::path::TaskId;
+    use uuid::Uuid;
 
     fn found(method: &str, path: &str) -> Option<(&'static str, Path)> {
         match route(Method::parse(method), path) {
@@ -242,10 +179,10 @@ mod tests {
         let user = Uuid::new_v4();
         let (template, path) = found("PATCH", &format!("/api/{user}/tasks/7/complete")).unwrap();
         assert_eq!(template, "/api/{user_id}/tasks/{task_id}/complete");
-        assert_eq!(path.user, Some(user));
+        assert_eq!(path.user, Some(Some(user)));
         assert_eq!(path.task, TaskId::Valid(7));
         let (_, path) = found("GET", "/api/nope/tasks/0").unwrap();
-        assert_eq!((path.user, path.task), (None, TaskId::Malformed));
+        assert_eq!((path.user, path.task), (Some(None), TaskId::Malformed));
         let (_, path) = found("GET", "/api/x/tasks/99999999999999999999").unwrap();
         assert_eq!(path.task, TaskId::Beyond);
         assert!(matches!(
@@ -281,7 +218,7 @@ mod tests {
         for r in ROUTES {
             for segment in r.template.split('/').filter(|s| s.starts_with('{')) {
                 assert!(
-                    ["{user_id}", "{task_id}", "{session_id}"].contains(&segment),
+                    Path::PARAMETERS.contains(&segment),
                     "{} has an unparsed parameter {segment}",
                     r.template
                 );

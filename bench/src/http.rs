@@ -5,7 +5,11 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-pub use todo_api::http::client::{content_length, status, RawResponse as Reply};
+// The tests' raw client, shared rather than shipped in the server.
+#[path = "../../tests/api/support/raw_client.rs"]
+mod raw_client;
+
+pub use raw_client::{content_length, status, RawResponse as Reply};
 
 /// Where the body starts: just past the blank line that ends the head (the server's own scan).
 pub fn head_end(buf: &[u8]) -> Option<usize> {
@@ -30,7 +34,7 @@ pub fn request(
         headers.push(("Content-Type", "application/json"));
     }
     let body = json.unwrap_or("").as_bytes();
-    todo_api::http::client::request(addr, method, path, &headers, body, timeout)
+    raw_client::request(addr, method, path, &headers, body, timeout)
 }
 
 /// The body as JSON.

@@ -2,21 +2,20 @@
 
 use super::auth::open_session;
 use super::input::{Confirmation, PasswordChange, Rename};
+use super::path::Path;
 use super::App;
-use crate::auth::token::Bearer;
+use crate::auth::caller::Caller;
 use crate::db::{self, sessions, users};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
-use crate::routes::Path;
 use uuid::Uuid;
 
 const SESSION_NOT_FOUND: ApiError = ApiError::NotFound("Session not found");
 
 /// `POST /api/auth/signout`: this token stops working everywhere. A token from before sessions
 /// existed has none of its own, so signing it out ends every such token of the user.
-pub fn signout(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
+pub fn signout(app: &App, _: &Request, _: &Path, me: &Caller) -> ApiResult<Response> {
     let mut conn = app.db()?;
-    let me = app.bearer(req, &mut conn)?;
     let done = match me.session {
         Some(session) => sessions::revoke(&mut conn, me.user, session)?,
         None => sessions::revoke_legacy(&mut conn, me.user)?,
@@ -27,29 +26,19 @@ pub fn signout(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
     ended(app, me.user, Response::empty(204))
 }
 
-pub fn list(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
-    let mut conn = app.db()?;
-    let me = app.bearer(req, &mut conn)?;
-    let list = sessions::list(&mut conn, &me)?;
-    if list.is_empty() && !sessions::alive(&mut conn, &me)? {
-        return Err(ApiError::InvalidToken);
-    }
-    Ok(Response::json(200, &list))
+pub fn list(app: &App, _: &Request, _: &Path, me: &Caller) -> ApiResult<Response> {
+    Ok(Response::json(200, &sessions::list(&mut *app.db()?, me)?))
 }
 
 /// `DELETE /api/auth/sessions`: sign out everywhere, this session too.
-pub fn revoke_all(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
-    let mut conn = app.db()?;
-    let me = alive(app, req, &mut conn)?;
-    sessions::revoke_all(&mut conn, me.user, None)?;
+pub fn revoke_all(app: &App, _: &Request, _: &Path, me: &Caller) -> ApiResult<Response> {
+    sessions::revoke_all(&mut *app.db()?, me.user, None)?;
     ended(app, me.user, Response::empty(204))
 }
 
-pub fn revoke(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
-    let mut conn = app.db()?;
-    let me = alive(app, req, &mut conn)?;
+pub fn revoke(app: &App, _: &Request, path: &Path, me: &Caller) -> ApiResult<Response> {
     let id = path.session.ok_or(SESSION_NOT_FOUND)?;
-    if !sessions::revoke(&mut conn, me.user, id)? {
+    if !sessions::revoke(&mut *app.db()?, me.user, id)? {
         return Err(SESSION_NOT_FOUND);
     }
     ended(app, me.user, Response::empty(204))
@@ -57,43 +46,35 @@ pub fn revoke(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
 
 /// `PUT /api/auth/password`: a wrong current password is a 400, not a 401 (the token is fine). On
 /// success every session ends and a fresh one is opened, in one transaction.
-pub fn change_password(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
-    let (conn, me, input) = with_body(app, req, PasswordChange::parse)?;
+pub fn change_password(app: &App, req: &Request, _: &Path, me: &Caller) -> ApiResult<Response> {
+    let input = PasswordChange::parse(req)?;
     check_password(
         app,
         req,
-        conn,
-        &me,
+        me,
         &input.current,
         "Current password is incorrect",
     )?;
     let hash = app.hasher.hash(&input.new, app.client(req))?;
     let mut conn = app.db()?;
     let body = db::transaction(&mut conn, |conn| {
-        let user = users::set_password(conn, &me, &hash)?.ok_or(ApiError::InvalidToken)?;
+        let user = users::set_password(conn, me, &hash)?.ok_or(ApiError::InvalidToken)?;
         sessions::revoke_all(conn, me.user, None)?;
         open_session(app, req, conn, &user)
     })?;
     ended(app, me.user, Response::json(200, &body))
 }
 
-pub fn rename(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
-    let (mut conn, me, input) = with_body(app, req, Rename::parse)?;
-    let user = users::rename(&mut conn, &me, &input.name)?.ok_or(ApiError::InvalidToken)?;
+pub fn rename(app: &App, req: &Request, _: &Path, me: &Caller) -> ApiResult<Response> {
+    let input = Rename::parse(req)?;
+    let user = users::rename(&mut *app.db()?, me, &input.name)?.ok_or(ApiError::InvalidToken)?;
     Ok(Response::json(200, &user))
 }
 
 /// `DELETE /api/auth/me`: the user, their tasks and sessions go in one statement.
-pub fn delete(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
-    let (conn, me, input) = with_body(app, req, Confirmation::parse)?;
-    check_password(
-        app,
-        req,
-        conn,
-        &me,
-        &input.password,
-        "Password is incorrect",
-    )?;
+pub fn delete(app: &App, req: &Request, _: &Path, me: &Caller) -> ApiResult<Response> {
+    let input = Confirmation::parse(req)?;
+    check_password(app, req, me, &input.password, "Password is incorrect")?;
     if !users::delete(&mut *app.db()?, me.user)? {
         return Err(ApiError::InvalidToken);
     }
@@ -107,36 +88,16 @@ fn ended(app: &App, user: Uuid, answer: Response) -> ApiResult<Response> {
     Ok(answer)
 }
 
-/// The token's caller and the parsed body; a body problem is a 400 only while the session lives.
-fn with_body<T>(
-    app: &App,
-    req: &Request,
-    parse: fn(&Request) -> ApiResult<T>,
-) -> ApiResult<(db::pool::Pooled, Bearer, T)> {
-    let mut conn = app.db()?;
-    let me = app.bearer(req, &mut conn)?;
-    let input = parse(req).map_err(|e| app.gone_or(&mut conn, &me, e))?;
-    Ok((conn, me, input))
-}
-
-fn alive(app: &App, req: &Request, conn: &mut db::Conn) -> ApiResult<Bearer> {
-    let me = app.bearer(req, conn)?;
-    match sessions::alive(conn, &me)? {
-        true => Ok(me),
-        false => Err(ApiError::InvalidToken),
-    }
-}
-
 /// The caller's password, checked with bcrypt (no connection held meanwhile). Failures count
 /// against the same per-address limits as sign-in, so a stolen token cannot guess at full speed.
 fn check_password(
     app: &App,
     req: &Request,
-    mut conn: db::pool::Pooled,
-    me: &Bearer,
+    me: &Caller,
     password: &str,
     wrong: &'static str,
 ) -> ApiResult<()> {
+    let mut conn = app.db()?;
     let hash = users::password_hash(&mut conn, me)?.ok_or(ApiError::InvalidToken)?;
     let from = app.client(req);
     let keys = super::auth::charge_signin(app, &mut conn, from, &me.user.to_string())?;

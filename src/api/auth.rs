@@ -2,11 +2,12 @@
 //! open a session, and are throttled per client address before any bcrypt work.
 
 use super::input::{SignIn, SignUp};
+use super::path::Path;
 use super::App;
+use crate::auth::caller::Caller;
 use crate::db::{self, sessions, throttle, users};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
-use crate::routes::Path;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
@@ -138,7 +139,7 @@ pub fn signin(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
     ))
 }
 
-pub fn me(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
-    let (_, user) = app.authenticate(req, &mut *app.db()?)?;
+pub fn me(app: &App, _: &Request, _: &Path, me: &Caller) -> ApiResult<Response> {
+    let user = users::find_alive(&mut *app.db()?, me)?.ok_or(ApiError::InvalidToken)?;
     Ok(Response::json(200, &user))
 }

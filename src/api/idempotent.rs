@@ -1,7 +1,7 @@
 //! `Idempotency-Key` on `POST /api/{user_id}/tasks`: the first answer is kept (in PostgreSQL, so
 //! every instance sees it) and a retry gets it again instead of a second task.
 
-use crate::auth::token::Bearer;
+use crate::auth::caller::Caller;
 use crate::db::{self, idempotency, idempotency::Stored};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
@@ -36,7 +36,7 @@ fn fingerprint(req: &Request) -> Vec<u8> {
 /// was never kept means that nothing was created (they commit together).
 pub fn once(
     conn: &mut db::Conn,
-    me: &Bearer,
+    me: &Caller,
     key: &str,
     req: &Request,
     work: impl FnOnce(&mut db::Conn) -> ApiResult<Response>,

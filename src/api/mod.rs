@@ -1,17 +1,16 @@
 //! The application: routes requests to handlers, and owns what handlers share.
 
+pub mod access;
 pub mod account;
 pub mod auth;
 mod body;
-mod cursor;
-pub mod events;
-mod hub;
+pub(crate) mod cursor;
 mod idempotent;
 pub mod input;
 mod list_cache;
 mod list_query;
-pub mod listener;
-mod notifier;
+pub mod live;
+pub mod path;
 pub mod service;
 pub mod sync;
 pub mod tasks;
@@ -19,14 +18,16 @@ pub mod tasks;
 use crate::auth::address;
 use crate::auth::password::{self, Hasher};
 use crate::auth::seen::Seen;
-use crate::auth::token::{self, Bearer, Keys};
+use crate::auth::token::Keys;
 use crate::config::Config;
 use crate::cors::Cors;
 use crate::db::{self, Pool};
 use crate::error::{ApiError, ApiResult};
+use crate::http::Method;
 use crate::http::{Request, Response, Service};
 use crate::log;
-use crate::routes::{self, Matched, Method};
+use crate::routes::{self, Matched};
+use live::{hub, notifier};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -83,53 +84,6 @@ impl App {
         Ok(self.pool.get()?)
     }
 
-    /// Who a validly signed token speaks for; whether its session lives is checked in the SQL
-    /// that serves the request (`session_ok`). Notes the session's use now and then.
-    pub fn bearer(&self, req: &Request, conn: &mut db::Conn) -> ApiResult<Bearer> {
-        let token = token::bearer(req.header("authorization")).ok_or(ApiError::InvalidToken)?;
-        let me = self.keys.verify(token).ok_or(ApiError::InvalidToken)?;
-        if let Some(session) = me.session.filter(|s| self.seen.due(*s)) {
-            db::sessions::touch(conn, me.user, session)?;
-        }
-        Ok(me)
-    }
-
-    /// The signed-in user, in one round trip: the token's session must still exist.
-    pub fn authenticate(
-        &self,
-        req: &Request,
-        conn: &mut db::Conn,
-    ) -> ApiResult<(Bearer, db::users::User)> {
-        let me = self.bearer(req, conn)?;
-        let user = db::users::find_alive(conn, &me)?.ok_or(ApiError::InvalidToken)?;
-        Ok((me, user))
-    }
-
-    /// Runs `work` for the token's caller. Its SQL checks the session as it goes, so the common
-    /// case is one round trip; a client error (400, 403, 404, ...) checks the session on its own
-    /// first, because a dead session's 401 wins over every other answer.
-    pub fn as_caller(
-        &self,
-        req: &Request,
-        work: impl FnOnce(&mut db::Conn, &Bearer) -> ApiResult<Response>,
-    ) -> ApiResult<Response> {
-        let mut conn = self.db()?;
-        let me = self.bearer(req, &mut conn)?;
-        work(&mut conn, &me).map_err(|e| self.gone_or(&mut conn, &me, e))
-    }
-
-    /// `error`, unless it is a client error and the caller's session is gone: then 401.
-    pub fn gone_or(&self, conn: &mut db::Conn, me: &Bearer, error: ApiError) -> ApiError {
-        if !error.is_client_error() {
-            return error;
-        }
-        match db::sessions::alive(conn, me) {
-            Ok(true) => error,
-            Ok(false) => ApiError::InvalidToken,
-            Err(e) => e.into(),
-        }
-    }
-
     /// The client's address, for throttling (see `auth::address`).
     pub fn client(&self, req: &Request) -> Option<IpAddr> {
         let peer = req.peer?;
@@ -165,7 +119,7 @@ impl App {
 
     fn dispatch(&self, req: &Request) -> ApiResult<Response> {
         match routes::route(Method::parse(&req.method), &req.path) {
-            Matched::Found(route, path) => (route.handler)(self, req, &path),
+            Matched::Found(route, path) => access::serve(self, req, &path, route.access),
             Matched::NotFound => Err(ApiError::NotFound("Not Found")),
             Matched::MethodNotAllowed(allow) => Err(ApiError::MethodNotAllowed(allow)),
             Matched::Options(allow) => Ok(Response::empty(204).with_header("Allow", allow)),

@@ -2,12 +2,13 @@
 //! feed `GET /api/{user_id}/changes` for clients that were offline.
 
 use super::input::invalid;
+use super::path::Path;
 use super::App;
+use crate::auth::caller::Caller;
 use crate::db::changes::{self, Item, Reader};
 use crate::db::tasks::TaskRow;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
-use crate::routes::Path;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -120,11 +121,10 @@ fn feed_query(app: &App, req: &Request, user: uuid::Uuid) -> ApiResult<FeedQuery
 }
 
 /// `GET /api/{user_id}/changes?since=&limit=`.
-pub fn changes(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
-    app.as_caller(req, |conn, me| {
-        if path.user != Some(me.user) {
-            return Err(ApiError::Forbidden);
-        }
+pub fn changes(app: &App, req: &Request, _: &Path, me: &Caller) -> ApiResult<Response> {
+    let mut conn = app.db()?;
+    let conn = &mut *conn;
+    {
         let q = feed_query(app, req, me.user)?;
         let since = q.since.unwrap_or(0);
         let feed = changes::feed(
@@ -161,5 +161,5 @@ pub fn changes(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
                 "has_more": has_more,
             }),
         ))
-    })
+    }
 }

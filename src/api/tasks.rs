@@ -1,33 +1,24 @@
-//! The task routes under `/api/{user_id}/tasks`. Order of checks: token (401), path user (403),
-//! task id (400), body (400), then one SQL statement filtered by the token's user, which also checks
-//! the token's session (one round trip). 401 wins over the rest: see `App::as_caller`.
+//! The task routes under `/api/{user_id}/tasks`. The router has checked the token (401) and the
+//! path's user (403); then the task id (400), the body (400), and one SQL statement filtered by the
+//! caller's user, which also checks the caller's session (one round trip).
 
 use super::input::{invalid, NewTask, TaskPatch};
 use super::list_cache::{Cached, Span};
 use super::list_query::ListQuery;
+use super::path::{Path, TaskId};
 use super::sync::{if_match, list_etag, list_tag, task_response, with_list_etag};
 use super::{idempotent, App};
-use crate::auth::token::Bearer;
+use crate::auth::caller::Caller;
 use crate::db::task_list::{self, Position, Whole};
-use crate::db::{self, sessions, task_json, tasks};
+use crate::db::{self, task_json, tasks};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
-use crate::routes::{Path, TaskId};
 use serde_json::json;
 
 const NOT_FOUND: ApiError = ApiError::NotFound("Task not found");
 
-/// The token's user must be the one in the path.
-fn owner(me: &Bearer, path: &Path) -> ApiResult<()> {
-    match path.user {
-        Some(id) if id == me.user => Ok(()),
-        _ => Err(ApiError::Forbidden),
-    }
-}
-
-/// The path's task id, once the path's user is checked.
-fn task_id(me: &Bearer, path: &Path) -> ApiResult<i64> {
-    owner(me, path)?;
+/// The path's task id.
+fn task_id(path: &Path) -> ApiResult<i64> {
     match path.task {
         TaskId::Valid(id) => Ok(id),
         TaskId::Beyond => Err(NOT_FOUND),
@@ -38,58 +29,48 @@ fn task_id(me: &Bearer, path: &Path) -> ApiResult<i64> {
     }
 }
 
-/// An empty answer from a statement that checked the session: no task, or a session that is gone.
-fn unless_gone(conn: &mut db::Conn, me: &Bearer, empty: bool) -> ApiResult<()> {
-    if empty && !sessions::alive(conn, me)? {
-        return Err(ApiError::InvalidToken);
-    }
-    Ok(())
-}
-
-pub fn list(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
-    app.as_caller(req, |conn, me| {
-        owner(me, path)?;
-        let user = me.user;
-        let query = ListQuery::parse(req, &app.cursors, user)?;
-        let Some(limit) = query.limit else {
-            if query.canonical.is_empty() && query.after.is_none() {
-                return every_task(app, conn, me, req);
-            }
-            return whole_list(conn, me, &query).map(|resp| list_etag(req, resp));
-        };
-        let mut rows = Vec::new();
-        let after = query.after.as_ref();
-        task_list::each(
-            conn,
-            me,
-            &query.filter,
-            query.sort,
-            after,
-            Some(limit + 1),
-            |row| rows.push(row),
-        )?;
-        unless_gone(conn, me, rows.is_empty())?;
-        let mut link = None;
-        if rows.len() as i64 > limit {
-            rows.truncate(limit as usize);
-            if let Some(last) = rows.last() {
-                let position = Position::after(query.sort, last)?;
-                let digest = super::cursor::digest(&query.canonical);
-                let cursor = app.cursors.encode(user, digest, &position);
-                let and = if query.canonical.is_empty() { "" } else { "&" };
-                link = Some(format!(
-                    "</api/{user}/tasks?limit={limit}{and}{}&cursor={cursor}>; rel=\"next\"",
-                    query.canonical
-                ));
-            }
+pub fn list(app: &App, req: &Request, _: &Path, me: &Caller) -> ApiResult<Response> {
+    let mut conn = app.db()?;
+    let conn = &mut *conn;
+    let user = me.user;
+    let query = ListQuery::parse(req, &app.cursors, user)?;
+    let Some(limit) = query.limit else {
+        if query.canonical.is_empty() && query.after.is_none() {
+            return every_task(app, conn, me, req);
         }
-        let resp = Response::json_bytes(200, task_json::array(&rows)?);
-        let resp = match link {
-            Some(link) => resp.with_header("Link", link),
-            None => resp,
-        };
-        Ok(list_etag(req, resp))
-    })
+        return whole_list(conn, me, &query).map(|resp| list_etag(req, resp));
+    };
+    let mut rows = Vec::new();
+    let after = query.after.as_ref();
+    task_list::each(
+        conn,
+        me,
+        &query.filter,
+        query.sort,
+        after,
+        Some(limit + 1),
+        |row| rows.push(row),
+    )?;
+    let mut link = None;
+    if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        if let Some(last) = rows.last() {
+            let position = Position::after(query.sort, last)?;
+            let digest = super::cursor::digest(&query.canonical);
+            let cursor = app.cursors.encode(user, digest, &position);
+            let and = if query.canonical.is_empty() { "" } else { "&" };
+            link = Some(format!(
+                "</api/{user}/tasks?limit={limit}{and}{}&cursor={cursor}>; rel=\"next\"",
+                query.canonical
+            ));
+        }
+    }
+    let resp = Response::json_bytes(200, task_json::array(&rows)?);
+    let resp = match link {
+        Some(link) => resp.with_header("Link", link),
+        None => resp,
+    };
+    Ok(list_etag(req, resp))
 }
 
 /// A JSON array written as rows arrive; the first row that cannot be written ends it.
@@ -128,10 +109,6 @@ impl JsonArray {
         }
     }
 
-    fn is_empty(&self) -> bool {
-        self.body.len() == 1
-    }
-
     fn finish(self) -> ApiResult<Vec<u8>> {
         Ok(self.finish_with_spans()?.0)
     }
@@ -147,7 +124,7 @@ impl JsonArray {
 
 /// Every task in the default order: the most asked-for list, answered from the list cache while
 /// the user's change number has not moved.
-fn every_task(app: &App, conn: &mut db::Conn, me: &Bearer, req: &Request) -> ApiResult<Response> {
+fn every_task(app: &App, conn: &mut db::Conn, me: &Caller, req: &Request) -> ApiResult<Response> {
     let known = app.lists.get(me.user).map(|c| (c.seq, c));
     let mut array = JsonArray::new();
     let (body, etag) = match task_list::whole_unless_at(conn, me, known, |row| array.push(row))? {
@@ -171,56 +148,52 @@ fn every_task(app: &App, conn: &mut db::Conn, me: &Bearer, req: &Request) -> Api
 
 /// Every task (a user may own 10,000): each row is written into the body as PostgreSQL sends it,
 /// so serialising overlaps the query and no row is held twice.
-fn whole_list(conn: &mut db::Conn, me: &Bearer, query: &ListQuery) -> ApiResult<Response> {
+fn whole_list(conn: &mut db::Conn, me: &Caller, query: &ListQuery) -> ApiResult<Response> {
     let mut array = JsonArray::new();
     let after = query.after.as_ref();
     task_list::each(conn, me, &query.filter, query.sort, after, None, |row| {
         array.push(row)
     })?;
-    unless_gone(conn, me, array.is_empty())?;
     Ok(Response::json_bytes(200, array.finish()?))
 }
 
 /// `GET /api/{user_id}/tags`: the user's tags with how many tasks carry each.
-pub fn tags(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
-    app.as_caller(req, |conn, me| {
-        owner(me, path)?;
-        let counts = task_list::tag_counts(conn, me)?;
-        unless_gone(conn, me, counts.is_empty())?;
-        Ok(Response::json(200, &counts))
-    })
+pub fn tags(app: &App, _: &Request, _: &Path, me: &Caller) -> ApiResult<Response> {
+    let mut conn = app.db()?;
+    let conn = &mut *conn;
+    let counts = task_list::tag_counts(conn, me)?;
+    Ok(Response::json(200, &counts))
 }
 
-pub fn create(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
-    app.as_caller(req, |conn, me| {
-        owner(me, path)?;
-        let key = idempotent::key(req)?;
-        let new = NewTask::parse(req)?;
-        let insert = |conn: &mut db::Conn| {
-            let task = tasks::create(
-                conn,
-                me,
-                &tasks::NewTask {
-                    title: &new.title,
-                    description: new.description.as_ref(),
-                    completed: new.completed,
-                    priority: new.priority,
-                    due_at: new.due_at,
-                    tags: &new.tags,
-                },
-            )?;
-            task_response(201, &task.ok_or(ApiError::InvalidToken)?)
-        };
-        let created = match key {
-            Some(key) => idempotent::once(conn, me, key, req, insert),
-            None => insert(conn),
-        };
-        changed(app, me, created)
-    })
+pub fn create(app: &App, req: &Request, _: &Path, me: &Caller) -> ApiResult<Response> {
+    let mut conn = app.db()?;
+    let conn = &mut *conn;
+    let key = idempotent::key(req)?;
+    let new = NewTask::parse(req)?;
+    let insert = |conn: &mut db::Conn| {
+        let task = tasks::create(
+            conn,
+            me,
+            &tasks::NewTask {
+                title: &new.title,
+                description: new.description.as_ref(),
+                completed: new.completed,
+                priority: new.priority,
+                due_at: new.due_at,
+                tags: &new.tags,
+            },
+        )?;
+        task_response(201, &task.ok_or(ApiError::InvalidToken)?)
+    };
+    let created = match key {
+        Some(key) => idempotent::once(conn, me, key, req, insert),
+        None => insert(conn),
+    };
+    changed(app, me, created)
 }
 
 /// A write's answer, once its change has committed: every instance's streams are told to look.
-fn changed(app: &App, me: &Bearer, answer: ApiResult<Response>) -> ApiResult<Response> {
+fn changed(app: &App, me: &Caller, answer: ApiResult<Response>) -> ApiResult<Response> {
     if answer.is_ok() {
         app.notifier.changed(me.user);
     }
@@ -229,7 +202,7 @@ fn changed(app: &App, me: &Bearer, answer: ApiResult<Response>) -> ApiResult<Res
 
 /// A write of one task, committed: the user's cached list takes the task in place when this was
 /// the only change since the list was read (see `list_cache`).
-fn rewritten(app: &App, me: &Bearer, task: &tasks::TaskRow) -> ApiResult<Response> {
+fn rewritten(app: &App, me: &Caller, task: &tasks::TaskRow) -> ApiResult<Response> {
     if let (Ok(seq), Ok(id), Ok(json)) = (task.change_no(), task.id(), task.to_json()) {
         app.lists
             .replace(me.user, seq, id, &json, |body| list_tag(body, ""));
@@ -238,7 +211,7 @@ fn rewritten(app: &App, me: &Bearer, task: &tasks::TaskRow) -> ApiResult<Respons
 }
 
 /// A write with `If-Match` that changed nothing: the task moved on (412) or is not there (404).
-fn unchanged(conn: &mut db::Conn, me: &Bearer, id: i64, checked: bool) -> ApiError {
+fn unchanged(conn: &mut db::Conn, me: &Caller, id: i64, checked: bool) -> ApiError {
     if !checked {
         return NOT_FOUND;
     }
@@ -249,52 +222,52 @@ fn unchanged(conn: &mut db::Conn, me: &Bearer, id: i64, checked: bool) -> ApiErr
     }
 }
 
-pub fn get(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
-    app.as_caller(req, |conn, me| {
-        let id = task_id(me, path)?;
-        task_response(200, &tasks::get(conn, me, id)?.ok_or(NOT_FOUND)?)
-    })
+pub fn get(app: &App, _: &Request, path: &Path, me: &Caller) -> ApiResult<Response> {
+    let mut conn = app.db()?;
+    let conn = &mut *conn;
+    let id = task_id(path)?;
+    task_response(200, &tasks::get(conn, me, id)?.ok_or(NOT_FOUND)?)
 }
 
-pub fn update(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
-    app.as_caller(req, |conn, me| {
-        let id = task_id(me, path)?;
-        let patch = TaskPatch::parse(req)?;
-        let change = tasks::TaskChange {
-            title: patch.title.as_ref(),
-            description: patch.description.as_ref().map(Option::as_ref),
-            completed: patch.completed,
-            priority: patch.priority,
-            due_at: patch.due_at,
-            tags: patch.tags.as_ref(),
-        };
-        let expected = if_match(req, id);
-        match tasks::update(conn, me, id, &change, expected.as_deref())? {
-            Some(task) => rewritten(app, me, &task),
-            None => Err(unchanged(conn, me, id, expected.is_some())),
-        }
-    })
+pub fn update(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult<Response> {
+    let mut conn = app.db()?;
+    let conn = &mut *conn;
+    let id = task_id(path)?;
+    let patch = TaskPatch::parse(req)?;
+    let change = tasks::TaskChange {
+        title: patch.title.as_ref(),
+        description: patch.description.as_ref().map(Option::as_ref),
+        completed: patch.completed,
+        priority: patch.priority,
+        due_at: patch.due_at,
+        tags: patch.tags.as_ref(),
+    };
+    let expected = if_match(req, id);
+    match tasks::update(conn, me, id, &change, expected.as_deref())? {
+        Some(task) => rewritten(app, me, &task),
+        None => Err(unchanged(conn, me, id, expected.is_some())),
+    }
 }
 
-pub fn delete(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
-    app.as_caller(req, |conn, me| {
-        let id = task_id(me, path)?;
-        let expected = if_match(req, id);
-        if !tasks::delete(conn, me, id, expected.as_deref())? {
-            return Err(unchanged(conn, me, id, expected.is_some()));
-        }
-        let deleted = json!({ "message": "Task deleted successfully" });
-        changed(app, me, Ok(Response::json(200, &deleted)))
-    })
+pub fn delete(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult<Response> {
+    let mut conn = app.db()?;
+    let conn = &mut *conn;
+    let id = task_id(path)?;
+    let expected = if_match(req, id);
+    if !tasks::delete(conn, me, id, expected.as_deref())? {
+        return Err(unchanged(conn, me, id, expected.is_some()));
+    }
+    let deleted = json!({ "message": "Task deleted successfully" });
+    changed(app, me, Ok(Response::json(200, &deleted)))
 }
 
-pub fn toggle(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
-    app.as_caller(req, |conn, me| {
-        let id = task_id(me, path)?;
-        let expected = if_match(req, id);
-        match tasks::toggle(conn, me, id, expected.as_deref())? {
-            Some(task) => rewritten(app, me, &task),
-            None => Err(unchanged(conn, me, id, expected.is_some())),
-        }
-    })
+pub fn toggle(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult<Response> {
+    let mut conn = app.db()?;
+    let conn = &mut *conn;
+    let id = task_id(path)?;
+    let expected = if_match(req, id);
+    match tasks::toggle(conn, me, id, expected.as_deref())? {
+        Some(task) => rewritten(app, me, &task),
+        None => Err(unchanged(conn, me, id, expected.is_some())),
+    }
 }

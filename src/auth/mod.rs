@@ -2,6 +2,7 @@
 //! signing secret.
 
 pub mod address;
+pub mod caller;
 pub mod password;
 pub mod secret;
 pub mod seen;

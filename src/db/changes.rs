@@ -3,7 +3,7 @@
 
 use super::tasks::{task_columns, TaskRow};
 use super::{Conn, DbResult};
-use crate::auth::token::Bearer;
+use crate::auth::caller::Caller;
 use uuid::Uuid;
 
 pub enum Item {
@@ -70,7 +70,7 @@ const CREATED: usize = 13;
 /// Who reads the feed: a caller whose session the statement checks, or this instance itself (the
 /// listener and a stream's replay, whose ticket was checked when it opened).
 pub enum Reader<'a> {
-    Caller(&'a Bearer),
+    Caller(&'a Caller),
     Instance(Uuid),
 }
 
@@ -82,9 +82,9 @@ pub fn feed(
     fetch: i64,
     tombstones: bool,
 ) -> DbResult<Option<Feed>> {
-    let (user, session, internal) = match reader {
+    let (user, session, internal) = match &reader {
         Reader::Caller(me) => (me.user, me.session, false),
-        Reader::Instance(user) => (user, None, true),
+        Reader::Instance(user) => (*user, None, true),
     };
     let rows = conn.query(
         FEED_SQL,
@@ -96,6 +96,9 @@ pub fn feed(
     else {
         return Ok(None);
     };
+    if let Reader::Caller(me) = reader {
+        me.vouch_if(true);
+    }
     let mut feed = Feed {
         latest: head.try_get(CHANGE)?,
         purged_through: head.try_get(CREATED)?,

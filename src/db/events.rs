@@ -2,16 +2,18 @@
 //! Only a hash of the ticket is stored.
 
 use super::{Conn, DbResult};
-use crate::auth::token::Bearer;
+use crate::auth::caller::Caller;
 use uuid::Uuid;
 
 /// `false` when the caller's session is gone.
-pub fn issue(conn: &mut Conn, me: &Bearer, hash: &[u8], ttl_seconds: i64) -> DbResult<bool> {
-    Ok(conn.execute(
+pub fn issue(conn: &mut Conn, me: &Caller, hash: &[u8], ttl_seconds: i64) -> DbResult<bool> {
+    let issued = conn.execute(
         "INSERT INTO event_tickets (user_id, ticket_hash, session_id, expires_at)
          SELECT $1, $2, $3, now() + make_interval(secs => $4) WHERE session_ok($1, $3)",
         &[&me.user, &hash, &me.session, &(ttl_seconds as f64)],
-    )? == 1)
+    )? == 1;
+    me.vouch_if(issued);
+    Ok(issued)
 }
 
 /// Uses the ticket up (whatever the answer). When it was unexpired and its session lives: that

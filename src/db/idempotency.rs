@@ -2,7 +2,7 @@
 //! and key in PostgreSQL, so a retry that lands on another instance is recognised too.
 
 use super::{Conn, DbResult};
-use crate::auth::token::Bearer;
+use crate::auth::caller::Caller;
 use uuid::Uuid;
 
 pub struct Stored {
@@ -24,22 +24,23 @@ pub fn lock(conn: &mut Conn, user: Uuid, key: &str) -> DbResult<bool> {
 
 /// The kept answer for this key, if it is younger than 24 hours (and the session lives: a replay
 /// is no way around a revoked token).
-pub fn find(conn: &mut Conn, me: &Bearer, key: &str) -> DbResult<Option<Stored>> {
+pub fn find(conn: &mut Conn, me: &Caller, key: &str) -> DbResult<Option<Stored>> {
     let row = conn.query_opt(
         "SELECT request_hash, status, body, etag FROM idempotency_keys
          WHERE user_id = $1 AND key = $2 AND created_at > now() - interval '24 hours'
            AND session_ok($1, $3)",
         &[&me.user, &key, &me.session],
     )?;
-    row.map(|r| {
-        Ok(Stored {
-            request_hash: r.try_get(0)?,
-            status: r.try_get(1)?,
-            body: r.try_get(2)?,
-            etag: r.try_get(3)?,
+    me.vouch(row)
+        .map(|r| {
+            Ok(Stored {
+                request_hash: r.try_get(0)?,
+                status: r.try_get(1)?,
+                body: r.try_get(2)?,
+                etag: r.try_get(3)?,
+            })
         })
-    })
-    .transpose()
+        .transpose()
 }
 
 /// Keeps the answer (replacing an expired one under the same key).

@@ -1,7 +1,7 @@
 //! Sessions: one row per sign-in; deleting it revokes its token on every instance at once.
 
 use super::{Conn, DbResult};
-use crate::auth::token::Bearer;
+use crate::auth::caller::Caller;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
@@ -34,13 +34,13 @@ pub fn open(
 }
 
 /// Is the caller's session (or, for a token without one, its user) still valid?
-pub fn alive(conn: &mut Conn, me: &Bearer) -> DbResult<bool> {
+pub fn alive(conn: &mut Conn, me: &Caller) -> DbResult<bool> {
     let row = conn.query_one("SELECT session_ok($1, $2)", &[&me.user, &me.session])?;
     Ok(row.get(0))
 }
 
 /// The caller's live sessions, newest first; empty when the caller's own session is gone.
-pub fn list(conn: &mut Conn, me: &Bearer) -> DbResult<Vec<Session>> {
+pub fn list(conn: &mut Conn, me: &Caller) -> DbResult<Vec<Session>> {
     let rows = conn.query(
         "SELECT id, created_at, last_used_at, user_agent, id = $2 AS current
          FROM sessions

@@ -4,7 +4,7 @@
 
 use super::tasks::{task_columns, TaskRow};
 use super::{Conn, DbResult};
-use crate::auth::token::Bearer;
+use crate::auth::caller::Caller;
 use chrono::{DateTime, Utc};
 use postgres::types::{ToSql, Type};
 use serde::Serialize;
@@ -141,15 +141,21 @@ impl<'a> Statement<'a> {
 /// of `None`: every task. Nothing arrives when the caller's session is gone (`session_ok`).
 pub fn each(
     conn: &mut Conn,
-    me: &Bearer,
+    me: &Caller,
     filter: &Filter,
     sort: Sort,
     after: Option<&Position>,
     limit: Option<i64>,
     mut each: impl FnMut(TaskRow),
 ) -> DbResult<()> {
-    let st = statement(me, filter, sort, after, &limit);
-    conn.query_typed_each(&st.sql, &st.params, |row| each(TaskRow::from(row)))
+    let st = statement(&me.user, &me.session, filter, sort, after, &limit);
+    let mut found = false;
+    conn.query_typed_each(&st.sql, &st.params, |row| {
+        found = true;
+        each(TaskRow::from(row))
+    })?;
+    me.vouch_if(found);
+    Ok(())
 }
 
 /// [`whole_unless_at`]: `$1` user, `$2` session, `$3` the change number the caller holds the
@@ -189,7 +195,7 @@ pub enum Whole<T> {
 /// change number given with `known`.
 pub fn whole_unless_at<T>(
     conn: &mut Conn,
-    me: &Bearer,
+    me: &Caller,
     known: Option<(i64, T)>,
     mut each: impl FnMut(TaskRow),
 ) -> DbResult<Whole<T>> {
@@ -216,6 +222,7 @@ pub fn whole_unless_at<T>(
     if let Some(e) = failed {
         return Err(e);
     }
+    me.vouch_if(seq.is_some());
     Ok(match (seq, known) {
         (None, _) => Whole::Gone,
         (Some(n), Some((k, held))) if n == k => Whole::Unchanged(held),
@@ -226,15 +233,21 @@ pub fn whole_unless_at<T>(
 /// The statement of a first page with no filter in the default order: `$1` user, `$2` session,
 /// `$3` limit (NULL: every task). The bench runs it as it stands.
 pub fn first_page_sql() -> String {
-    let me = Bearer {
-        user: Uuid::nil(),
-        session: None,
-    };
-    statement(&me, &Filter::default(), Sort::CreatedDesc, None, &None).sql
+    let (user, session) = (Uuid::nil(), None);
+    statement(
+        &user,
+        &session,
+        &Filter::default(),
+        Sort::CreatedDesc,
+        None,
+        &None,
+    )
+    .sql
 }
 
 fn statement<'a>(
-    me: &'a Bearer,
+    user: &'a Uuid,
+    session: &'a Option<Uuid>,
     filter: &'a Filter,
     sort: Sort,
     after: Option<&'a Position>,
@@ -243,7 +256,7 @@ fn statement<'a>(
     let sort = after.map_or(sort, Position::sort);
     let mut st = Statement {
         sql: concat!("SELECT ", task_columns!()).into(),
-        params: vec![(&me.user, Type::UUID)],
+        params: vec![(user, Type::UUID)],
     };
     if sort == Sort::TitleAsc {
         st.sql.push_str(", title_key");
@@ -255,7 +268,7 @@ fn statement<'a>(
         }
         _ => "\nFROM tasks\nWHERE user_id = $1",
     });
-    let p = st.bind(&me.session, Type::UUID);
+    let p = st.bind(session, Type::UUID);
     st.and(&format!("session_ok($1, {p})"));
     if let Some(completed) = &filter.completed {
         let p = st.bind(completed, Type::BOOL);
@@ -342,7 +355,7 @@ pub struct TagCount {
 
 /// Each tag the user has, in its most used spelling, most used first, then by name; empty when
 /// the caller's session is gone.
-pub fn tag_counts(conn: &mut Conn, me: &Bearer) -> DbResult<Vec<TagCount>> {
+pub fn tag_counts(conn: &mut Conn, me: &Caller) -> DbResult<Vec<TagCount>> {
     let rows = conn.query(
         "SELECT mode() WITHIN GROUP (ORDER BY t.tag) AS tag, count(*) AS count
          FROM tasks, unnest(tags, tag_keys) AS t (tag, tag_key)
@@ -351,6 +364,7 @@ pub fn tag_counts(conn: &mut Conn, me: &Bearer) -> DbResult<Vec<TagCount>> {
          ORDER BY count DESC, t.tag_key",
         &[&me.user, &me.session],
     )?;
+    me.vouch_if(!rows.is_empty());
     rows.iter()
         .map(|r| {
             Ok(TagCount {

@@ -5,7 +5,7 @@
 //! the bench runs the very same statements.
 
 use super::{Conn, DbResult};
-use crate::auth::token::Bearer;
+use crate::auth::caller::Caller;
 use crate::domain::{Description, DueAt, Priority, Tags, Title};
 use chrono::{DateTime, Utc};
 use postgres::Row;
@@ -83,7 +83,7 @@ pub const CREATE_SQL: &str = concat!(
 );
 
 /// `None` when the session is gone.
-pub fn create(conn: &mut Conn, me: &Bearer, new: &NewTask) -> DbResult<Option<TaskRow>> {
+pub fn create(conn: &mut Conn, me: &Caller, new: &NewTask) -> DbResult<Option<TaskRow>> {
     let row = conn.query_opt(
         CREATE_SQL,
         &[
@@ -97,10 +97,10 @@ pub fn create(conn: &mut Conn, me: &Bearer, new: &NewTask) -> DbResult<Option<Ta
             &me.session,
         ],
     )?;
-    Ok(row.map(TaskRow))
+    Ok(me.vouch(row).map(TaskRow))
 }
 
-pub fn get(conn: &mut Conn, me: &Bearer, id: i64) -> DbResult<Option<TaskRow>> {
+pub fn get(conn: &mut Conn, me: &Caller, id: i64) -> DbResult<Option<TaskRow>> {
     let row = conn.query_opt(
         concat!(
             "SELECT ",
@@ -109,7 +109,7 @@ pub fn get(conn: &mut Conn, me: &Bearer, id: i64) -> DbResult<Option<TaskRow>> {
         ),
         &[&me.user, &id, &me.session],
     )?;
-    Ok(row.map(TaskRow))
+    Ok(me.vouch(row).map(TaskRow))
 }
 
 /// `If-Match`: the `updated_at` values the caller's tags name; `None` matches any version. A write
@@ -130,7 +130,7 @@ pub struct TaskChange<'a> {
 /// completed, keeps its value while it stays so, and is cleared when it no longer is.
 pub fn update(
     conn: &mut Conn,
-    me: &Bearer,
+    me: &Caller,
     id: i64,
     c: &TaskChange,
     expected: Expected,
@@ -170,7 +170,7 @@ pub fn update(
             &expected,
         ],
     )?;
-    Ok(row.map(TaskRow))
+    Ok(me.vouch(row).map(TaskRow))
 }
 
 /// [`toggle`]: `$1` user, `$2` task id, `$3` session, `$4` expected `updated_at` values (NULL: any).
@@ -191,24 +191,26 @@ pub const TOGGLE_SQL: &str = concat!(
 /// One statement, so concurrent toggles serialise on the row lock and none is lost.
 pub fn toggle(
     conn: &mut Conn,
-    me: &Bearer,
+    me: &Caller,
     id: i64,
     expected: Expected,
 ) -> DbResult<Option<TaskRow>> {
     let row = conn.query_opt(TOGGLE_SQL, &[&me.user, &id, &me.session, &expected])?;
-    Ok(row.map(TaskRow))
+    Ok(me.vouch(row).map(TaskRow))
 }
 
-pub fn delete(conn: &mut Conn, me: &Bearer, id: i64, expected: Expected) -> DbResult<bool> {
-    Ok(conn.execute(
+pub fn delete(conn: &mut Conn, me: &Caller, id: i64, expected: Expected) -> DbResult<bool> {
+    let deleted = conn.execute(
         "DELETE FROM tasks WHERE user_id = $1 AND id = $2 AND session_ok($1, $3)
            AND ($4::timestamptz[] IS NULL OR updated_at = ANY($4))",
         &[&me.user, &id, &me.session, &expected],
-    )? == 1)
+    )? == 1;
+    me.vouch_if(deleted);
+    Ok(deleted)
 }
 
 /// After a write with `If-Match` changed nothing: does the task exist (412) or not (404)?
-pub fn exists(conn: &mut Conn, me: &Bearer, id: i64) -> DbResult<bool> {
+pub fn exists(conn: &mut Conn, me: &Caller, id: i64) -> DbResult<bool> {
     Ok(conn
         .query_opt(
             "SELECT 1 FROM tasks WHERE user_id = $1 AND id = $2",

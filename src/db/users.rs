@@ -1,7 +1,7 @@
 //! Queries on `users`.
 
 use super::{Conn, DbResult};
-use crate::auth::token::Bearer;
+use crate::auth::caller::Caller;
 use crate::domain::{Email, Name};
 use chrono::{DateTime, Utc};
 use postgres::Row;
@@ -55,39 +55,39 @@ pub fn find_by_email(conn: &mut Conn, email: &str) -> DbResult<Option<(User, Str
 }
 
 /// The caller, while their session (or legacy token) is valid.
-pub fn find_alive(conn: &mut Conn, me: &Bearer) -> DbResult<Option<User>> {
+pub fn find_alive(conn: &mut Conn, me: &Caller) -> DbResult<Option<User>> {
     let row = conn.query_opt(
         "SELECT id, email, name, created_at FROM users WHERE id = $1 AND session_ok($1, $2)",
         &[&me.user, &me.session],
     )?;
-    Ok(row.as_ref().map(User::from_row))
+    Ok(me.vouch(row).as_ref().map(User::from_row))
 }
 
 /// The caller's password hash, while their session is valid.
-pub fn password_hash(conn: &mut Conn, me: &Bearer) -> DbResult<Option<String>> {
+pub fn password_hash(conn: &mut Conn, me: &Caller) -> DbResult<Option<String>> {
     let row = conn.query_opt(
         "SELECT password_hash FROM users WHERE id = $1 AND session_ok($1, $2)",
         &[&me.user, &me.session],
     )?;
-    Ok(row.map(|r| r.get(0)))
+    Ok(me.vouch(row).map(|r| r.get(0)))
 }
 
-pub fn rename(conn: &mut Conn, me: &Bearer, name: &Name) -> DbResult<Option<User>> {
+pub fn rename(conn: &mut Conn, me: &Caller, name: &Name) -> DbResult<Option<User>> {
     let row = conn.query_opt(
         "UPDATE users SET name = $3 WHERE id = $1 AND session_ok($1, $2)
          RETURNING id, email, name, created_at",
         &[&me.user, &me.session, &&**name],
     )?;
-    Ok(row.as_ref().map(User::from_row))
+    Ok(me.vouch(row).as_ref().map(User::from_row))
 }
 
-pub fn set_password(conn: &mut Conn, me: &Bearer, password_hash: &str) -> DbResult<Option<User>> {
+pub fn set_password(conn: &mut Conn, me: &Caller, password_hash: &str) -> DbResult<Option<User>> {
     let row = conn.query_opt(
         "UPDATE users SET password_hash = $3 WHERE id = $1 AND session_ok($1, $2)
          RETURNING id, email, name, created_at",
         &[&me.user, &me.session, &password_hash],
     )?;
-    Ok(row.as_ref().map(User::from_row))
+    Ok(me.vouch(row).as_ref().map(User::from_row))
 }
 
 /// The user, their tasks and sessions go together: one statement, the rest by ON DELETE CASCADE.

@@ -2,9 +2,9 @@
 //! every connection non-blocking in one epoll set that the fixed worker pool waits on.
 
 mod accept;
-pub mod client;
 mod conn;
 pub mod gate;
+pub mod method;
 pub mod parse;
 mod poll;
 mod registry;
@@ -15,6 +15,7 @@ mod stream;
 mod timer;
 
 pub use accept::{default_max_connections, raise_nofile_limit};
+pub use method::Method;
 pub use parse::Request;
 pub use response::{OnOpen, Response};
 pub use server::{HttpServer, Limits, Service};

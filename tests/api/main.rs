@@ -1,5 +1,6 @@
 //! Black-box tests: the real server over real HTTP against a real PostgreSQL, one file per feature.
 
+mod access;
 mod account;
 mod binary;
 mod changes_feed;

@@ -7,6 +7,7 @@ mod contract;
 mod databases;
 mod pgbouncer;
 mod raw;
+mod raw_client;
 mod tasks;
 mod users;
 

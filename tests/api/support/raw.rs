@@ -1,9 +1,9 @@
 //! Raw HTTP/1.1 over a socket, for what a well-behaved client library would not send.
 
+pub use super::raw_client::{RawClient, RawResponse};
 use std::io::Read;
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
-pub use todo_api::http::client::{RawClient, RawResponse};
 
 pub fn read_all(stream: &mut TcpStream, wait: Duration) -> String {
     stream.set_read_timeout(Some(wait)).ok();

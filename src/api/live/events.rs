@@ -4,13 +4,14 @@
 //! listener. An open stream is a parked connection: it holds no worker and no thread.
 
 use super::hub::{self, Reservation};
-use super::sync::CURSOR_EXPIRED;
-use super::App;
+use crate::api::path::Path;
+use crate::api::sync::CURSOR_EXPIRED;
+use crate::api::App;
+use crate::auth::caller::Caller;
 use crate::db;
 use crate::db::changes::{self, Reader};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
-use crate::routes::Path;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::json;
@@ -27,11 +28,10 @@ fn digest(ticket: &str) -> Vec<u8> {
 }
 
 /// `POST /api/{user_id}/events/ticket`: a one-use ticket, valid for 60 seconds.
-pub fn ticket(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
-    app.as_caller(req, |conn, me| {
-        if path.user != Some(me.user) {
-            return Err(ApiError::Forbidden);
-        }
+pub fn ticket(app: &App, _: &Request, _: &Path, me: &Caller) -> ApiResult<Response> {
+    let mut conn = app.db()?;
+    let conn = &mut *conn;
+    {
         let mut raw = [0u8; 32];
         raw[..16].copy_from_slice(Uuid::new_v4().as_bytes());
         raw[16..].copy_from_slice(Uuid::new_v4().as_bytes());
@@ -43,12 +43,12 @@ pub fn ticket(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
             201,
             &json!({ "ticket": ticket, "expires_in": TICKET_SECONDS }),
         ))
-    })
+    }
 }
 
 /// `GET /api/{user_id}/events?ticket=`.
 pub fn stream(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
-    let user = path.user.ok_or(ApiError::InvalidTicket)?;
+    let user = path.user.flatten().ok_or(ApiError::InvalidTicket)?;
     let ticket = req.query_param("ticket").ok_or(ApiError::InvalidTicket)?;
     let mut conn = app.db()?;
     let session =

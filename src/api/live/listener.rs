@@ -5,7 +5,7 @@
 //! position, so a lost notification (a reconnect, a restart) costs latency, never a change; every
 //! heartbeat also looks for every user with streams.
 
-use super::App;
+use crate::api::App;
 use crate::db::changes::{self, Reader};
 use crate::db::sessions;
 use crate::db::{Conn, Target};

@@ -2,7 +2,7 @@
 //! (`listener.rs`) publishes each change to the streams of its user; a stream is written through
 //! the front's `Outlet` and holds no thread.
 
-use super::cursor::Cursors;
+use crate::api::cursor::Cursors;
 use crate::db::changes::Item;
 use crate::http::{OnOpen, Outlet};
 use serde_json::json;

@@ -1,0 +1,80 @@
+//! The access rule of each route, declared in the route table and applied here before its handler
+//! runs: the handler of a non-public route receives a [`Caller`], which only this check builds.
+
+use super::path::Path;
+use super::App;
+use crate::auth::caller::{self, Caller, Need};
+use crate::db::sessions;
+use crate::error::{ApiError, ApiResult};
+use crate::http::{Request, Response};
+
+pub type Public = fn(&App, &Request, &Path) -> ApiResult<Response>;
+pub type Handler = fn(&App, &Request, &Path, &Caller) -> ApiResult<Response>;
+
+#[derive(Clone, Copy)]
+pub enum Access {
+    /// Anyone: the service routes, sign-up and sign-in, and the event stream (whose one-use ticket
+    /// is its credential, bound to a session when it was issued).
+    Public(Public),
+    /// A signed-in session, checked before the handler runs: the account's own routes.
+    Account(Handler),
+    /// A caller who may read.
+    Read(Handler),
+    /// A caller who may change.
+    Write(Handler),
+}
+
+impl Access {
+    pub fn is_public(self) -> bool {
+        matches!(self, Access::Public(_))
+    }
+}
+
+/// Runs the route's handler under its access rule: a valid token (401), the path's user is the
+/// caller (403), then the handler; a dead session's 401 wins over any other answer.
+pub fn serve(app: &App, req: &Request, path: &Path, access: Access) -> ApiResult<Response> {
+    let (need, handler) = match access {
+        Access::Public(handler) => return handler(app, req, path),
+        Access::Account(handler) => (Need::Account, handler),
+        Access::Read(handler) => (Need::Read, handler),
+        Access::Write(handler) => (Need::Write, handler),
+    };
+    let caller = caller::admit(&app.keys, req.header("authorization"), need)
+        .ok_or(ApiError::InvalidToken)?;
+    if let Some(session) = caller.session.filter(|s| app.seen.due(*s)) {
+        sessions::touch(&mut *app.db()?, caller.user, session)?;
+    }
+    if need == Need::Account {
+        caller.vouch_if(sessions::alive(&mut *app.db()?, &caller)?);
+        if !caller.vouched() {
+            return Err(ApiError::InvalidToken);
+        }
+    }
+    let answer = path_user(path, &caller).and_then(|()| handler(app, req, path, &caller));
+    settle(app, &caller, answer)
+}
+
+/// `{user_id}`, where the template has one, must be the caller (a malformed one is not).
+fn path_user(path: &Path, caller: &Caller) -> ApiResult<()> {
+    match path.user {
+        None => Ok(()),
+        Some(Some(user)) if user == caller.user => Ok(()),
+        Some(_) => Err(ApiError::Forbidden),
+    }
+}
+
+/// The handler's answer, unless the caller's session is gone: no statement of the handler's found
+/// it alive (an empty answer, or a client error before or instead of one), so it is asked now.
+fn settle(app: &App, caller: &Caller, answer: ApiResult<Response>) -> ApiResult<Response> {
+    let undecided = match &answer {
+        Ok(_) => true,
+        Err(e) => e.is_client_error(),
+    };
+    if caller.vouched() || !undecided {
+        return answer;
+    }
+    match sessions::alive(&mut *app.db()?, caller)? {
+        true => answer,
+        false => Err(ApiError::InvalidToken),
+    }
+}
