@@ -40,6 +40,8 @@ pub enum ApiError {
     UnsupportedMediaType,
     /// 503 because we chose to shed load.
     Busy(&'static str),
+    /// 503 because a statement ran past `STATEMENT_TIMEOUT_MS` and was cancelled.
+    TimedOut,
     /// 503 because PostgreSQL cannot be reached.
     Unavailable(String),
     Internal(String),
@@ -106,6 +108,10 @@ impl ApiError {
                 Response::error(415, "Content-Type must be application/json")
             }
             ApiError::Busy(detail) => Response::error(503, detail).with_header("Retry-After", "1"),
+            ApiError::TimedOut => {
+                Response::error(503, "The request took too long; try again later")
+                    .with_header("Retry-After", "2")
+            }
             ApiError::Unavailable(cause) => {
                 log::warn("database unavailable", &[("cause", &cause)]);
                 Response::error(503, "Service temporarily unavailable")
@@ -129,6 +135,10 @@ impl From<postgres::Error> for ApiError {
                 c.starts_with("08") || c.starts_with("57P") || c == "53300" || c.starts_with("40")
             })
             || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
+        // 57014: cancelled, which on our connections means statement_timeout.
+        if e.code().is_some_and(|c| c.code() == "57014") {
+            return ApiError::TimedOut;
+        }
         if connection_lost {
             ApiError::Unavailable(e.to_string())
         } else {

@@ -84,7 +84,11 @@ pub fn start(config: Config) -> Result<Server, StartError> {
     for version in migrate(&target)? {
         log::info("migration applied", &[("version", &version)]);
     }
-    let pool = target.pool(config.db_pool_size, config.db_timeout, config.db_statements);
+    let limits = db::PoolLimits {
+        statements: config.db_statements,
+        statement_timeout: config.statement_timeout,
+    };
+    let pool = target.pool(config.db_pool_size, config.db_timeout, limits);
     // LISTEN holds a server connection: through a transaction-pooling PgBouncer it needs its own URL.
     let listen = match &config.listen_database_url {
         Some(url) => Target::from_url(url.expose(), config.db_timeout)?,

@@ -3,7 +3,7 @@
 
 use super::cursor::{self, CursorError, Cursors};
 use super::input::invalid;
-use crate::db::task_list::{Filter, Position, Sort};
+use crate::db::task_list::{Filter, Position, Search, Sort};
 use crate::domain::{DueAt, Priority, Tag};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::Request;
@@ -11,6 +11,9 @@ use chrono::SecondsFormat;
 use uuid::Uuid;
 
 pub const LIST_LIMIT_MAX: i64 = 1000;
+/// `q`: each term is a LIKE on every candidate row, so their number and length are bounded.
+pub const MAX_TERMS: usize = 20;
+pub const MAX_TERM_CHARS: usize = 100;
 
 pub struct ListQuery {
     pub filter: Filter,
@@ -72,9 +75,19 @@ impl ListQuery {
             clean
         }) {
             let terms: Vec<&str> = q.split_whitespace().collect();
-            if !terms.is_empty() {
+            if terms.len() > MAX_TERMS {
+                errors.push(invalid(
+                    "q",
+                    &format!("q may hold at most {MAX_TERMS} terms"),
+                ));
+            } else if terms.iter().any(|t| t.chars().count() > MAX_TERM_CHARS) {
+                errors.push(invalid(
+                    "q",
+                    &format!("Each term of q may be at most {MAX_TERM_CHARS} characters"),
+                ));
+            } else if !terms.is_empty() {
                 canonical.add("q", &terms.join(" "));
-                filter.terms = terms.into_iter().map(like_escape).collect();
+                filter.search = Search::new(terms.into_iter().map(like_escape).collect());
             }
         }
 

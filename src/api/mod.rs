@@ -119,7 +119,14 @@ impl App {
 
     fn dispatch(&self, req: &Request) -> ApiResult<Response> {
         match routes::route(Method::parse(&req.method), &req.path) {
-            Matched::Found(route, path) => access::serve(self, req, &path, route.access),
+            Matched::Found(route, path) => {
+                let answer = access::serve(self, req, &path, route.access);
+                if let Err(ApiError::TimedOut) = answer {
+                    let route = format!("{} {}", route.method.as_str(), route.template);
+                    log::warn("statement timeout", &[("route", &route)]);
+                }
+                answer
+            }
             Matched::NotFound => Err(ApiError::NotFound("Not Found")),
             Matched::MethodNotAllowed(allow) => Err(ApiError::MethodNotAllowed(allow)),
             Matched::Options(allow) => Ok(Response::empty(204).with_header("Allow", allow)),

@@ -122,6 +122,12 @@ pub const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "STATEMENT_TIMEOUT_MS",
+        default: Fallback::Value("5000"),
+        help: "longest a request's SQL statement may run before it is cancelled and the request answered 503 (DB_STATEMENTS=unnamed: set statement_timeout in PgBouncer instead)",
+        apply: |c, v| millis(v).map(|d| c.statement_timeout = d),
+    },
+    Setting {
         name: "QUEUE_WAIT_MS",
         default: Fallback::Value("500"),
         help: "longest a ready request waits for a worker; past it, requests are answered 503",

@@ -17,7 +17,7 @@ pub mod users;
 
 pub use pg_time::PgMicros;
 pub use pool::{Conn, Pool};
-pub use target::Target;
+pub use target::{PoolLimits, Target};
 
 /// The SQL layer's error is PostgreSQL's own; the HTTP layer decides what a client is told.
 pub type DbResult<T> = Result<T, postgres::Error>;

@@ -8,6 +8,12 @@ use postgres_native_tls::MakeTlsConnector;
 use r2d2_postgres::PostgresConnectionManager;
 use std::time::Duration;
 
+#[derive(Clone, Copy)]
+pub struct PoolLimits {
+    pub statements: DbStatements,
+    pub statement_timeout: Duration,
+}
+
 /// Where and how to connect: the parsed configuration and a TLS connector that follows `sslmode`.
 pub struct Target {
     pub config: postgres::Config,
@@ -84,11 +90,21 @@ impl Target {
         self.config.connect(self.tls.clone())
     }
 
-    /// Connections are opened in the background; a checkout waits at most `timeout`.
-    pub fn pool(&self, size: usize, timeout: Duration, mode: DbStatements) -> Pool {
+    /// Connections are opened in the background; a checkout waits at most `timeout`. Every
+    /// statement on them runs under `statement_timeout`, sent as a start-up option; PgBouncer
+    /// (`DB_STATEMENTS=unnamed`) refuses start-up options, so it sets the limit itself.
+    pub fn pool(&self, size: usize, timeout: Duration, limits: PoolLimits) -> Pool {
+        let mut config = self.config.clone();
+        if limits.statements == DbStatements::Prepared {
+            let ms = limits.statement_timeout.as_millis();
+            let options = config
+                .get_options()
+                .map_or(String::new(), |o| format!("{o} "));
+            config.options(&format!("{options}-c statement_timeout={ms}"));
+        }
         let manager = Manager::new(
-            PostgresConnectionManager::new(self.config.clone(), self.tls.clone()),
-            mode,
+            PostgresConnectionManager::new(config, self.tls.clone()),
+            limits.statements,
         );
         r2d2::Pool::builder()
             .max_size(size as u32)

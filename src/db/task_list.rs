@@ -111,11 +111,29 @@ pub struct Filter {
     /// All of these tags, compared with the stored tags in the database's letter-case folding.
     pub tags: Vec<String>,
     /// Every term a substring of the title or the description, ignoring case.
-    pub terms: Vec<String>,
+    pub search: Search,
     /// `due_at < due_before`.
     pub due_before: Option<DateTime<Utc>>,
     /// `due_at >= due_after`.
     pub due_after: Option<DateTime<Utc>>,
+}
+
+/// The terms of `q`, LIKE-escaped: `lead` is searched through the trigram index, `rest` checked on
+/// the rows found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Search {
+    pub lead: Option<String>,
+    pub rest: Vec<String>,
+}
+
+impl Search {
+    pub fn new(mut terms: Vec<String>) -> Search {
+        let longest = (0..terms.len())
+            .filter(|&i| terms[i].chars().count() >= 3)
+            .max_by_key(|&i| terms[i].chars().count());
+        let lead = longest.map(|i| terms.remove(i));
+        Search { lead, rest: terms }
+    }
 }
 
 /// A statement under construction: fixed SQL text, and the values in the order of their `$n`.
@@ -282,16 +300,21 @@ fn statement<'a>(
         let p = st.bind(&filter.tags, Type::TEXT_ARRAY);
         st.and(&format!("tag_keys @> task_fold({p}::text[])"));
     }
-    for term in &filter.terms {
-        let p = st.bind(term, Type::TEXT);
-        // A term of one or two characters has no trigram, so the trigram index could only hand
-        // back every task of the user to be checked again; `|| ''` keeps the planner off it and
-        // on the order's own index (measured, 10,000 tasks: 5 ms instead of 8).
-        let key = match term.chars().count() < 3 {
-            true => "(search_key || '')",
-            false => "search_key",
-        };
-        st.and(&format!("{key} LIKE '%' || task_fold({p}) || '%'"));
+    // The longest term of three or more characters (the most selective, likely) is found through
+    // the trigram index; the others check the rows it hands back. The statement has one of three
+    // shapes whatever the terms, so searches cannot crowd the prepared statements out.
+    if let Some(lead) = &filter.search.lead {
+        let p = st.bind(lead, Type::TEXT);
+        st.and(&format!("search_key LIKE '%' || task_fold({p}) || '%'"));
+    }
+    if !filter.search.rest.is_empty() {
+        // `|| ''` keeps the planner off the trigram index, which a term of one or two characters
+        // (no trigram) would make hand back every task to be checked again (measured, 10,000
+        // tasks: 5 ms instead of 8).
+        let p = st.bind(&filter.search.rest, Type::TEXT_ARRAY);
+        st.and(&format!(
+            "(search_key || '') LIKE ALL (SELECT '%' || task_fold(t) || '%' FROM unnest({p}::text[]) t)"
+        ));
     }
     // Written on the expression of the due-date index, so a narrow window is a range scan of it
     // ('infinity', a task without a due date, is never before a bound).

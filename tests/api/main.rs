@@ -25,6 +25,7 @@ mod sessions;
 mod signin;
 mod signup;
 mod signup_validation;
+mod statement_timeout;
 mod support;
 mod tasks_concurrency;
 mod tasks_crud;

@@ -449,3 +449,68 @@ fn search_tag_filters_and_title_order_follow_an_edited_title_description_and_tag
     );
     assert_eq!(titles(&app, &user, "q=zebra&tag=FARM"), ["Zebra feed"]);
 }
+
+#[test]
+fn a_search_with_more_than_20_terms_or_a_term_over_100_characters_is_400_naming_q() {
+    let app = TestApp::spawn();
+    let user = app.user();
+    app.task(&user, "Buy milk");
+    let many = vec!["a"; 21].join("+");
+    let resp = app.get(
+        &format!("{}?q={many}", tasks_path(&user)),
+        Some(&user.token),
+    );
+    assert_invalid(&resp, "q may hold at most 20 terms", &["q"]);
+    let long = "m".repeat(101);
+    let resp = app.get(
+        &format!("{}?q={long}", tasks_path(&user)),
+        Some(&user.token),
+    );
+    assert_invalid(
+        &resp,
+        "Each term of q may be at most 100 characters",
+        &["q"],
+    );
+    // At the limits it is a search like any other.
+    let twenty = vec!["m"; 20].join("+");
+    let resp = app.get(
+        &format!("{}?q={twenty}", tasks_path(&user)),
+        Some(&user.token),
+    );
+    assert_eq!(array(&resp).len(), 1, "{}", resp.body);
+    let resp = app.get(
+        &format!("{}?q=milk+{}", tasks_path(&user), "k".repeat(100)),
+        Some(&user.token),
+    );
+    assert_eq!(array(&resp).len(), 0, "{}", resp.body);
+}
+
+#[test]
+fn a_search_finds_tasks_holding_every_term_whatever_their_lengths_and_order() {
+    let app = TestApp::spawn();
+    let user = app.user();
+    app.task(&user, "Buy oat milk at the corner shop");
+    app.task(&user, "Buy milk");
+    app.task(&user, "Oat cookies");
+    for (q, expected) in [
+        ("oat+milk", vec!["Buy oat milk at the corner shop"]),
+        ("milk+oat", vec!["Buy oat milk at the corner shop"]),
+        ("at+oa+mi", vec!["Buy oat milk at the corner shop"]),
+        (
+            "corner+shop+buy+oat",
+            vec!["Buy oat milk at the corner shop"],
+        ),
+        (
+            "oat",
+            vec!["Oat cookies", "Buy oat milk at the corner shop"],
+        ),
+        ("bu+mi", vec!["Buy milk", "Buy oat milk at the corner shop"]),
+    ] {
+        let resp = app.get(&format!("{}?q={q}", tasks_path(&user)), Some(&user.token));
+        let titles: Vec<String> = array(&resp)
+            .iter()
+            .map(|t| t["title"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(titles, expected, "q={q}");
+    }
+}
