@@ -135,7 +135,7 @@ impl App {
         let peer = req.peer?;
         Some(address::client(
             peer,
-            req.header("x-forwarded-for"),
+            req.header_values("x-forwarded-for"),
             &self.config.trusted_proxies,
         ))
     }

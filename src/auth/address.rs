@@ -53,12 +53,20 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-pub fn client(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[Cidr]) -> IpAddr {
+/// `forwarded_for` is every `X-Forwarded-For` line in arrival order, read as one list: a proxy may
+/// append a line of its own after the client's (haproxy's `option forwardfor` does), and the first
+/// line alone would then be the client's to choose.
+pub fn client<'a>(
+    peer: IpAddr,
+    forwarded_for: impl IntoIterator<Item = &'a str>,
+    trusted: &[Cidr],
+) -> IpAddr {
     let peer = canonical(peer);
     let is_trusted = |ip: IpAddr| trusted.iter().any(|c| c.contains(ip));
-    let Some(chain) = forwarded_for.filter(|_| is_trusted(peer)) else {
+    if !is_trusted(peer) {
         return peer;
-    };
+    }
+    let chain = forwarded_for.into_iter().collect::<Vec<_>>().join(",");
     let mut client = peer;
     for entry in chain.rsplit(',') {
         match entry.trim().parse::<IpAddr>() {
@@ -99,16 +107,29 @@ mod tests {
     #[test]
     fn forwarded_for_is_believed_only_from_a_trusted_peer() {
         let trusted = [Cidr::parse("10.0.0.0/8").unwrap()];
-        let xff = Some("6.6.6.6, 203.0.113.7, 10.0.0.2");
+        let xff = ["6.6.6.6, 203.0.113.7, 10.0.0.2"];
         assert_eq!(client(ip("10.0.0.1"), xff, &trusted), ip("203.0.113.7"));
         assert_eq!(
             client(ip("198.51.100.1"), xff, &trusted),
             ip("198.51.100.1")
         );
-        assert_eq!(client(ip("10.0.0.1"), None, &trusted), ip("10.0.0.1"));
+        assert_eq!(client(ip("10.0.0.1"), [], &trusted), ip("10.0.0.1"));
         assert_eq!(
-            client(ip("10.0.0.1"), Some("junk, 10.0.0.3"), &trusted),
+            client(ip("10.0.0.1"), ["junk, 10.0.0.3"], &trusted),
             ip("10.0.0.3")
         );
+    }
+
+    #[test]
+    fn every_forwarded_for_line_counts_in_arrival_order() {
+        let trusted = [Cidr::parse("10.0.0.0/8").unwrap()];
+        let from = |lines: &[&str]| client(ip("10.0.0.1"), lines.iter().copied(), &trusted);
+        // The client's own line first, the proxy's appended after it.
+        assert_eq!(from(&["6.6.6.6", "203.0.113.7"]), ip("203.0.113.7"));
+        assert_eq!(
+            from(&["6.6.6.6", "203.0.113.7, 10.0.0.2", "10.0.0.3"]),
+            ip("203.0.113.7")
+        );
+        assert_eq!(from(&["203.0.113.7", ""]), ip("10.0.0.1"));
     }
 }

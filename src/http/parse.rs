@@ -23,6 +23,14 @@ impl Request {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every line of a header sent more than once, in arrival order.
+    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// First value of a query parameter, percent-decoded; `None` when absent.
     pub fn query_param(&self, name: &str) -> Option<String> {
         self.query_values(name).next()

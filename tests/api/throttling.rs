@@ -27,6 +27,25 @@ fn signin_from(app: &TestApp, from: &str, email: &str, password: &str) -> Resp {
     )
 }
 
+/// A sign-in carrying one `X-Forwarded-For` line per entry of `lines`, in that order: the first as
+/// a client would send it, the last as a proxy appending its own line would.
+fn signin_with_lines(app: &TestApp, lines: &[&str], email: &str, password: &str) -> u16 {
+    let body = json!({ "email": email, "password": password }).to_string();
+    let forwarded: String = lines
+        .iter()
+        .map(|l| format!("X-Forwarded-For: {l}\r\n"))
+        .collect();
+    let mut raw = Raw::connect(app.addr);
+    raw.send(
+        format!(
+            "POST /api/auth/signin HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{forwarded}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    raw.response().expect("a response").status
+}
+
 fn assert_throttled(resp: &Resp, detail: &str) {
     assert_error(resp, 429, detail);
     let wait: u64 = resp
@@ -214,4 +233,17 @@ fn expired_counts_are_purged_from_the_database() {
         .map(|r| r.get(0))
         .collect();
     assert!(keys.iter().all(|k| k.contains("198.51.100.15")), "{keys:?}");
+}
+
+#[test]
+fn a_forwarded_for_line_sent_before_the_proxys_own_does_not_change_the_client_address() {
+    let app = throttled_app(|_| {});
+    let user = app.user();
+    let statuses: Vec<u16> = (0..7)
+        .map(|i| {
+            let forged = format!("192.0.2.{i}");
+            signin_with_lines(&app, &[&forged, "198.51.100.20"], &user.email, "Wrong-1")
+        })
+        .collect();
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429]);
 }
