@@ -247,3 +247,70 @@ fn a_forwarded_for_line_sent_before_the_proxys_own_does_not_change_the_client_ad
         .collect();
     assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429]);
 }
+
+#[test]
+fn the_addresses_of_one_ipv6_64_share_one_count_and_another_64_has_its_own() {
+    let app = throttled_app(|_| {});
+    let user = app.user();
+    let statuses: Vec<u16> = (1..=7)
+        .map(|i| {
+            let from = format!("2001:db8:1:2::{i:x}");
+            signin_from(&app, &from, &user.email, "Wrong-1").status
+        })
+        .collect();
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429]);
+    assert_throttled(
+        &signin_from(&app, "2001:db8:1:2:ffff::9", &user.email, PASSWORD),
+        SIGNIN,
+    );
+    assert_eq!(
+        signin_from(&app, "2001:db8:1:3::1", &user.email, PASSWORD).status,
+        200
+    );
+}
+
+#[test]
+fn an_ipv4_mapped_ipv6_address_shares_the_count_of_its_ipv4_address() {
+    let app = throttled_app(|_| {});
+    let user = app.user();
+    for from in ["::ffff:203.0.113.9", "203.0.113.9"]
+        .repeat(3)
+        .iter()
+        .take(5)
+    {
+        assert_eq!(signin_from(&app, from, &user.email, "Wrong-1").status, 401);
+    }
+    assert_throttled(
+        &signin_from(&app, "::ffff:203.0.113.9", &user.email, "Wrong-1"),
+        SIGNIN,
+    );
+    assert_throttled(
+        &signin_from(&app, "203.0.113.9", &user.email, "Wrong-1"),
+        SIGNIN,
+    );
+}
+
+#[test]
+fn sign_ups_from_the_addresses_of_one_ipv6_64_share_one_count() {
+    let app = throttled_app(|c| c.signup_limit_per_address = 3);
+    let signup = |from: &str| {
+        let body = json!({ "name": "Someone", "email": format!("v6-{}@example.com", unique()), "password": PASSWORD });
+        app.request(
+            "POST",
+            "/api/auth/signup",
+            &[
+                ("Content-Type", "application/json"),
+                ("X-Forwarded-For", from),
+            ],
+            Some(body.to_string().as_bytes()),
+        )
+    };
+    for i in 1..=3 {
+        assert_eq!(signup(&format!("2001:db8:5:6::{i}")).status, 201);
+    }
+    assert_throttled(
+        &signup("2001:db8:5:6:abcd::1"),
+        "Too many sign-ups; try again later",
+    );
+    assert_eq!(signup("2001:db8:5:7::1").status, 201);
+}
