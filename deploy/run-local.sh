@@ -82,6 +82,8 @@ fi
 cargo build --release --quiet
 bin="$PWD/target/release/todo-api"
 export JWT_SECRET_KEY="$(cat "$state/jwt_secret")" DB_STATEMENTS="$statements" DRAIN_MS="$drain_ms"
+# haproxy (deploy/haproxy.cfg) replaces X-Forwarded-For with the address it sees: believe it.
+export TRUSTED_PROXIES=127.0.0.1/32
 # Live events LISTEN on a connection of their own, which transaction pooling cannot give.
 export LISTEN_DATABASE_URL="$direct"
 # Migrations once, before the instances (each would also apply them at start-up, under a lock).

@@ -100,13 +100,11 @@ fn check_password(
     let mut conn = app.db()?;
     let hash = users::password_hash(&mut conn, me)?.ok_or(ApiError::InvalidToken)?;
     let from = app.client(req);
-    let keys = super::auth::charge_signin(app, &mut conn, from, &me.user.to_string())?;
+    let (pair, whole) = super::auth::charge_signin(app, &mut conn, from, &me.user.to_string())?;
     drop(conn);
     if !app.hasher.verify(password, Some(&hash), from)? {
         return Err(ApiError::bad_request(wrong));
     }
-    if let Some((pair, whole)) = keys {
-        db::throttle::settle(&mut *app.db()?, &pair, &whole)?;
-    }
+    db::throttle::settle(&mut *app.db()?, &pair, &whole)?;
     Ok(())
 }

@@ -4,13 +4,13 @@
 use super::input::{SignIn, SignUp};
 use super::path::Path;
 use super::App;
+use crate::auth::address::ClientKey;
 use crate::auth::caller::Caller;
 use crate::db::{self, sessions, throttle, users};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use std::net::IpAddr;
 
 const EMAIL_TAKEN: &str = "Email already registered";
 const SIGNIN_THROTTLED: &str = "Too many sign-in attempts; try again later";
@@ -48,26 +48,20 @@ fn over_limit(counts: &[throttle::Count], limit: impl Fn(&str) -> i32) -> Option
         .max()
 }
 
-/// Counts a password attempt against (address, `who`) and against the address, before bcrypt runs;
+/// Counts a password attempt against (client, `who`) and against the client, before bcrypt runs;
 /// 429 past either limit. The keys returned are for `throttle::settle` once the password is right.
 pub fn charge_signin(
     app: &App,
     conn: &mut db::Conn,
-    from: Option<IpAddr>,
+    from: ClientKey,
     who: &str,
-) -> ApiResult<Option<(String, String)>> {
-    let Some(address) = from else {
-        return Ok(None);
-    };
+) -> ApiResult<(String, String)> {
     // Hashed: the key's size stays fixed whatever was typed as an e-mail address.
     let who: String = Sha256::digest(who.as_bytes())[..12]
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let (pair, whole) = (
-        format!("signin:{address}:{who}"),
-        format!("signin:{address}"),
-    );
+    let (pair, whole) = (format!("signin:{from}:{who}"), format!("signin:{from}"));
     let counts = throttle::charge(conn, &[&pair, &whole], app.config.signin_window_seconds)?;
     let limit = |key: &str| match key == pair {
         true => app.config.signin_limit_per_email,
@@ -76,7 +70,7 @@ pub fn charge_signin(
     if let Some(wait) = over_limit(&counts, limit) {
         return Err(ApiError::TooMany(SIGNIN_THROTTLED, wait));
     }
-    Ok(Some((pair, whole)))
+    Ok((pair, whole))
 }
 
 pub fn signup(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
@@ -86,12 +80,10 @@ pub fn signup(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
     let mut conn = app.db()?;
     app.housekeeping(&mut conn)?;
     // Counted before the address check too, so sign-up cannot probe for accounts at full speed.
-    if let Some(address) = from {
-        let key = format!("signup:{address}");
-        let counts = throttle::charge(&mut conn, &[&key], app.config.signup_window_seconds)?;
-        if let Some(wait) = over_limit(&counts, |_| app.config.signup_limit_per_address) {
-            return Err(ApiError::TooMany(SIGNUP_THROTTLED, wait));
-        }
+    let key = format!("signup:{from}");
+    let counts = throttle::charge(&mut conn, &[&key], app.config.signup_window_seconds)?;
+    if let Some(wait) = over_limit(&counts, |_| app.config.signup_limit_per_address) {
+        return Err(ApiError::TooMany(SIGNUP_THROTTLED, wait));
     }
     if users::email_taken(&mut conn, &input.email)? {
         return Err(ApiError::bad_request(EMAIL_TAKEN));
@@ -119,7 +111,7 @@ pub fn signin(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
     app.hasher.admits(from)?;
     let mut conn = app.db()?;
     app.housekeeping(&mut conn)?;
-    let keys = charge_signin(app, &mut conn, from, &input.email)?;
+    let (pair, whole) = charge_signin(app, &mut conn, from, &input.email)?;
     let found = users::find_by_email(&mut conn, &input.email)?;
     drop(conn);
     let hash = found.as_ref().map(|(_, hash)| hash.as_str());
@@ -130,9 +122,7 @@ pub fn signin(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
         return Err(ApiError::InvalidCredentials);
     };
     let mut conn = app.db()?;
-    if let Some((pair, whole)) = &keys {
-        throttle::settle(&mut conn, pair, whole)?;
-    }
+    throttle::settle(&mut conn, &pair, &whole)?;
     Ok(Response::json(
         200,
         &open_session(app, req, &mut conn, &user)?,

@@ -15,7 +15,7 @@ pub mod service;
 pub mod sync;
 pub mod tasks;
 
-use crate::auth::address;
+use crate::auth::address::{self, ClientKey};
 use crate::auth::password::{self, Hasher};
 use crate::auth::seen::Seen;
 use crate::auth::token::Keys;
@@ -28,7 +28,6 @@ use crate::http::{Request, Response, Service};
 use crate::log;
 use crate::routes::{self, Matched};
 use live::{hub, notifier};
-use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -84,14 +83,13 @@ impl App {
         Ok(self.pool.get()?)
     }
 
-    /// The client's address, for throttling (see `auth::address`).
-    pub fn client(&self, req: &Request) -> Option<IpAddr> {
-        let peer = req.peer?;
-        Some(address::client(
-            peer,
-            req.header("x-forwarded-for"),
+    /// Who the request counts against, for throttling and the hashing line (see `auth::address`).
+    pub fn client(&self, req: &Request) -> ClientKey {
+        address::client(
+            req.peer,
+            req.header_values("x-forwarded-for"),
             &self.config.trusted_proxies,
-        ))
+        )
     }
 
     /// Expired sessions and throttle counts are purged by whichever instance comes by first each

@@ -1,7 +1,9 @@
-//! The client's address for throttling: the socket peer, or, when the peer is a trusted proxy, the
-//! right-most `X-Forwarded-For` entry that is not one (entries further left are the client's to forge).
+//! Who a request counts against, for throttling and the hashing line: the client's address (the
+//! socket peer, or, when the peer is a trusted proxy, the right-most `X-Forwarded-For` entry that is
+//! not one; entries further left are the client's to forge), reduced to a `ClientKey`.
 
-use std::net::IpAddr;
+use std::fmt;
+use std::net::{IpAddr, Ipv6Addr};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cidr {
@@ -53,12 +55,67 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-pub fn client(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[Cidr]) -> IpAddr {
+/// What a client's attempts are counted against. An IPv6 client is its /64, the smallest network a
+/// subscriber is given, every address of which is theirs to use; an IPv4-mapped address is the IPv4
+/// address. Connections whose peer address cannot be read share one bucket rather than count
+/// nowhere. The bucket is private: whatever makes a key reduces the address first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ClientKey(Bucket);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Bucket {
+    V4(std::net::Ipv4Addr),
+    /// The network, host bits zero.
+    V6(Ipv6Addr),
+    Unknown,
+}
+
+impl ClientKey {
+    pub const UNKNOWN: ClientKey = ClientKey(Bucket::Unknown);
+
+    pub fn of(ip: IpAddr) -> ClientKey {
+        ClientKey(match canonical(ip) {
+            IpAddr::V4(v4) => Bucket::V4(v4),
+            IpAddr::V6(v6) => Bucket::V6(Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
+        })
+    }
+}
+
+/// `203.0.113.7`, `2001:db8:1:2::/64` or `unknown`: part of the throttle counts' keys.
+impl fmt::Display for ClientKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Bucket::V4(a) => write!(f, "{a}"),
+            Bucket::V6(net) => write!(f, "{net}/64"),
+            Bucket::Unknown => f.write_str("unknown"),
+        }
+    }
+}
+
+/// `forwarded_for` is every `X-Forwarded-For` line in arrival order, read as one list: a proxy may
+/// append a line of its own after the client's (haproxy's `option forwardfor` does), and the first
+/// line alone would then be the client's to choose.
+pub fn client<'a>(
+    peer: Option<IpAddr>,
+    forwarded_for: impl IntoIterator<Item = &'a str>,
+    trusted: &[Cidr],
+) -> ClientKey {
+    peer.map_or(ClientKey::UNKNOWN, |peer| {
+        ClientKey::of(address(peer, forwarded_for, trusted))
+    })
+}
+
+fn address<'a>(
+    peer: IpAddr,
+    forwarded_for: impl IntoIterator<Item = &'a str>,
+    trusted: &[Cidr],
+) -> IpAddr {
     let peer = canonical(peer);
     let is_trusted = |ip: IpAddr| trusted.iter().any(|c| c.contains(ip));
-    let Some(chain) = forwarded_for.filter(|_| is_trusted(peer)) else {
+    if !is_trusted(peer) {
         return peer;
-    };
+    }
+    let chain = forwarded_for.into_iter().collect::<Vec<_>>().join(",");
     let mut client = peer;
     for entry in chain.rsplit(',') {
         match entry.trim().parse::<IpAddr>() {
@@ -99,16 +156,54 @@ mod tests {
     #[test]
     fn forwarded_for_is_believed_only_from_a_trusted_peer() {
         let trusted = [Cidr::parse("10.0.0.0/8").unwrap()];
-        let xff = Some("6.6.6.6, 203.0.113.7, 10.0.0.2");
-        assert_eq!(client(ip("10.0.0.1"), xff, &trusted), ip("203.0.113.7"));
+        let xff = ["6.6.6.6, 203.0.113.7, 10.0.0.2"];
+        assert_eq!(address(ip("10.0.0.1"), xff, &trusted), ip("203.0.113.7"));
         assert_eq!(
-            client(ip("198.51.100.1"), xff, &trusted),
+            address(ip("198.51.100.1"), xff, &trusted),
             ip("198.51.100.1")
         );
-        assert_eq!(client(ip("10.0.0.1"), None, &trusted), ip("10.0.0.1"));
+        assert_eq!(address(ip("10.0.0.1"), [], &trusted), ip("10.0.0.1"));
         assert_eq!(
-            client(ip("10.0.0.1"), Some("junk, 10.0.0.3"), &trusted),
+            address(ip("10.0.0.1"), ["junk, 10.0.0.3"], &trusted),
             ip("10.0.0.3")
+        );
+    }
+
+    #[test]
+    fn every_forwarded_for_line_counts_in_arrival_order() {
+        let trusted = [Cidr::parse("10.0.0.0/8").unwrap()];
+        let from = |lines: &[&str]| address(ip("10.0.0.1"), lines.iter().copied(), &trusted);
+        // The client's own line first, the proxy's appended after it.
+        assert_eq!(from(&["6.6.6.6", "203.0.113.7"]), ip("203.0.113.7"));
+        assert_eq!(
+            from(&["6.6.6.6", "203.0.113.7, 10.0.0.2", "10.0.0.3"]),
+            ip("203.0.113.7")
+        );
+        assert_eq!(from(&["203.0.113.7", ""]), ip("10.0.0.1"));
+    }
+
+    #[test]
+    fn an_ipv6_client_is_its_64_and_an_ipv4_mapped_one_its_ipv4_address() {
+        let key = |s: &str| ClientKey::of(ip(s));
+        assert_eq!(
+            key("2001:db8:1:2::7"),
+            key("2001:db8:1:2:ffff:ffff:ffff:ffff")
+        );
+        assert_ne!(key("2001:db8:1:2::7"), key("2001:db8:1:3::7"));
+        assert_eq!(key("2001:db8:1:2:aaaa::7").to_string(), "2001:db8:1:2::/64");
+        assert_eq!(key("::ffff:203.0.113.9"), key("203.0.113.9"));
+        assert_eq!(key("::ffff:203.0.113.9").to_string(), "203.0.113.9");
+        assert_ne!(key("203.0.113.9"), key("203.0.113.10"));
+    }
+
+    #[test]
+    fn a_request_without_a_peer_address_counts_in_the_unknown_bucket() {
+        let trusted = [Cidr::parse("127.0.0.1").unwrap()];
+        assert_eq!(client(None, ["203.0.113.7"], &trusted), ClientKey::UNKNOWN);
+        assert_eq!(ClientKey::UNKNOWN.to_string(), "unknown");
+        assert_eq!(
+            client(Some(ip("127.0.0.1")), ["2001:db8::1"], &trusted).to_string(),
+            "2001:db8::/64"
         );
     }
 }

@@ -1,13 +1,13 @@
 //! bcrypt on a few dedicated threads (one fewer than the cores), behind a waiting line sized by
 //! time: a request that could not be served within `wait` at the measured hash time is refused at
-//! once, and one client address holds at most a quarter of the line (one place when it is short), so
-//! a sign-in flood can neither take every core from the other requests nor every place from other
-//! clients.
+//! once, and one client (a `ClientKey`: an address, an IPv6 /64, or every unknown peer together)
+//! holds at most a quarter of the line (one place when it is short), so a sign-in flood can neither
+//! take every core from the other requests nor every place from other clients.
 
+use super::address::ClientKey;
 use crate::config::HashPriority;
 use crate::domain::password::{Password, PASSWORD_MAX_BYTES};
 use std::collections::{HashMap, VecDeque};
-use std::net::IpAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
@@ -22,7 +22,7 @@ const DUMMY_HASH: &str = "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL
 
 #[derive(Debug)]
 pub enum HashError {
-    /// The line is as long as can be served within the wait limit, or this address holds its share.
+    /// The line is as long as can be served within the wait limit, or this client holds its share.
     Busy,
     Failed(bcrypt::BcryptError),
 }
@@ -33,14 +33,14 @@ type Work = Box<dyn FnOnce() -> Deliver + Send>;
 type Deliver = Box<dyn FnOnce() + Send>;
 
 struct Job {
-    address: Option<IpAddr>,
+    client: ClientKey,
     work: Work,
 }
 
 struct Line {
     queue: VecDeque<Job>,
     running: usize,
-    per_address: HashMap<IpAddr, usize>,
+    per_client: HashMap<ClientKey, usize>,
     closed: bool,
 }
 
@@ -80,7 +80,7 @@ impl Hasher {
             line: Mutex::new(Line {
                 queue: VecDeque::new(),
                 running: 0,
-                per_address: HashMap::new(),
+                per_client: HashMap::new(),
                 closed: false,
             }),
             ready: Condvar::new(),
@@ -108,7 +108,7 @@ impl Hasher {
     /// A `Password` is at most 72 bytes, so bcrypt uses every byte given. At exactly 72 bytes it
     /// drops only its own NUL terminator, which `non_truncating_hash` refuses (that made a valid
     /// 72-byte password a 500).
-    pub fn hash(&self, password: &Password, from: Option<IpAddr>) -> Result<String, HashError> {
+    pub fn hash(&self, password: &Password, from: ClientKey) -> Result<String, HashError> {
         let (password, cost) = (password.as_str().to_string(), self.cost);
         self.run(from, move || bcrypt::hash(password, cost))?
             .map_err(HashError::Failed)
@@ -121,7 +121,7 @@ impl Hasher {
         &self,
         password: &str,
         hash: Option<&str>,
-        from: Option<IpAddr>,
+        from: ClientKey,
     ) -> Result<bool, HashError> {
         let hash = hash.filter(|_| password.len() <= PASSWORD_MAX_BYTES);
         let known = hash.is_some();
@@ -142,29 +142,29 @@ impl Hasher {
     /// Would a job from `from` be admitted now? Asked before any other work for a sign-in or
     /// sign-up, so a flood that the line refuses costs a `503` and nothing else (no throttle
     /// count, no database write) on the cores the other requests need.
-    pub fn admits(&self, from: Option<IpAddr>) -> Result<(), HashError> {
+    pub fn admits(&self, from: ClientKey) -> Result<(), HashError> {
         match self.has_room(&lock(&self.shared.line), from) {
             true => Ok(()),
             false => Err(HashError::Busy),
         }
     }
 
-    fn has_room(&self, line: &Line, from: Option<IpAddr>) -> bool {
+    fn has_room(&self, line: &Line, from: ClientKey) -> bool {
         let capacity = self.capacity();
         let idle = line.running < self.threads;
         let fits = line.queue.len() < capacity || (idle && line.queue.is_empty());
-        let held = from.map_or(0, |a| line.per_address.get(&a).copied().unwrap_or(0));
+        let held = line.per_client.get(&from).copied().unwrap_or(0);
         fits && held < (capacity / 4).max(1) && !line.closed
     }
 
     fn run<T: Send + 'static>(
         &self,
-        from: Option<IpAddr>,
+        from: ClientKey,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
         let (reply, answer) = sync_channel(1);
         let job = Job {
-            address: from,
+            client: from,
             work: Box::new(move || {
                 let result = work();
                 Box::new(move || {
@@ -177,9 +177,7 @@ impl Hasher {
             if !self.has_room(&line, from) {
                 return Err(HashError::Busy);
             }
-            if let Some(a) = from {
-                *line.per_address.entry(a).or_insert(0) += 1;
-            }
+            *line.per_client.entry(from).or_insert(0) += 1;
             line.queue.push_back(job);
         }
         self.shared.ready.notify_one();
@@ -256,12 +254,10 @@ fn run(shared: &Shared, priority: HashPriority) {
         {
             let mut line = lock(&shared.line);
             line.running -= 1;
-            if let Some(a) = job.address {
-                if let Some(n) = line.per_address.get_mut(&a) {
-                    *n -= 1;
-                    if *n == 0 {
-                        line.per_address.remove(&a);
-                    }
+            if let Some(n) = line.per_client.get_mut(&job.client) {
+                *n -= 1;
+                if *n == 0 {
+                    line.per_client.remove(&job.client);
                 }
             }
         }
@@ -304,25 +300,29 @@ mod tests {
         let raw = format!("Aa1!{}", "x".repeat(68));
         assert_eq!(raw.len(), 72);
         let password = Password::parse(&raw).ok().unwrap();
-        let hash = hasher.hash(&password, None).ok().unwrap();
-        assert!(hasher.verify(&raw, Some(&hash), None).ok().unwrap());
-        assert!(!hasher.verify(&raw[..71], Some(&hash), None).ok().unwrap());
+        let from = ClientKey::UNKNOWN;
+        let hash = hasher.hash(&password, from).ok().unwrap();
+        assert!(hasher.verify(&raw, Some(&hash), from).ok().unwrap());
+        assert!(!hasher.verify(&raw[..71], Some(&hash), from).ok().unwrap());
     }
 
-    #[test]
-    fn one_address_holds_at_most_a_quarter_of_the_line() {
-        // One thread and a line of four: one place per address.
+    fn key(ip: &str) -> ClientKey {
+        ClientKey::of(ip.parse().unwrap())
+    }
+
+    /// While `holder` holds its one place (one thread, a line of four), `same` is refused and
+    /// `other` is served.
+    fn holds_its_place(holder: ClientKey, same: ClientKey, other: ClientKey) {
         let hasher = Arc::new(hasher(4, 1, 4_000));
         hasher
             .shared
             .mean_nanos
             .store(1_000_000_000, Ordering::Relaxed);
         let (release, gate) = sync_channel::<()>(0);
-        let from = Some(IpAddr::from([192, 0, 2, 1]));
         let blocker = {
             let hasher = Arc::clone(&hasher);
             std::thread::spawn(move || {
-                hasher.run(from, move || {
+                hasher.run(holder, move || {
                     let _ = gate.recv();
                 })
             })
@@ -330,14 +330,31 @@ mod tests {
         while lock(&hasher.shared.line).running == 0 {
             std::thread::sleep(Duration::from_millis(1));
         }
-        assert!(matches!(hasher.run(from, || ()), Err(HashError::Busy)));
+        assert!(matches!(hasher.run(same, || ()), Err(HashError::Busy)));
         let other = {
             let hasher = Arc::clone(&hasher);
-            std::thread::spawn(move || hasher.run(Some(IpAddr::from([192, 0, 2, 2])), || 7))
+            std::thread::spawn(move || hasher.run(other, || 7))
         };
         let _ = release.send(());
         assert!(blocker.join().unwrap().is_ok());
         assert_eq!(other.join().unwrap().ok(), Some(7));
+    }
+
+    #[test]
+    fn one_address_holds_at_most_a_quarter_of_the_line() {
+        holds_its_place(key("192.0.2.1"), key("192.0.2.1"), key("192.0.2.2"));
+    }
+
+    #[test]
+    fn the_addresses_of_one_ipv6_64_hold_one_quarter_of_the_line_between_them() {
+        let holder = key("2001:db8:1:2::1");
+        holds_its_place(holder, key("2001:db8:1:2::2"), key("2001:db8:1:3::1"));
+    }
+
+    #[test]
+    fn requests_of_unknown_origin_hold_one_quarter_of_the_line_between_them() {
+        let unknown = ClientKey::UNKNOWN;
+        holds_its_place(unknown, unknown, key("192.0.2.2"));
     }
 
     #[test]

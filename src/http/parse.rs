@@ -23,6 +23,14 @@ impl Request {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every line of a header sent more than once, in arrival order.
+    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// First value of a query parameter, percent-decoded; `None` when absent.
     pub fn query_param(&self, name: &str) -> Option<String> {
         self.query_values(name).next()
@@ -84,22 +92,40 @@ fn reject(status: u16, detail: &'static str) -> Reject {
     Reject { status, detail }
 }
 
-/// Index just past the blank line ending the head, searching from `from`.
-pub fn head_end(buf: &[u8], from: usize) -> Option<usize> {
-    let start = from.saturating_sub(3);
-    let mut i = start;
+/// How far a head goes, as far as the bytes received show.
+#[derive(Debug, PartialEq, Eq)]
+pub enum HeadEnd {
+    /// Index just past the `\r\n\r\n` ending the head.
+    At(usize),
+    Incomplete,
+    /// A `\n` without its `\r`: parsers differ on whether that ends a line (request smuggling), so
+    /// the head is refused as soon as one is seen rather than when it ends (or times out).
+    BareLf,
+}
+
+/// Scans for the end of the head from `from` (where the last scan stopped).
+pub fn scan_head(buf: &[u8], from: usize) -> HeadEnd {
+    let mut i = from.saturating_sub(3);
     while i < buf.len() {
         if buf[i] == b'\n' {
-            if buf.get(i + 1) == Some(&b'\n') {
-                return Some(i + 2);
+            if i == 0 || buf[i - 1] != b'\r' {
+                return HeadEnd::BareLf;
             }
-            if buf.get(i + 1) == Some(&b'\r') && buf.get(i + 2) == Some(&b'\n') {
-                return Some(i + 3);
+            if buf.get(i + 1..i + 3) == Some(b"\r\n") {
+                return HeadEnd::At(i + 3);
             }
         }
         i += 1;
     }
-    None
+    HeadEnd::Incomplete
+}
+
+/// Index just past the blank line ending the head, searching from `from`.
+pub fn head_end(buf: &[u8], from: usize) -> Option<usize> {
+    match scan_head(buf, from) {
+        HeadEnd::At(end) => Some(end),
+        HeadEnd::Incomplete | HeadEnd::BareLf => None,
+    }
 }
 
 /// Parses a complete head (`buf` ends with the blank line) and checks its framing.
@@ -278,6 +304,41 @@ mod tests {
         assert_eq!(head_end(raw, 0), Some(27));
         assert_eq!(head_end(raw, 26), Some(27));
         assert_eq!(head_end(b"GET / HTTP/1.1\r\n", 0), None);
+    }
+
+    #[test]
+    fn a_bare_lf_anywhere_in_the_head_is_refused_before_the_head_ends() {
+        for raw in [
+            &b"GET / HTTP/1.1\nHost: x\n\n"[..],
+            b"GET / HTTP/1.1\r\nHost: x\nX-A: 1\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: x\r\n\n",
+            b"\nGET / HTTP/1.1\r\n",
+            b"GET / HTTP/1.1\r\nHost: x\n",
+        ] {
+            assert_eq!(scan_head(raw, 0), HeadEnd::BareLf, "{raw:?}");
+        }
+        // Seen when it arrives in a later read, which resumes the scan where the last one stopped.
+        let raw = b"GET / HTTP/1.1\r\nHost: x\nX-A: 1";
+        assert_eq!(scan_head(&raw[..23], 0), HeadEnd::Incomplete);
+        assert_eq!(scan_head(raw, 23), HeadEnd::BareLf);
+        let raw = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        assert_eq!(scan_head(&raw[..15], 0), HeadEnd::Incomplete);
+        assert_eq!(scan_head(raw, 15), HeadEnd::At(27));
+    }
+
+    #[test]
+    fn a_head_ends_only_at_crlf_crlf() {
+        let raw = b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /next";
+        assert_eq!(scan_head(raw, 0), HeadEnd::At(27));
+        assert_eq!(
+            scan_head(b"GET / HTTP/1.1\r\nHost: x\r\n\r", 0),
+            HeadEnd::Incomplete
+        );
+        // A bare LF in the body that follows is not the head's business.
+        assert_eq!(
+            scan_head(b"POST / HTTP/1.1\r\nHost: x\r\n\r\na\nb", 0),
+            HeadEnd::At(28)
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! not complete yet is kept in the connection, which then waits holding no thread.
 
 use super::conn::{read_into, Conn, Phase, Sent, NEVER};
-use super::parse::{head_end, parse_head, Head, Reject};
+use super::parse::{parse_head, scan_head, Head, HeadEnd, Reject};
 use super::poll::{READ, WRITE};
 use super::server::Shared;
 use super::timer::now_ms;
@@ -117,8 +117,8 @@ fn serve(w: &mut Worker, sh: &Shared, conn: &mut Conn) -> (Outcome, usize) {
                 conn.scanned = 0;
                 conn.deadline = now_ms() + sh.header_timeout_ms;
             }
-            match head_end(avail, conn.scanned) {
-                Some(end) if end <= limits.max_head_bytes => {
+            match scan_head(avail, conn.scanned) {
+                HeadEnd::At(end) if end <= limits.max_head_bytes => {
                     match parse_head(&avail[..end], limits.max_body_bytes) {
                         Ok(head) => {
                             let interim = head.expect_continue
@@ -141,11 +141,12 @@ fn serve(w: &mut Worker, sh: &Shared, conn: &mut Conn) -> (Outcome, usize) {
                         }
                     }
                 }
-                Some(_) => return (refuse(w, sh, conn, TOO_LARGE, None), start),
-                None if avail.len() > limits.max_head_bytes => {
+                HeadEnd::At(_) => return (refuse(w, sh, conn, TOO_LARGE, None), start),
+                HeadEnd::BareLf => return (refuse(w, sh, conn, BARE_LF, None), start),
+                HeadEnd::Incomplete if avail.len() > limits.max_head_bytes => {
                     return (refuse(w, sh, conn, TOO_LARGE, None), start)
                 }
-                None => conn.scanned = avail.len(),
+                HeadEnd::Incomplete => conn.scanned = avail.len(),
             }
         }
         if let Some(total) = conn.pending.as_ref().map(|h| h.len + h.content_length) {
@@ -228,6 +229,11 @@ fn serve(w: &mut Worker, sh: &Shared, conn: &mut Conn) -> (Outcome, usize) {
 const TOO_LARGE: Reject = Reject {
     status: 431,
     detail: "Request head too large",
+};
+
+const BARE_LF: Reject = Reject {
+    status: 400,
+    detail: "Malformed request: lines must end with CRLF",
 };
 
 /// Answers a request the front refuses, then closes (after a short linger).

@@ -94,6 +94,51 @@ fn ambiguous_framing_is_400_and_closes_the_connection() {
 }
 
 #[test]
+fn a_head_with_a_bare_lf_is_400_and_closes_the_connection_at_once() {
+    let app = TestApp::with(|c| c.header_timeout = 10 * SECOND);
+    for head in [
+        "GET /health HTTP/1.1\nHost: x\n\n",
+        "GET /health HTTP/1.1\r\nHost: x\nX-A: 1\r\n\r\n",
+        "GET /health HTTP/1.1\r\nHost: x\r\n\n",
+        // Never ends: refused when the bare LF arrives, not when the header timeout runs out.
+        "GET /health HTTP/1.1\r\nHost: x\nX-A: 1",
+    ] {
+        let started = Instant::now();
+        let mut raw = Raw::connect(app.addr);
+        raw.send(head.as_bytes());
+        let resp = raw
+            .response()
+            .unwrap_or_else(|| panic!("no response to {head:?}"));
+        assert_eq!(resp.status, 400, "{head:?}: {}", resp.body);
+        assert!(
+            raw.closed_within(2 * SECOND),
+            "{head:?} left the connection open"
+        );
+        assert!(
+            started.elapsed() < 2 * SECOND,
+            "{head:?} took {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+#[test]
+fn pipelined_crlf_requests_are_served_even_when_a_body_holds_a_bare_lf() {
+    let app = TestApp::spawn();
+    let body = "{\"email\": \"nobody@example.com\",\n\"password\": \"Wrong-1\"}";
+    let mut raw = Raw::connect(app.addr);
+    raw.send(
+        format!(
+            "POST /api/auth/signin HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    assert_eq!(raw.response().expect("first response").status, 401);
+    assert_eq!(raw.response().expect("second response").status, 200);
+}
+
+#[test]
 fn a_request_smuggled_after_the_body_is_never_executed() {
     let app = TestApp::spawn();
     let user = app.user();

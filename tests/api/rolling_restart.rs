@@ -56,6 +56,8 @@ impl Instance {
             .env("BCRYPT_COST", "4")
             .env("LOG_LEVEL", "warn")
             .env("SIGNUP_LIMIT_PER_ADDRESS", "100000")
+            // As deploy/run-local.sh: haproxy's X-Forwarded-For is believed.
+            .env("TRUSTED_PROXIES", "127.0.0.1/32")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);

@@ -27,6 +27,25 @@ fn signin_from(app: &TestApp, from: &str, email: &str, password: &str) -> Resp {
     )
 }
 
+/// A sign-in carrying one `X-Forwarded-For` line per entry of `lines`, in that order: the first as
+/// a client would send it, the last as a proxy appending its own line would.
+fn signin_with_lines(app: &TestApp, lines: &[&str], email: &str, password: &str) -> u16 {
+    let body = json!({ "email": email, "password": password }).to_string();
+    let forwarded: String = lines
+        .iter()
+        .map(|l| format!("X-Forwarded-For: {l}\r\n"))
+        .collect();
+    let mut raw = Raw::connect(app.addr);
+    raw.send(
+        format!(
+            "POST /api/auth/signin HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{forwarded}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    raw.response().expect("a response").status
+}
+
 fn assert_throttled(resp: &Resp, detail: &str) {
     assert_error(resp, 429, detail);
     let wait: u64 = resp
@@ -214,4 +233,84 @@ fn expired_counts_are_purged_from_the_database() {
         .map(|r| r.get(0))
         .collect();
     assert!(keys.iter().all(|k| k.contains("198.51.100.15")), "{keys:?}");
+}
+
+#[test]
+fn a_forwarded_for_line_sent_before_the_proxys_own_does_not_change_the_client_address() {
+    let app = throttled_app(|_| {});
+    let user = app.user();
+    let statuses: Vec<u16> = (0..7)
+        .map(|i| {
+            let forged = format!("192.0.2.{i}");
+            signin_with_lines(&app, &[&forged, "198.51.100.20"], &user.email, "Wrong-1")
+        })
+        .collect();
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429]);
+}
+
+#[test]
+fn the_addresses_of_one_ipv6_64_share_one_count_and_another_64_has_its_own() {
+    let app = throttled_app(|_| {});
+    let user = app.user();
+    let statuses: Vec<u16> = (1..=7)
+        .map(|i| {
+            let from = format!("2001:db8:1:2::{i:x}");
+            signin_from(&app, &from, &user.email, "Wrong-1").status
+        })
+        .collect();
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429]);
+    assert_throttled(
+        &signin_from(&app, "2001:db8:1:2:ffff::9", &user.email, PASSWORD),
+        SIGNIN,
+    );
+    assert_eq!(
+        signin_from(&app, "2001:db8:1:3::1", &user.email, PASSWORD).status,
+        200
+    );
+}
+
+#[test]
+fn an_ipv4_mapped_ipv6_address_shares_the_count_of_its_ipv4_address() {
+    let app = throttled_app(|_| {});
+    let user = app.user();
+    for from in ["::ffff:203.0.113.9", "203.0.113.9"]
+        .repeat(3)
+        .iter()
+        .take(5)
+    {
+        assert_eq!(signin_from(&app, from, &user.email, "Wrong-1").status, 401);
+    }
+    assert_throttled(
+        &signin_from(&app, "::ffff:203.0.113.9", &user.email, "Wrong-1"),
+        SIGNIN,
+    );
+    assert_throttled(
+        &signin_from(&app, "203.0.113.9", &user.email, "Wrong-1"),
+        SIGNIN,
+    );
+}
+
+#[test]
+fn sign_ups_from_the_addresses_of_one_ipv6_64_share_one_count() {
+    let app = throttled_app(|c| c.signup_limit_per_address = 3);
+    let signup = |from: &str| {
+        let body = json!({ "name": "Someone", "email": format!("v6-{}@example.com", unique()), "password": PASSWORD });
+        app.request(
+            "POST",
+            "/api/auth/signup",
+            &[
+                ("Content-Type", "application/json"),
+                ("X-Forwarded-For", from),
+            ],
+            Some(body.to_string().as_bytes()),
+        )
+    };
+    for i in 1..=3 {
+        assert_eq!(signup(&format!("2001:db8:5:6::{i}")).status, 201);
+    }
+    assert_throttled(
+        &signup("2001:db8:5:6:abcd::1"),
+        "Too many sign-ups; try again later",
+    );
+    assert_eq!(signup("2001:db8:5:7::1").status, 201);
 }
