@@ -24,6 +24,9 @@ pub enum ApiError {
     /// 401 for an event-stream ticket that is unknown, used, expired or another user's.
     InvalidTicket,
     Forbidden,
+    /// 403 with its own sentence: the caller's role in a list, or their kind of token, does not
+    /// allow the request.
+    NotAllowed(&'static str),
     /// 409: the same request is still being processed.
     Conflict(&'static str),
     /// 410: what the request refers to is gone for good (an expired sync cursor).
@@ -61,6 +64,7 @@ impl ApiError {
             ApiError::Validation(_)
                 | ApiError::BadRequest(_)
                 | ApiError::Forbidden
+                | ApiError::NotAllowed(_)
                 | ApiError::NotFound(_)
                 | ApiError::UnsupportedMediaType
                 | ApiError::TooMany(..)
@@ -90,6 +94,7 @@ impl ApiError {
             ApiError::InvalidTicket => Response::error(401, "Invalid or expired ticket")
                 .with_header("WWW-Authenticate", "Bearer"),
             ApiError::Forbidden => Response::error(403, "Access denied"),
+            ApiError::NotAllowed(detail) => Response::error(403, detail),
             ApiError::Conflict(detail) => {
                 Response::error(409, detail).with_header("Retry-After", "1")
             }

@@ -3,10 +3,10 @@
 //! derived from it, and tests hold it to the OpenAPI document and walk it with a revoked session.
 //! Nothing imports it back but the dispatch.
 
-use crate::api::access::Access::{self, Account, Public, Read, Write};
+use crate::api::access::Access::{self, Account, Own, Public, Read, Write};
 use crate::api::live::events;
 use crate::api::path::Path;
-use crate::api::{account, auth, service, sync, tasks};
+use crate::api::{account, auth, lists, service, sync, tasks};
 use crate::http::Method;
 use std::sync::LazyLock;
 
@@ -69,6 +69,53 @@ pub static ROUTES: &[Route] = &[
         Patch,
         "/api/{user_id}/tasks/{task_id}/complete",
         Write(tasks::toggle),
+    ),
+    row(Get, "/api/{user_id}/lists", Read(lists::all)),
+    row(Post, "/api/{user_id}/lists", Write(lists::create)),
+    row(Get, "/api/{user_id}/lists/{list_id}", Read(lists::get)),
+    row(Patch, "/api/{user_id}/lists/{list_id}", Write(lists::update)),
+    row(Delete, "/api/{user_id}/lists/{list_id}", Own(lists::delete)),
+    row(
+        Post,
+        "/api/{user_id}/lists/{list_id}/invitations",
+        Own(lists::invite),
+    ),
+    row(
+        Get,
+        "/api/{user_id}/lists/{list_id}/invitations",
+        Own(lists::invitations_of),
+    ),
+    row(
+        Delete,
+        "/api/{user_id}/lists/{list_id}/invitations/{invitation_id}",
+        Own(lists::revoke_invitation),
+    ),
+    row(
+        Get,
+        "/api/{user_id}/lists/{list_id}/members",
+        Read(lists::members),
+    ),
+    row(
+        Patch,
+        "/api/{user_id}/lists/{list_id}/members/{member_id}",
+        Own(lists::set_role),
+    ),
+    // Any member may leave; removing another takes the owner (the statement's rule).
+    row(
+        Delete,
+        "/api/{user_id}/lists/{list_id}/members/{member_id}",
+        Write(lists::remove),
+    ),
+    row(Get, "/api/{user_id}/invitations", Read(lists::invitations_to)),
+    row(
+        Post,
+        "/api/{user_id}/invitations/{invitation_id}/accept",
+        Write(lists::accept),
+    ),
+    row(
+        Post,
+        "/api/{user_id}/invitations/{invitation_id}/decline",
+        Write(lists::decline),
     ),
     row(Get, "/api/{user_id}/changes", Read(sync::changes)),
     row(Post, "/api/{user_id}/events/ticket", Read(events::ticket)),

@@ -22,6 +22,8 @@ pub enum Access {
     Read(Handler),
     /// A caller who may change.
     Write(Handler),
+    /// A list's owner (members who are not are refused by the statements, with 403).
+    Own(Handler),
 }
 
 impl Access {
@@ -38,6 +40,7 @@ pub fn serve(app: &App, req: &Request, path: &Path, access: Access) -> ApiResult
         Access::Account(handler) => (Need::Account, handler),
         Access::Read(handler) => (Need::Read, handler),
         Access::Write(handler) => (Need::Write, handler),
+        Access::Own(handler) => (Need::Own, handler),
     };
     let caller = caller::admit(&app.keys, req.header("authorization"), need)
         .ok_or(ApiError::InvalidToken)?;

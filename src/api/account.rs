@@ -75,10 +75,11 @@ pub fn rename(app: &App, req: &Request, _: &Path, me: &Caller) -> ApiResult<Resp
 pub fn delete(app: &App, req: &Request, _: &Path, me: &Caller) -> ApiResult<Response> {
     let input = Confirmation::parse(req)?;
     check_password(app, req, me, &input.password, "Password is incorrect")?;
-    if !users::delete(&mut *app.db()?, me.user)? {
-        return Err(ApiError::InvalidToken);
+    let told = users::delete(&mut *app.db()?, me.user)?.ok_or(ApiError::InvalidToken)?;
+    for user in told {
+        app.notifier.changed(user);
     }
-    ended(app, me.user, Response::empty(204))
+    Ok(Response::empty(204))
 }
 
 /// Sessions of `user` ended in a committed write: every instance is told to end their event

@@ -2,10 +2,13 @@
 //! validate). Each parse reports every problem it finds, one entry per field.
 
 use super::body::{self, Fields};
-use crate::domain::{email, Description, DueAt, Email, Name, Password, Priority, Tags, Title};
+use crate::domain::{
+    email, Color, Description, DueAt, Email, ListName, Name, Password, Priority, Tags, Title,
+};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::Request;
 use serde_json::Value;
+use uuid::Uuid;
 
 pub use super::list_query::LIST_LIMIT_MAX;
 
@@ -75,6 +78,23 @@ pub struct NewTask {
     pub priority: Priority,
     pub due_at: Option<DueAt>,
     pub tags: Tags,
+    pub list: Option<Uuid>,
+    pub assignee: Option<Uuid>,
+}
+
+/// A list's or a user's id: absent `None`, `null` `Some(None)` (where `nullable`), else a UUID.
+fn id(f: &mut Fields, field: &'static str, what: &str, nullable: bool) -> Option<Option<Uuid>> {
+    let problem = match f.get(field)? {
+        Value::Null if nullable => return Some(None),
+        Value::String(raw) => match Uuid::parse_str(raw.trim()) {
+            Ok(id) => return Some(Some(id)),
+            Err(_) => format!("{what} must be a UUID"),
+        },
+        _ if nullable => format!("{what} must be a UUID or null"),
+        _ => format!("{what} must be a UUID"),
+    };
+    f.fail(field, problem);
+    None
 }
 
 fn title(f: &mut Fields, required: bool) -> Option<Title> {
@@ -141,6 +161,8 @@ impl NewTask {
         let priority = priority(&mut f).unwrap_or(Priority::None);
         let due_at = due_at(&mut f).flatten();
         let tags = tags(&mut f).unwrap_or_default();
+        let list = id(&mut f, "list_id", "List id", false).flatten();
+        let assignee = id(&mut f, "assignee_id", "Assignee id", true).flatten();
         let parsed = title.map(|title| NewTask {
             title,
             description,
@@ -148,6 +170,8 @@ impl NewTask {
             priority,
             due_at,
             tags,
+            list,
+            assignee,
         });
         f.finish(parsed)
     }
@@ -161,6 +185,8 @@ pub struct TaskPatch {
     pub priority: Option<Priority>,
     pub due_at: Option<Option<DueAt>>,
     pub tags: Option<Tags>,
+    pub list: Option<Uuid>,
+    pub assignee: Option<Option<Uuid>>,
 }
 
 impl TaskPatch {
@@ -174,14 +200,18 @@ impl TaskPatch {
             priority: priority(&mut f),
             due_at: due_at(&mut f),
             tags: tags(&mut f),
+            list: id(&mut f, "list_id", "List id", false).flatten(),
+            assignee: id(&mut f, "assignee_id", "Assignee id", true),
         };
-        const FIELDS: [&str; 6] = [
+        const FIELDS: [&str; 8] = [
             "title",
             "description",
             "completed",
             "priority",
             "due_at",
             "tags",
+            "list_id",
+            "assignee_id",
         ];
         if f.errors.is_empty() && !FIELDS.iter().any(|k| map.contains_key(*k)) {
             return Err(ApiError::bad_request(
@@ -246,5 +276,78 @@ impl Confirmation {
         let mut f = Fields::new(&map);
         let password = f.string("password", "Password", true).map(str::to_string);
         f.finish(password.map(|password| Confirmation { password }))
+    }
+}
+
+/// `POST` and `PATCH` of a list: `name` required when creating; `color` `#rrggbb` or null.
+pub struct ListInput {
+    pub name: Option<ListName>,
+    pub color: Option<Option<Color>>,
+}
+
+impl ListInput {
+    pub fn parse(req: &Request, creating: bool) -> ApiResult<ListInput> {
+        let map = body::object(req)?;
+        let mut f = Fields::new(&map);
+        let name = f.string("name", "List name", creating);
+        let name = name.and_then(|raw| f.check("name", ListName::parse(raw)));
+        let color = match f.nullable_string("color", "Color") {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(raw)) => f.check("color", Color::parse(raw)).map(Some),
+        };
+        if !creating && f.errors.is_empty() && name.is_none() && color.is_none() {
+            return Err(ApiError::bad_request("Send name or color"));
+        }
+        let valid = !creating || name.is_some();
+        f.finish(valid.then_some(ListInput { name, color }))
+    }
+}
+
+/// A role a member may be given; `invited` is the invitation's choice (never owner).
+fn role(f: &mut Fields, invited: bool) -> Option<&'static str> {
+    let allowed: &[&'static str] = match invited {
+        true => &["editor", "viewer"],
+        false => &["owner", "editor", "viewer"],
+    };
+    let raw = f.string("role", "Role", true)?;
+    let found = allowed.iter().find(|r| **r == raw).copied();
+    if found.is_none() {
+        f.fail("role", format!("Role must be one of: {}", allowed.join(", ")));
+    }
+    found
+}
+
+/// `POST .../invitations`.
+pub struct InvitationInput {
+    pub email: Email,
+    pub role: &'static str,
+}
+
+impl InvitationInput {
+    pub fn parse(req: &Request) -> ApiResult<InvitationInput> {
+        let map = body::object(req)?;
+        let mut f = Fields::new(&map);
+        let email = f.string("email", "Email", true);
+        let email = email.and_then(|raw| f.check("email", Email::parse(raw)));
+        let role = role(&mut f, true);
+        let parsed = email
+            .zip(role)
+            .map(|(email, role)| InvitationInput { email, role });
+        f.finish(parsed)
+    }
+}
+
+/// `PATCH .../members/{member_id}`.
+pub struct RoleInput {
+    pub role: &'static str,
+}
+
+impl RoleInput {
+    pub fn parse(req: &Request) -> ApiResult<RoleInput> {
+        let map = body::object(req)?;
+        let mut f = Fields::new(&map);
+        let role = role(&mut f, false);
+        f.finish(role.map(|role| RoleInput { role }))
     }
 }

@@ -9,6 +9,7 @@ mod idempotent;
 pub mod input;
 mod list_cache;
 mod list_query;
+pub mod lists;
 pub mod live;
 pub mod path;
 pub mod service;

@@ -33,6 +33,10 @@ pub struct Path {
     pub task: TaskId,
     /// `{session_id}`; `None` when it is not a UUID (it names no session: 404).
     pub session: Option<Uuid>,
+    /// `{list_id}`, `{invitation_id}`, `{member_id}`: `None` when not a UUID (404 as well).
+    pub list: Option<Uuid>,
+    pub invitation: Option<Uuid>,
+    pub member: Option<Uuid>,
 }
 
 impl Path {
@@ -40,10 +44,20 @@ impl Path {
         user: None,
         task: TaskId::Malformed,
         session: None,
+        list: None,
+        invitation: None,
+        member: None,
     };
 
     /// The template parameters this type holds; the router matches no other.
-    pub const PARAMETERS: [&'static str; 3] = ["{user_id}", "{task_id}", "{session_id}"];
+    pub const PARAMETERS: [&'static str; 6] = [
+        "{user_id}",
+        "{task_id}",
+        "{session_id}",
+        "{list_id}",
+        "{invitation_id}",
+        "{member_id}",
+    ];
 
     /// Takes the value of the template parameter `name`.
     pub fn set(&mut self, name: &str, raw: &str) {
@@ -51,6 +65,9 @@ impl Path {
             "{user_id}" => self.user = Some(Uuid::parse_str(raw).ok()),
             "{task_id}" => self.task = TaskId::parse(raw),
             "{session_id}" => self.session = Uuid::parse_str(raw).ok(),
+            "{list_id}" => self.list = Uuid::parse_str(raw).ok(),
+            "{invitation_id}" => self.invitation = Uuid::parse_str(raw).ok(),
+            "{member_id}" => self.member = Uuid::parse_str(raw).ok(),
             _ => {}
         }
     }

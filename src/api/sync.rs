@@ -152,11 +152,21 @@ pub fn changes(app: &App, req: &Request, _: &Path, me: &Caller) -> ApiResult<Res
                 Item::Deleted { id, .. } => deleted.push(id),
             }
         }
+        // Lists changed past where this page stops come with the next page.
+        let (mut lists, mut removed) = (Vec::new(), Vec::new());
+        for list in feed.lists.into_iter().filter(|l| l.change_no <= position) {
+            match list.json {
+                Some(json) => lists.push(json),
+                None => removed.push(list.id),
+            }
+        }
         Ok(Response::json(
             200,
             &json!({
                 "tasks": tasks,
                 "deleted": deleted,
+                "lists": lists,
+                "removed_lists": removed,
                 "cursor": app.cursors.encode_change(me.user, position),
                 "has_more": has_more,
             }),

@@ -10,12 +10,14 @@ use super::sync::{if_match, list_etag, list_tag, task_response, with_list_etag};
 use super::{idempotent, App};
 use crate::auth::caller::Caller;
 use crate::db::task_list::{self, Position, Whole};
-use crate::db::{self, task_json, tasks};
+use crate::db::{self, lists, task_json, tasks};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
 use serde_json::json;
 
 const NOT_FOUND: ApiError = ApiError::NotFound("Task not found");
+pub const LIST_NOT_FOUND: ApiError = ApiError::NotFound("List not found");
+pub const ROLE_FORBIDS: ApiError = ApiError::NotAllowed("Your role in this list does not allow this");
 
 /// The path's task id.
 fn task_id(path: &Path) -> ApiResult<i64> {
@@ -181,45 +183,66 @@ pub fn create(app: &App, req: &Request, _: &Path, me: &Caller) -> ApiResult<Resp
                 priority: new.priority,
                 due_at: new.due_at,
                 tags: &new.tags,
+                list: new.list,
+                assignee: new.assignee,
             },
         )?;
-        task_response(201, &task.ok_or(ApiError::InvalidToken)?)
+        match task {
+            Some(task) => {
+                told(app, &task);
+                task_response(201, &task)
+            }
+            None => Err(not_created(conn, me, &new)?),
+        }
     };
-    let created = match key {
+    match key {
         Some(key) => idempotent::once(conn, me, key, req, insert),
         None => insert(conn),
-    };
-    changed(app, me, created)
-}
-
-/// A write's answer, once its change has committed: every instance's streams are told to look.
-fn changed(app: &App, me: &Caller, answer: ApiResult<Response>) -> ApiResult<Response> {
-    if answer.is_ok() {
-        app.notifier.changed(me.user);
     }
-    answer
 }
 
-/// A write of one task, committed: the user's cached list takes the task in place when this was
-/// the only change since the list was read (see `list_cache`).
+/// Why a create made nothing: the list (404, 403) or the assignee (400); else the session is gone.
+fn not_created(conn: &mut db::Conn, me: &Caller, new: &NewTask) -> ApiResult<ApiError> {
+    Ok(match lists::role(conn, me, new.list)?.as_deref() {
+        None => LIST_NOT_FOUND,
+        Some("viewer") => ROLE_FORBIDS,
+        Some(_) => not_a_member("assignee_id"),
+    })
+}
+
+fn not_a_member(field: &'static str) -> ApiError {
+    ApiError::Validation(vec![invalid(
+        field,
+        "The assignee must be a member of the task's list",
+    )])
+}
+
+/// A write's change, committed: every member's streams, on every instance, are told to look.
+fn told(app: &App, task: &tasks::TaskRow) {
+    for member in task.members().unwrap_or_default() {
+        app.notifier.changed(member);
+    }
+}
+
+/// A write of one task, committed: the writer's cached list takes the task in place when this
+/// was the only change since the list was read (see `list_cache`).
 fn rewritten(app: &App, me: &Caller, task: &tasks::TaskRow) -> ApiResult<Response> {
     if let (Ok(seq), Ok(id), Ok(json)) = (task.change_no(), task.id(), task.to_json()) {
         app.lists
             .replace(me.user, seq, id, &json, |body| list_tag(body, ""));
     }
-    changed(app, me, task_response(200, task))
+    told(app, task);
+    task_response(200, task)
 }
 
-/// A write with `If-Match` that changed nothing: the task moved on (412) or is not there (404).
-fn unchanged(conn: &mut db::Conn, me: &Caller, id: i64, checked: bool) -> ApiError {
-    if !checked {
-        return NOT_FOUND;
-    }
-    match tasks::exists(conn, me, id) {
-        Ok(true) => ApiError::PreconditionFailed,
-        Ok(false) => NOT_FOUND,
-        Err(e) => e.into(),
-    }
+/// A write that changed nothing: the caller cannot see the task (404), their role does not allow
+/// the write (403), `If-Match` named another version (412); else the session is gone.
+fn unchanged(conn: &mut db::Conn, me: &Caller, id: i64) -> ApiResult<ApiError> {
+    Ok(match tasks::role_in(conn, me, id)? {
+        None => NOT_FOUND,
+        Some((role, _)) if role == "viewer" && me.writes() => ROLE_FORBIDS,
+        Some(_) => ApiError::PreconditionFailed,
+    })
 }
 
 pub fn get(app: &App, _: &Request, path: &Path, me: &Caller) -> ApiResult<Response> {
@@ -241,12 +264,43 @@ pub fn update(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult<R
         priority: patch.priority,
         due_at: patch.due_at,
         tags: patch.tags.as_ref(),
+        list: patch.list,
+        assignee: patch.assignee,
     };
     let expected = if_match(req, id);
     match tasks::update(conn, me, id, &change, expected.as_deref())? {
         Some(task) => rewritten(app, me, &task),
-        None => Err(unchanged(conn, me, id, expected.is_some())),
+        None => Err(not_updated(conn, me, id, &change)?),
     }
+}
+
+/// Why a `PUT` changed nothing, in the order a reader of the contract expects: the task (404,
+/// 403), the list it moves to (404, 403), the assignee (400), then `If-Match` (412).
+fn not_updated(
+    conn: &mut db::Conn,
+    me: &Caller,
+    id: i64,
+    change: &tasks::TaskChange,
+) -> ApiResult<ApiError> {
+    let Some((role, list)) = tasks::role_in(conn, me, id)? else {
+        return Ok(NOT_FOUND);
+    };
+    if role == "viewer" {
+        return Ok(ROLE_FORBIDS);
+    }
+    if let Some(target) = change.list {
+        match lists::role(conn, me, Some(target))?.as_deref() {
+            None => return Ok(LIST_NOT_FOUND),
+            Some("viewer") => return Ok(ROLE_FORBIDS),
+            Some(_) => {}
+        }
+    }
+    if let Some(Some(assignee)) = change.assignee {
+        if !lists::is_member(conn, change.list.unwrap_or(list), assignee)? {
+            return Ok(not_a_member("assignee_id"));
+        }
+    }
+    Ok(ApiError::PreconditionFailed)
 }
 
 pub fn delete(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult<Response> {
@@ -254,11 +308,14 @@ pub fn delete(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult<R
     let conn = &mut *conn;
     let id = task_id(path)?;
     let expected = if_match(req, id);
-    if !tasks::delete(conn, me, id, expected.as_deref())? {
-        return Err(unchanged(conn, me, id, expected.is_some()));
+    let Some(members) = tasks::delete(conn, me, id, expected.as_deref())? else {
+        return Err(unchanged(conn, me, id)?);
+    };
+    for member in members {
+        app.notifier.changed(member);
     }
     let deleted = json!({ "message": "Task deleted successfully" });
-    changed(app, me, Ok(Response::json(200, &deleted)))
+    Ok(Response::json(200, &deleted))
 }
 
 pub fn toggle(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult<Response> {
@@ -268,6 +325,6 @@ pub fn toggle(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult<R
     let expected = if_match(req, id);
     match tasks::toggle(conn, me, id, expected.as_deref())? {
         Some(task) => rewritten(app, me, &task),
-        None => Err(unchanged(conn, me, id, expected.is_some())),
+        None => Err(unchanged(conn, me, id)?),
     }
 }

@@ -16,6 +16,8 @@ pub enum Need {
     Read,
     /// To change.
     Write,
+    /// To manage a list: only its owner.
+    Own,
     /// The account itself (sessions, password, deletion): a signed-in session, checked before the
     /// handler runs.
     Account,
@@ -33,6 +35,11 @@ pub struct Caller {
 impl Caller {
     pub fn need(&self) -> Need {
         self.need
+    }
+
+    /// Does the route change what it names? A list's viewers may not (statements bind this).
+    pub fn writes(&self) -> bool {
+        self.need != Need::Read
     }
 
     /// A statement that checked the session returned `found`: a row means the session lived.

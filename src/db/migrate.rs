@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0006_hot_toggles",
         include_str!("../../sql/0006_hot_toggles.sql"),
     ),
+    ("0007_lists", include_str!("../../sql/0007_lists.sql")),
 ];
 
 /// Every migration's version, in the order they are applied.

@@ -4,6 +4,7 @@ pub mod changes;
 pub mod embedded;
 pub mod events;
 pub mod idempotency;
+pub mod lists;
 pub mod migrate;
 mod pg_time;
 pub mod pool;

@@ -14,15 +14,9 @@ impl TaskRow {
         let r = self.row();
         out.extend_from_slice(b"{\"id\":");
         let _ = write!(out, "{}", r.try_get::<_, i64>(0)?);
-        out.extend_from_slice(b",\"user_id\":\"");
-        let mut uuid = Uuid::encode_buffer();
-        out.extend_from_slice(
-            r.try_get::<_, Uuid>(1)?
-                .hyphenated()
-                .encode_lower(&mut uuid)
-                .as_bytes(),
-        );
-        out.extend_from_slice(b"\",\"title\":");
+        out.extend_from_slice(b",\"user_id\":");
+        uuid(out, Some(r.try_get(1)?));
+        out.extend_from_slice(b",\"title\":");
         string(out, r.try_get(2)?);
         out.extend_from_slice(b",\"description\":");
         match r.try_get::<_, Option<&str>>(3)? {
@@ -53,6 +47,15 @@ impl TaskRow {
         }
         out.extend_from_slice(b"],\"completed_at\":");
         timestamp(out, r.try_get(10)?);
+        out.extend_from_slice(b",\"list_id\":");
+        uuid(out, Some(r.try_get(11)?));
+        // The creator: what part 1 calls `user_id`.
+        out.extend_from_slice(b",\"created_by\":");
+        uuid(out, Some(r.try_get(1)?));
+        out.extend_from_slice(b",\"assignee_id\":");
+        uuid(out, r.try_get(12)?);
+        out.extend_from_slice(b",\"uid\":");
+        string(out, r.try_get(13)?);
         out.push(b'}');
         Ok(())
     }
@@ -87,6 +90,18 @@ pub fn array(rows: &[TaskRow]) -> DbResult<Vec<u8>> {
     }
     out.push(b']');
     Ok(out)
+}
+
+fn uuid(out: &mut Vec<u8>, id: Option<Uuid>) {
+    match id {
+        Some(id) => {
+            let mut buf = Uuid::encode_buffer();
+            out.push(b'"');
+            out.extend_from_slice(id.hyphenated().encode_lower(&mut buf).as_bytes());
+            out.push(b'"');
+        }
+        None => out.extend_from_slice(b"null"),
+    }
 }
 
 fn timestamp(out: &mut Vec<u8>, t: Option<PgMicros>) {

@@ -116,6 +116,17 @@ pub struct Filter {
     pub due_before: Option<DateTime<Utc>>,
     /// `due_at >= due_after`.
     pub due_after: Option<DateTime<Utc>>,
+    /// One list of the caller's (checked by the statement like every other).
+    pub list: Option<Uuid>,
+    pub assignee: Option<Assignee>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assignee {
+    /// The caller.
+    Me,
+    Nobody,
+    Member(Uuid),
 }
 
 /// The terms of `q`, LIKE-escaped: `lead` is searched through the trigram index, `rest` checked on
@@ -189,9 +200,10 @@ pub const WHOLE_LIST_SQL: &str = concat!(
      LEFT JOIN LATERAL (
          SELECT ",
     task_columns!(),
-    " FROM tasks
-         WHERE user_id = u.id AND u.change_seq IS DISTINCT FROM $3
-         ORDER BY created_at DESC, id DESC
+    " FROM tasks t
+         WHERE t.list_id IN (SELECT list_id FROM memberships WHERE user_id = u.id)
+           AND u.change_seq IS DISTINCT FROM $3
+         ORDER BY t.created_at DESC, t.id DESC
      ) t ON true
      WHERE u.id = $1
        AND CASE WHEN $2::uuid IS NULL THEN NOT u.legacy_tokens_revoked
@@ -226,7 +238,7 @@ pub fn whole_unless_at<T>(
         (&known_seq, Type::INT8),
     ];
     conn.query_typed_each(WHOLE_LIST_SQL, &params, |row| {
-        let fields = (row.try_get::<_, i64>(11), row.try_get::<_, Option<i64>>(0));
+        let fields = (row.try_get::<_, i64>(14), row.try_get::<_, Option<i64>>(0));
         match fields {
             (Ok(n), Ok(task)) => {
                 seq = Some(n);
@@ -280,14 +292,28 @@ fn statement<'a>(
         st.sql.push_str(", title_key");
     }
     st.sql.push_str(match sort {
+        // The caller's own view of every task they can see, in the order of its last change.
         Sort::UpdatedDesc => {
-            "\nFROM task_order o JOIN tasks ON user_id = o.owner AND id = o.task_id\n\
-             WHERE o.owner = $1 AND user_id = $1"
+            "\nFROM task_order o JOIN tasks t ON t.id = o.task_id\nWHERE o.owner = $1"
         }
-        _ => "\nFROM tasks\nWHERE user_id = $1",
+        _ => "\nFROM tasks t\nWHERE true",
     });
+    st.and("t.list_id IN (SELECT list_id FROM memberships WHERE user_id = $1)");
     let p = st.bind(session, Type::UUID);
     st.and(&format!("session_ok($1, {p})"));
+    if let Some(list) = &filter.list {
+        let p = st.bind(list, Type::UUID);
+        st.and(&format!("t.list_id = {p}"));
+    }
+    match &filter.assignee {
+        None => {}
+        Some(Assignee::Me) => st.and("t.assignee_id = $1"),
+        Some(Assignee::Nobody) => st.and("t.assignee_id IS NULL"),
+        Some(Assignee::Member(id)) => {
+            let p = st.bind(id, Type::UUID);
+            st.and(&format!("t.assignee_id = {p}"));
+        }
+    }
     if let Some(completed) = &filter.completed {
         let p = st.bind(completed, Type::BOOL);
         st.and(&format!("completed = {p}"));
@@ -382,7 +408,8 @@ pub fn tag_counts(conn: &mut Conn, me: &Caller) -> DbResult<Vec<TagCount>> {
     let rows = conn.query(
         "SELECT mode() WITHIN GROUP (ORDER BY t.tag) AS tag, count(*) AS count
          FROM tasks, unnest(tags, tag_keys) AS t (tag, tag_key)
-         WHERE user_id = $1 AND session_ok($1, $2)
+         WHERE list_id IN (SELECT list_id FROM memberships WHERE user_id = $1)
+           AND session_ok($1, $2)
          GROUP BY t.tag_key
          ORDER BY count DESC, t.tag_key",
         &[&me.user, &me.session],

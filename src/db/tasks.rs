@@ -1,21 +1,36 @@
-//! Queries on one task. Every statement filters by the owner's id (`user_id = $1`): that is the
-//! isolation rule. Every statement also checks the caller's session (`session_ok`), so the common
-//! case is one round trip; no row means the session is gone or no task matched (see
-//! `sessions::alive`). The list and the tag counts are in `task_list`. The SQL texts are public so
-//! the bench runs the very same statements.
+//! Queries on one task. Every statement filters by the lists the caller is a member of
+//! (`memberships`), with the role the route needs (`Caller::writes`): that is the isolation rule.
+//! Every statement also checks the caller's session (`session_ok`), so the common case is one
+//! round trip; no row means the session is gone, no task matched, or the role does not allow it
+//! (`role_in` tells which). The list and the tag counts are in `task_list`. The SQL texts are
+//! public so the bench runs the very same statements.
 
 use super::{Conn, DbResult};
 use crate::auth::caller::Caller;
 use crate::domain::{Description, DueAt, Priority, Tags, Title};
 use chrono::{DateTime, Utc};
 use postgres::Row;
+use uuid::Uuid;
 
 /// What every task statement returns, in this order (`TaskRow` reads by position). A list in
 /// title order adds `title_key` (not shown) for the next page's cursor.
 macro_rules! task_columns {
     () => {
-        "id, user_id, title, description, completed, created_at, updated_at, \
-         priority, due_at, tags, completed_at"
+        "t.id, t.user_id, t.title, t.description, t.completed, t.created_at, t.updated_at, \
+         t.priority, t.due_at, t.tags, t.completed_at, t.list_id, t.assignee_id, t.uid"
+    };
+}
+
+/// Where a write's own columns stand, after the task's.
+const CHANGE_NO: usize = 14;
+const MEMBERS: usize = 15;
+
+/// A write's extra columns: the writer's new change number, and every member of the task's list
+/// (and of the list it left), to be told.
+macro_rules! write_columns {
+    () => {
+        ", t.change_no, ARRAY(SELECT m.user_id FROM memberships m \
+           WHERE m.list_id = t.list_id OR m.list_id = (SELECT was FROM before))"
     };
 }
 pub(crate) use task_columns;
@@ -40,18 +55,26 @@ impl TaskRow {
     pub fn due_at(&self) -> DbResult<Option<DateTime<Utc>>> {
         self.0.try_get(8)
     }
+    pub fn list_id(&self) -> DbResult<Uuid> {
+        self.0.try_get(11)
+    }
     pub(super) fn row(&self) -> &Row {
         &self.0
     }
 
     /// Only in a list in title order.
     pub fn title_key(&self) -> DbResult<String> {
-        self.0.try_get(11)
+        self.0.try_get(CHANGE_NO)
     }
 
-    /// Only from a write of one task (update, toggle): the change number the write took.
+    /// Only from a write of one task: the change number the writer's own view took.
     pub fn change_no(&self) -> DbResult<i64> {
-        self.0.try_get(11)
+        self.0.try_get(CHANGE_NO)
+    }
+
+    /// Only from a write of one task: who must be told of it.
+    pub fn members(&self) -> DbResult<Vec<Uuid>> {
+        self.0.try_get(MEMBERS)
     }
 }
 
@@ -69,20 +92,33 @@ pub struct NewTask<'a> {
     pub priority: Priority,
     pub due_at: Option<DueAt>,
     pub tags: &'a Tags,
+    /// `None`: the caller's default list.
+    pub list: Option<Uuid>,
+    pub assignee: Option<Uuid>,
 }
 
 /// [`create`]: `$1` user, `$2` title, `$3` description, `$4` completed, `$5` priority rank, `$6`
-/// due, `$7` tags, `$8` session.
+/// due, `$7` tags, `$8` session, `$9` list (NULL: the default), `$10` assignee, `$11` writes (the
+/// route's need: a viewer may not).
 pub const CREATE_SQL: &str = concat!(
-    "INSERT INTO tasks
-         (user_id, title, description, completed, priority, due_at, tags, completed_at)
-     SELECT $1, $2, $3, $4, $5, $6, $7, CASE WHEN $4 THEN now() END
-     WHERE session_ok($1, $8)
+    "WITH target AS (
+         SELECT m.list_id FROM memberships m
+         WHERE m.user_id = $1 AND (m.role <> 'viewer' OR NOT $11)
+           AND m.list_id = coalesce($9, (SELECT id FROM lists WHERE owner_id = $1 AND is_default))
+           AND ($10::uuid IS NULL OR EXISTS (
+               SELECT FROM memberships a WHERE a.list_id = m.list_id AND a.user_id = $10))
+           AND session_ok($1, $8)
+     ), before AS (SELECT NULL::uuid AS was)
+     INSERT INTO tasks AS t (user_id, list_id, last_writer, title, description, completed,
+                             priority, due_at, tags, completed_at, assignee_id)
+     SELECT $1, list_id, $1, $2, $3, $4, $5, $6, $7, CASE WHEN $4 THEN now() END, $10
+     FROM target
      RETURNING ",
-    task_columns!()
+    task_columns!(),
+    write_columns!()
 );
 
-/// `None` when the session is gone.
+/// `None` when the session is gone, or the list or the assignee will not do (`diagnose`).
 pub fn create(conn: &mut Conn, me: &Caller, new: &NewTask) -> DbResult<Option<TaskRow>> {
     let row = conn.query_opt(
         CREATE_SQL,
@@ -95,6 +131,9 @@ pub fn create(conn: &mut Conn, me: &Caller, new: &NewTask) -> DbResult<Option<Ta
             &new.due_at.map(DueAt::utc),
             &new.tags.as_slice(),
             &me.session,
+            &new.list,
+            &new.assignee,
+            &me.writes(),
         ],
     )?;
     Ok(me.vouch(row).map(TaskRow))
@@ -105,7 +144,9 @@ pub fn get(conn: &mut Conn, me: &Caller, id: i64) -> DbResult<Option<TaskRow>> {
         concat!(
             "SELECT ",
             task_columns!(),
-            " FROM tasks WHERE user_id = $1 AND id = $2 AND session_ok($1, $3)"
+            " FROM tasks t
+             WHERE t.id = $2 AND session_ok($1, $3)
+               AND t.list_id IN (SELECT list_id FROM memberships WHERE user_id = $1)"
         ),
         &[&me.user, &id, &me.session],
     )?;
@@ -124,10 +165,15 @@ pub struct TaskChange<'a> {
     pub priority: Option<Priority>,
     pub due_at: Option<Option<DueAt>>,
     pub tags: Option<&'a Tags>,
+    /// Moves the task to this list.
+    pub list: Option<Uuid>,
+    pub assignee: Option<Option<Uuid>>,
 }
 
 /// `updated_at` always moves forward; `completed_at` takes the same instant when the task becomes
-/// completed, keeps its value while it stays so, and is cleared when it no longer is.
+/// completed, keeps its value while it stays so, and is cleared when it no longer is. A move needs
+/// write access to both lists; an assignee who is not a member of the list the task ends in is
+/// refused when named, and cleared when the task moves away from them.
 pub fn update(
     conn: &mut Conn,
     me: &Caller,
@@ -137,7 +183,11 @@ pub fn update(
 ) -> DbResult<Option<TaskRow>> {
     let row = conn.query_opt(
         concat!(
-            "UPDATE tasks SET
+            "WITH mine AS (
+                 SELECT list_id FROM memberships
+                 WHERE user_id = $1 AND (role <> 'viewer' OR NOT $16)
+             ), before AS (SELECT list_id AS was FROM tasks WHERE id = $2)
+             UPDATE tasks t SET
                  title = COALESCE($3, title),
                  description = CASE WHEN $4 THEN $5 ELSE description END,
                  completed = COALESCE($6, completed),
@@ -148,12 +198,25 @@ pub fn update(
                  priority = COALESCE($7, priority),
                  due_at = CASE WHEN $8 THEN $9 ELSE due_at END,
                  tags = COALESCE($10, tags),
+                 list_id = COALESCE($13, list_id),
+                 assignee_id = CASE
+                     WHEN $14 THEN $15
+                     WHEN EXISTS (SELECT FROM memberships a
+                                  WHERE a.list_id = COALESCE($13, t.list_id)
+                                    AND a.user_id = t.assignee_id) THEN assignee_id
+                 END,
+                 last_writer = $1,
                  updated_at = greatest(now(), updated_at + interval '1 microsecond')
-             WHERE user_id = $1 AND id = $2 AND session_ok($1, $11)
+             WHERE t.id = $2 AND session_ok($1, $11)
+               AND t.list_id IN (SELECT list_id FROM mine)
+               AND ($13::uuid IS NULL OR $13 IN (SELECT list_id FROM mine))
+               AND (NOT $14 OR $15::uuid IS NULL OR EXISTS (
+                   SELECT FROM memberships a
+                   WHERE a.list_id = COALESCE($13, t.list_id) AND a.user_id = $15))
                AND ($12::timestamptz[] IS NULL OR updated_at = ANY($12))
              RETURNING ",
             task_columns!(),
-            ", change_no"
+            write_columns!()
         ),
         &[
             &me.user,
@@ -168,24 +231,33 @@ pub fn update(
             &c.tags.map(Tags::as_slice),
             &me.session,
             &expected,
+            &c.list,
+            &c.assignee.is_some(),
+            &c.assignee.flatten(),
+            &me.writes(),
         ],
     )?;
     Ok(me.vouch(row).map(TaskRow))
 }
 
-/// [`toggle`]: `$1` user, `$2` task id, `$3` session, `$4` expected `updated_at` values (NULL: any).
+/// [`toggle`]: `$1` user, `$2` task id, `$3` session, `$4` expected `updated_at` values (NULL: any),
+/// `$5` writes (the route's need).
 pub const TOGGLE_SQL: &str = concat!(
-    "UPDATE tasks SET
+    "WITH before AS (SELECT NULL::uuid AS was)
+     UPDATE tasks t SET
          completed = NOT completed,
          completed_at = CASE
              WHEN NOT completed THEN greatest(now(), updated_at + interval '1 microsecond')
          END,
+         last_writer = $1,
          updated_at = greatest(now(), updated_at + interval '1 microsecond')
-     WHERE user_id = $1 AND id = $2 AND session_ok($1, $3)
+     WHERE t.id = $2 AND session_ok($1, $3)
+       AND t.list_id IN (
+           SELECT list_id FROM memberships WHERE user_id = $1 AND (role <> 'viewer' OR NOT $5))
        AND ($4::timestamptz[] IS NULL OR updated_at = ANY($4))
      RETURNING ",
     task_columns!(),
-    ", change_no"
+    write_columns!()
 );
 
 /// One statement, so concurrent toggles serialise on the row lock and none is lost.
@@ -195,26 +267,41 @@ pub fn toggle(
     id: i64,
     expected: Expected,
 ) -> DbResult<Option<TaskRow>> {
-    let row = conn.query_opt(TOGGLE_SQL, &[&me.user, &id, &me.session, &expected])?;
+    let row = conn.query_opt(
+        TOGGLE_SQL,
+        &[&me.user, &id, &me.session, &expected, &me.writes()],
+    )?;
     Ok(me.vouch(row).map(TaskRow))
 }
 
-pub fn delete(conn: &mut Conn, me: &Caller, id: i64, expected: Expected) -> DbResult<bool> {
-    let deleted = conn.execute(
-        "DELETE FROM tasks WHERE user_id = $1 AND id = $2 AND session_ok($1, $3)
-           AND ($4::timestamptz[] IS NULL OR updated_at = ANY($4))",
-        &[&me.user, &id, &me.session, &expected],
-    )? == 1;
-    me.vouch_if(deleted);
-    Ok(deleted)
+/// The members to tell when the task was deleted; `None` when nothing was.
+pub fn delete(
+    conn: &mut Conn,
+    me: &Caller,
+    id: i64,
+    expected: Expected,
+) -> DbResult<Option<Vec<Uuid>>> {
+    let row = conn.query_opt(
+        "DELETE FROM tasks t
+         WHERE t.id = $2 AND session_ok($1, $3)
+           AND t.list_id IN (
+               SELECT list_id FROM memberships WHERE user_id = $1 AND (role <> 'viewer' OR NOT $5))
+           AND ($4::timestamptz[] IS NULL OR updated_at = ANY($4))
+         RETURNING ARRAY(SELECT m.user_id FROM memberships m WHERE m.list_id = t.list_id)",
+        &[&me.user, &id, &me.session, &expected, &me.writes()],
+    )?;
+    me.vouch(row).map(|r| r.try_get(0)).transpose()
 }
 
-/// After a write with `If-Match` changed nothing: does the task exist (412) or not (404)?
-pub fn exists(conn: &mut Conn, me: &Caller, id: i64) -> DbResult<bool> {
-    Ok(conn
-        .query_opt(
-            "SELECT 1 FROM tasks WHERE user_id = $1 AND id = $2",
-            &[&me.user, &id],
-        )?
-        .is_some())
+/// After a write changed nothing: the caller's role in the task's list, `None` when the caller
+/// cannot see the task (404); with a role, the write was refused for the role (403) or `If-Match`
+/// (412).
+pub fn role_in(conn: &mut Conn, me: &Caller, id: i64) -> DbResult<Option<(String, Uuid)>> {
+    let row = conn.query_opt(
+        "SELECT m.role, t.list_id FROM tasks t
+         JOIN memberships m ON m.list_id = t.list_id AND m.user_id = $1
+         WHERE t.id = $2",
+        &[&me.user, &id],
+    )?;
+    row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
 }

@@ -36,11 +36,27 @@ pub fn email_taken(conn: &mut Conn, email: &Email) -> DbResult<bool> {
 
 /// The unique constraint `users_email_key` decides a race between two sign-ups with one address.
 pub fn insert(conn: &mut Conn, email: &Email, name: &Name, password_hash: &str) -> DbResult<User> {
+    // With their default list, the Inbox.
     let row = conn.query_one(
-        "INSERT INTO users (id, email, name, password_hash)
-         VALUES ($1, $2, $3, $4)
-         RETURNING id, email, name, created_at",
-        &[&Uuid::new_v4(), &&**email, &&**name, &password_hash],
+        "WITH u AS (
+             INSERT INTO users (id, email, name, password_hash)
+             VALUES ($1, $2, $3, $4)
+             RETURNING id, email, name, created_at
+         ), l AS (
+             INSERT INTO lists (id, owner_id, name, is_default, created_at, updated_at)
+             SELECT $5, id, 'Inbox', true, created_at, created_at FROM u
+         ), m AS (
+             INSERT INTO memberships (user_id, list_id, role, joined_at)
+             SELECT id, $5, 'owner', created_at FROM u
+         )
+         SELECT * FROM u",
+        &[
+            &Uuid::new_v4(),
+            &&**email,
+            &&**name,
+            &password_hash,
+            &Uuid::new_v4(),
+        ],
     )?;
     Ok(User::from_row(&row))
 }
@@ -90,13 +106,16 @@ pub fn set_password(conn: &mut Conn, me: &Caller, password_hash: &str) -> DbResu
     Ok(me.vouch(row).as_ref().map(User::from_row))
 }
 
-/// The user, their tasks and sessions go together: one statement, the rest by ON DELETE CASCADE.
-/// The tasks are locked before the user's row, in the order every task write takes them (the
-/// task, then the user's change number): the other order deadlocked with writes in flight.
-pub fn delete(conn: &mut Conn, user: Uuid) -> DbResult<bool> {
-    Ok(conn.execute(
-        "WITH locked AS (SELECT 1 FROM tasks WHERE user_id = $1 FOR UPDATE)
-         DELETE FROM users WHERE id = $1 AND (SELECT count(*) FROM locked) >= 0",
-        &[&user],
-    )? == 1)
+/// The user goes with their sessions, the lists they own (with every task in them, for every
+/// member) and their memberships, in one transaction. Returns the users to tell; `None` when the
+/// user was gone already. Tasks they made in others' lists stay (they belong to the list).
+pub fn delete(conn: &mut Conn, user: Uuid) -> DbResult<Option<Vec<Uuid>>> {
+    super::transaction(conn, |conn| {
+        let mut told = super::lists::leave_all(conn, user)?;
+        if conn.execute("DELETE FROM users WHERE id = $1", &[&user])? == 0 {
+            return Ok(None);
+        }
+        told.push(user);
+        Ok(Some(told))
+    })
 }

@@ -13,4 +13,4 @@ pub use email::Email;
 pub use password::Password;
 pub use priority::Priority;
 pub use tags::{Tag, Tags};
-pub use text::{Description, Name, Title};
+pub use text::{Color, Description, ListName, Name, Title};

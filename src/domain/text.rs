@@ -6,6 +6,7 @@ pub const NAME_MIN_CHARS: usize = 2;
 pub const NAME_MAX_CHARS: usize = 100;
 pub const TITLE_MAX_CHARS: usize = 200;
 pub const DESCRIPTION_MAX_CHARS: usize = 1000;
+pub const LIST_NAME_MAX_CHARS: usize = 100;
 
 /// A display name: trimmed, 2 to 100 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +48,37 @@ impl Title {
     }
 }
 
+/// A list's name: trimmed, 1 to 100 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListName(String);
+
+impl ListName {
+    pub fn parse(raw: &str) -> Result<ListName, String> {
+        let name = raw.trim();
+        match name.chars().count() {
+            0 => Err("List name must not be empty".into()),
+            n if n > LIST_NAME_MAX_CHARS => Err(format!(
+                "List name must be at most {LIST_NAME_MAX_CHARS} characters long"
+            )),
+            _ => Ok(ListName(name.to_string())),
+        }
+    }
+}
+
+/// A list's colour: `#rrggbb`, kept lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Color(String);
+
+impl Color {
+    pub fn parse(raw: &str) -> Result<Color, String> {
+        let hex = raw.strip_prefix('#').unwrap_or("");
+        if hex.len() == 6 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(Color(raw.to_ascii_lowercase()));
+        }
+        Err("Color must be #rrggbb (six hexadecimal digits) or null".into())
+    }
+}
+
 impl Description {
     pub fn parse(raw: &str) -> Result<Description, String> {
         if raw.chars().count() > DESCRIPTION_MAX_CHARS {
@@ -68,7 +100,7 @@ macro_rules! as_str {
         }
     )*};
 }
-as_str!(Name, Title, Description);
+as_str!(Name, Title, Description, ListName, Color);
 
 #[cfg(test)]
 mod tests {

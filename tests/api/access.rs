@@ -22,6 +22,9 @@ fn concrete(template: &str, user: &str, task: i64, session: &str) -> String {
         .replace("{user_id}", user)
         .replace("{task_id}", &task.to_string())
         .replace("{session_id}", session)
+        .replace("{list_id}", &uuid::Uuid::new_v4().to_string())
+        .replace("{invitation_id}", &uuid::Uuid::new_v4().to_string())
+        .replace("{member_id}", user)
 }
 
 #[test]
@@ -94,6 +97,7 @@ fn the_accounts_own_routes_need_a_session_and_task_writes_need_write_access() {
             Access::Account(_) => "account",
             Access::Read(_) => "read",
             Access::Write(_) => "write",
+            Access::Own(_) => "own",
         }
     };
     for (method, template) in [

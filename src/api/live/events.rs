@@ -85,13 +85,12 @@ fn replay(
         if since < feed.purged_through {
             return resync(app, conn, user, body);
         }
-        for item in &feed.items {
-            body.push_str(&hub::event(&app.cursors, user, item, since));
+        let reach = feed.reach(PAGE);
+        body.push_str(&hub::events(&app.cursors, user, &feed, since, reach));
+        if reach >= feed.latest {
+            return Ok(feed.latest.max(at));
         }
-        match feed.items.last() {
-            Some(last) if feed.items.len() as i64 >= PAGE => at = last.change_no(),
-            _ => return Ok(feed.latest.max(at)),
-        }
+        at = reach;
     }
 }
 

@@ -3,7 +3,7 @@
 //! the front's `Outlet` and holds no thread.
 
 use crate::api::cursor::Cursors;
-use crate::db::changes::Item;
+use crate::db::changes::{Feed, Item, ListItem};
 use crate::http::{OnOpen, Outlet};
 use serde_json::json;
 use std::collections::HashMap;
@@ -59,6 +59,32 @@ pub fn event(cursors: &Cursors, user: Uuid, item: &Item, since: i64) -> String {
         }
     };
     format!("event: task\nid: {cursor}\ndata: {data}\n\n")
+}
+
+/// A list's change as a server-sent event.
+fn list_event(cursors: &Cursors, user: Uuid, list: &ListItem) -> String {
+    let cursor = cursors.encode_change(user, list.change_no);
+    let data = json!({ "op": list.op, "list": list.json, "id": list.id, "cursor": cursor });
+    format!("event: list\nid: {cursor}\ndata: {data}\n\n")
+}
+
+/// The changes of `feed` after `since` and up to `upto`, as server-sent events in change order.
+pub fn events(cursors: &Cursors, user: Uuid, feed: &Feed, since: i64, upto: i64) -> String {
+    let fresh = |n: i64| n > since && n <= upto;
+    let mut out: Vec<(i64, String)> = feed
+        .items
+        .iter()
+        .filter(|i| fresh(i.change_no()))
+        .map(|i| (i.change_no(), event(cursors, user, i, since)))
+        .collect();
+    out.extend(
+        feed.lists
+            .iter()
+            .filter(|l| fresh(l.change_no))
+            .map(|l| (l.change_no, list_event(cursors, user, l))),
+    );
+    out.sort_by_key(|(n, _)| *n);
+    out.into_iter().map(|(_, text)| text).collect()
 }
 
 impl Hub {
@@ -134,8 +160,8 @@ impl Hub {
         }
     }
 
-    /// Sends each stream of `user` the changes in `items` (in change order) it has not had.
-    pub fn publish(&self, cursors: &Cursors, user: Uuid, items: &[Item]) {
+    /// Sends each stream of `user` the changes of `feed`, up to `upto`, that it has not had.
+    pub fn publish(&self, cursors: &Cursors, user: Uuid, feed: &Feed, upto: i64) {
         let Some(outlet) = self.outlet.get() else {
             return;
         };
@@ -147,12 +173,8 @@ impl Hub {
             if s.revoked {
                 return !outlet.close(s.token);
             }
-            let since = s.sent;
-            let mut text = String::new();
-            for item in items.iter().filter(|i| i.change_no() > since) {
-                text.push_str(&event(cursors, user, item, since));
-                s.sent = item.change_no();
-            }
+            let text = events(cursors, user, feed, s.sent, upto);
+            s.sent = s.sent.max(upto);
             text.is_empty() || outlet.send(s.token, text.as_bytes())
         });
         if streams.open.is_empty() && streams.reserved == 0 {

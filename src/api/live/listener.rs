@@ -127,10 +127,11 @@ fn catch_up(conn: &mut Conn, app: &App, user: Uuid) -> Result<(), postgres::Erro
         let Some(feed) = changes::feed(conn, Reader::Instance(user), since, PAGE, true)? else {
             return Ok(());
         };
-        app.hub.publish(&app.cursors, user, &feed.items);
-        match feed.items.last() {
-            Some(last) if feed.items.len() as i64 >= PAGE => since = last.change_no(),
-            _ => return Ok(()),
+        let reach = feed.reach(PAGE);
+        app.hub.publish(&app.cursors, user, &feed, reach);
+        if reach >= feed.latest {
+            return Ok(());
         }
+        since = reach;
     }
 }

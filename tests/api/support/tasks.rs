@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 /// The seven fields of the first contract and the four of "Organising tasks" (part 2).
-pub const TASK_FIELDS: [&str; 11] = [
+pub const TASK_FIELDS: [&str; 15] = [
     "id",
     "user_id",
     "title",
@@ -18,6 +18,11 @@ pub const TASK_FIELDS: [&str; 11] = [
     "due_at",
     "tags",
     "completed_at",
+    // Part 3: lists.
+    "list_id",
+    "created_by",
+    "assignee_id",
+    "uid",
 ];
 
 pub fn tasks_path(user: &User) -> String {

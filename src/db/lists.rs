@@ -1,0 +1,576 @@
+//! Lists, their members and invitations. Every statement names the caller and filters by their
+//! membership, with the role the operation needs; the list object is built by `list_json` in SQL
+//! (the changes feed reads the same function). A list-level change goes to every member's feed
+//! through `list_changed`, `list_joined` and `list_left` (sql/0007_lists.sql).
+
+use super::{Conn, DbResult};
+use crate::auth::caller::Caller;
+use crate::domain::Email;
+use postgres::Row;
+use uuid::Uuid;
+
+/// A user owns at most this many lists.
+pub const MAX_OWNED: i64 = 1000;
+/// Members plus pending invitations of one list.
+pub const MAX_MEMBERS: i64 = 100;
+pub const INVITATION_DAYS: i64 = 14;
+
+/// The caller's role in `list` (`None` for their default list), `None` when not a member.
+pub fn role(conn: &mut Conn, me: &Caller, list: Option<Uuid>) -> DbResult<Option<String>> {
+    let row = conn.query_opt(
+        "SELECT role FROM memberships
+         WHERE user_id = $1
+           AND list_id = coalesce($2, (SELECT id FROM lists WHERE owner_id = $1 AND is_default))",
+        &[&me.user, &list],
+    )?;
+    row.map(|r| r.try_get(0)).transpose()
+}
+
+pub fn is_member(conn: &mut Conn, list: Uuid, user: Uuid) -> DbResult<bool> {
+    Ok(conn
+        .query_opt(
+            "SELECT 1 FROM memberships WHERE list_id = $1 AND user_id = $2",
+            &[&list, &user],
+        )?
+        .is_some())
+}
+
+fn json(row: Option<Row>) -> DbResult<Option<Vec<u8>>> {
+    row.map(|r| r.try_get::<_, String>(0).map(String::into_bytes))
+        .transpose()
+}
+
+/// Every list of the caller's, as a JSON array: the default first, then by name ignoring case.
+pub fn all(conn: &mut Conn, me: &Caller) -> DbResult<Option<Vec<u8>>> {
+    let row = conn.query_opt(
+        "SELECT (SELECT coalesce(json_agg(list_json(l, m.role)
+                                  ORDER BY l.is_default DESC, task_fold(l.name), l.name, l.id),
+                         '[]')::text
+                 FROM memberships m JOIN lists l ON l.id = m.list_id
+                 WHERE m.user_id = u.id)
+         FROM users u WHERE u.id = $1 AND session_ok($1, $2)",
+        &[&me.user, &me.session],
+    )?;
+    json(me.vouch(row))
+}
+
+/// One list of the caller's.
+pub fn one(conn: &mut Conn, me: &Caller, list: Uuid) -> DbResult<Option<Vec<u8>>> {
+    let row = conn.query_opt(
+        "SELECT list_json(l, m.role)::text
+         FROM memberships m JOIN lists l ON l.id = m.list_id
+         WHERE m.user_id = $1 AND m.list_id = $2 AND session_ok($1, $3)",
+        &[&me.user, &list, &me.session],
+    )?;
+    json(me.vouch(row))
+}
+
+pub enum Created {
+    List(Vec<u8>),
+    /// The caller owns `MAX_OWNED` lists already.
+    TooMany,
+}
+
+/// A new list, owned by the caller. The owner's row is locked first, so two concurrent creations
+/// cannot both pass the limit.
+pub fn create(
+    conn: &mut Conn,
+    me: &Caller,
+    name: &str,
+    color: Option<&str>,
+) -> DbResult<Option<Created>> {
+    super::transaction(conn, |conn| {
+        let owned = conn.query_opt(
+            "SELECT (SELECT count(*) FROM lists WHERE owner_id = $1)
+             FROM users WHERE id = $1 AND session_ok($1, $2) FOR UPDATE",
+            &[&me.user, &me.session],
+        )?;
+        let Some(owned) = me.vouch(owned) else {
+            return Ok(None);
+        };
+        if owned.try_get::<_, i64>(0)? >= MAX_OWNED {
+            return Ok(Some(Created::TooMany));
+        }
+        let id = Uuid::new_v4();
+        let row = conn.query_one(
+            "WITH l AS (
+                 INSERT INTO lists (id, owner_id, name, color) VALUES ($2, $1, $3, $4)
+                 RETURNING *
+             ), m AS (
+                 INSERT INTO memberships (user_id, list_id, role) VALUES ($1, $2, 'owner')
+             )
+             SELECT list_json(l, 'owner')::text FROM l",
+            &[&me.user, &id, &name, &color],
+        )?;
+        conn.execute("SELECT list_changed($1, 'created')", &[&id])?;
+        Ok(Some(Created::List(row.try_get::<_, String>(0)?.into_bytes())))
+    })
+}
+
+/// Renames or recolours a list the caller may write (`writes`: owner or editor); every member
+/// hears of it. `None` when nothing matched.
+pub fn update(
+    conn: &mut Conn,
+    me: &Caller,
+    list: Uuid,
+    name: Option<&str>,
+    color: Option<Option<&str>>,
+) -> DbResult<Option<(Vec<u8>, Vec<Uuid>)>> {
+    super::transaction(conn, |conn| {
+        let row = conn.query_opt(
+            "UPDATE lists l SET
+                 name = coalesce($3, name),
+                 color = CASE WHEN $4 THEN $5 ELSE color END,
+                 updated_at = greatest(now(), updated_at + interval '1 microsecond')
+             FROM memberships m
+             WHERE l.id = $2 AND m.list_id = l.id AND m.user_id = $1
+               AND (m.role <> 'viewer' OR NOT $7) AND session_ok($1, $6)
+             RETURNING l.id",
+            &[
+                &me.user,
+                &list,
+                &name,
+                &color.is_some(),
+                &color.flatten(),
+                &me.session,
+                &me.writes(),
+            ],
+        )?;
+        if me.vouch(row).is_none() {
+            return Ok(None);
+        }
+        conn.execute("SELECT list_changed($1, 'updated')", &[&list])?;
+        let out = one(conn, me, list)?.unwrap_or_default();
+        Ok(Some((out, members(conn, list)?)))
+    })
+}
+
+/// Every member's id, to be told of a change.
+pub fn members(conn: &mut Conn, list: Uuid) -> DbResult<Vec<Uuid>> {
+    conn.query("SELECT user_id FROM memberships WHERE list_id = $1", &[&list])?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect()
+}
+
+/// Deletes a list the caller owns, with its tasks: each member's feed says it is gone. Returns
+/// the members to tell; `None` when the caller does not own it.
+pub fn delete(conn: &mut Conn, me: &Caller, list: Uuid) -> DbResult<Option<Vec<Uuid>>> {
+    super::transaction(conn, |conn| {
+        let owned = conn.query_opt(
+            "SELECT 1 FROM memberships
+             WHERE user_id = $1 AND list_id = $2 AND role = 'owner' AND session_ok($1, $3)",
+            &[&me.user, &list, &me.session],
+        )?;
+        if me.vouch(owned).is_none() {
+            return Ok(None);
+        }
+        drop_list(conn, list).map(Some)
+    })
+}
+
+/// Every member leaves, then the list goes with its tasks (whose trigger finds no member left to
+/// number). Inside the caller's transaction. The tasks are locked before the list's membership
+/// lock, in the order every task write takes them (row, then list): the other order deadlocks
+/// with a write in flight.
+pub fn drop_list(conn: &mut Conn, list: Uuid) -> DbResult<Vec<Uuid>> {
+    conn.execute(
+        "SELECT 1 FROM tasks WHERE list_id = $1 FOR UPDATE",
+        &[&list],
+    )?;
+    conn.execute("SELECT list_lock($1)", &[&list])?;
+    let members = members(conn, list)?;
+    conn.execute(
+        "SELECT list_left($1, user_id, 'deleted')
+         FROM (SELECT user_id FROM memberships WHERE list_id = $1 ORDER BY user_id) m",
+        &[&list],
+    )?;
+    conn.execute("DELETE FROM lists WHERE id = $1", &[&list])?;
+    Ok(members)
+}
+
+/// The default list's facts: is `list` the caller's default one?
+pub fn is_default(conn: &mut Conn, list: Uuid) -> DbResult<bool> {
+    Ok(conn
+        .query_opt(
+            "SELECT 1 FROM lists WHERE id = $1 AND is_default",
+            &[&list],
+        )?
+        .is_some())
+}
+
+/// Members of a list the caller belongs to: the owner first, then by name.
+pub fn member_list(conn: &mut Conn, me: &Caller, list: Uuid) -> DbResult<Option<Vec<u8>>> {
+    let row = conn.query_opt(
+        "SELECT coalesce(json_agg(json_build_object(
+                    'user_id', u.id, 'name', u.name, 'email', u.email, 'role', o.role,
+                    'joined_at', to_char(o.joined_at AT TIME ZONE 'UTC',
+                                         'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))
+                 ORDER BY o.role <> 'owner', task_fold(u.name), u.name, u.id), '[]')::text
+         FROM memberships m
+         JOIN memberships o ON o.list_id = m.list_id
+         JOIN users u ON u.id = o.user_id
+         WHERE m.user_id = $1 AND m.list_id = $2 AND session_ok($1, $3)",
+        &[&me.user, &list, &me.session],
+    )?;
+    // An aggregate always returns a row: an empty array means the caller is not a member.
+    let out = json(row)?.filter(|j| j != b"[]");
+    me.vouch_if(out.is_some());
+    Ok(out)
+}
+
+/// One member, as in `member_list`.
+fn member(conn: &mut Conn, list: Uuid, user: Uuid) -> DbResult<Option<Vec<u8>>> {
+    let row = conn.query_opt(
+        "SELECT json_build_object(
+                    'user_id', u.id, 'name', u.name, 'email', u.email, 'role', m.role,
+                    'joined_at', to_char(m.joined_at AT TIME ZONE 'UTC',
+                                         'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))::text
+         FROM memberships m JOIN users u ON u.id = m.user_id
+         WHERE m.list_id = $1 AND m.user_id = $2",
+        &[&list, &user],
+    )?;
+    json(row)
+}
+
+pub enum RoleChange {
+    Done(Vec<u8>, Vec<Uuid>),
+    NotOwner,
+    NoSuchMember,
+}
+
+/// The owner gives `member` a role; making them owner hands the list over (the old owner becomes
+/// an editor).
+pub fn set_role(
+    conn: &mut Conn,
+    me: &Caller,
+    list: Uuid,
+    member: Uuid,
+    role: &str,
+) -> DbResult<RoleChange> {
+    super::transaction(conn, |conn| {
+        conn.execute("SELECT list_lock($1)", &[&list])?;
+        let owner = conn.query_opt(
+            "SELECT 1 FROM memberships
+             WHERE user_id = $1 AND list_id = $2 AND role = 'owner' AND session_ok($1, $3)",
+            &[&me.user, &list, &me.session],
+        )?;
+        if me.vouch(owner).is_none() {
+            return Ok(RoleChange::NotOwner);
+        }
+        if !is_member(conn, list, member)? {
+            return Ok(RoleChange::NoSuchMember);
+        }
+        if role == "owner" && member != me.user {
+            conn.execute(
+                "UPDATE memberships SET role = 'editor' WHERE list_id = $1 AND user_id = $2",
+                &[&list, &me.user],
+            )?;
+            conn.execute(
+                "UPDATE lists SET owner_id = $2, updated_at = now() WHERE id = $1",
+                &[&list, &member],
+            )?;
+        }
+        if member != me.user {
+            conn.execute(
+                "UPDATE memberships SET role = $3 WHERE list_id = $1 AND user_id = $2",
+                &[&list, &member, &role],
+            )?;
+        }
+        conn.execute("SELECT list_changed($1, 'updated')", &[&list])?;
+        let out = member_json(conn, list, member)?;
+        Ok(RoleChange::Done(out, members(conn, list)?))
+    })
+}
+
+fn member_json(conn: &mut Conn, list: Uuid, user: Uuid) -> DbResult<Vec<u8>> {
+    Ok(member(conn, list, user)?.unwrap_or_default())
+}
+
+pub enum Removal {
+    /// The members to tell (the removed one among them).
+    Done(Vec<Uuid>),
+    NotAllowed,
+    NoSuchMember,
+    OwnerCannotLeave,
+}
+
+/// The owner removes a member, or a member leaves. Tasks assigned to them are unassigned (and
+/// locked first, as in `drop_list`).
+pub fn remove(conn: &mut Conn, me: &Caller, list: Uuid, member: Uuid) -> DbResult<Removal> {
+    super::transaction(conn, |conn| {
+        conn.execute(
+            "SELECT 1 FROM tasks WHERE list_id = $1 AND assignee_id = $2 FOR UPDATE",
+            &[&list, &member],
+        )?;
+        conn.execute("SELECT list_lock($1)", &[&list])?;
+        let mine = conn.query_opt(
+            "SELECT role FROM memberships WHERE user_id = $1 AND list_id = $2 AND session_ok($1, $3)",
+            &[&me.user, &list, &me.session],
+        )?;
+        let Some(mine) = me.vouch(mine) else {
+            return Ok(Removal::NoSuchMember);
+        };
+        let my_role: String = mine.try_get(0)?;
+        let theirs = conn.query_opt(
+            "SELECT role FROM memberships WHERE user_id = $1 AND list_id = $2",
+            &[&member, &list],
+        )?;
+        let Some(theirs) = theirs else {
+            return Ok(match my_role.as_str() {
+                "owner" => Removal::NoSuchMember,
+                _ => Removal::NotAllowed,
+            });
+        };
+        if member != me.user && my_role != "owner" {
+            return Ok(Removal::NotAllowed);
+        }
+        if theirs.try_get::<_, String>(0)? == "owner" {
+            return Ok(Removal::OwnerCannotLeave);
+        }
+        let told = members(conn, list)?;
+        conn.execute(
+            "SELECT list_left($1, $2, 'left')",
+            &[&list, &member],
+        )?;
+        conn.execute(
+            "UPDATE tasks SET assignee_id = NULL, last_writer = $3,
+                 updated_at = greatest(now(), updated_at + interval '1 microsecond')
+             WHERE list_id = $1 AND assignee_id = $2",
+            &[&list, &member, &me.user],
+        )?;
+        conn.execute("SELECT list_changed($1, 'updated')", &[&list])?;
+        Ok(Removal::Done(told))
+    })
+}
+
+pub struct Invitation {
+    pub json: Vec<u8>,
+    pub members: Vec<Uuid>,
+}
+
+pub enum Invited {
+    Done(Invitation),
+    NotOwner,
+    DefaultList,
+    AlreadyMember,
+    AlreadyInvited,
+    TooManyMembers,
+}
+
+/// An invitation `i` to list `l` from `b`, as the API shows it.
+macro_rules! invitation_json {
+    () => {
+        "json_build_object(
+            'id', i.id, 'list_id', i.list_id, 'list_name', l.name, 'email', i.email,
+            'role', i.role, 'invited_by', json_build_object('id', b.id, 'name', b.name),
+            'created_at', to_char(i.created_at AT TIME ZONE 'UTC',
+                                  'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
+            'expires_at', to_char(i.expires_at AT TIME ZONE 'UTC',
+                                  'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))"
+    };
+}
+
+/// The owner invites an address (whether or not it has an account).
+pub fn invite(
+    conn: &mut Conn,
+    me: &Caller,
+    list: Uuid,
+    email: &Email,
+    role: &str,
+) -> DbResult<Invited> {
+    super::transaction(conn, |conn| {
+        conn.execute("SELECT list_lock($1)", &[&list])?;
+        let owner = conn.query_opt(
+            "SELECT l.is_default FROM memberships m JOIN lists l ON l.id = m.list_id
+             WHERE m.user_id = $1 AND m.list_id = $2 AND m.role = 'owner' AND session_ok($1, $3)",
+            &[&me.user, &list, &me.session],
+        )?;
+        let Some(owner) = me.vouch(owner) else {
+            return Ok(Invited::NotOwner);
+        };
+        if owner.try_get::<_, bool>(0)? {
+            return Ok(Invited::DefaultList);
+        }
+        let facts = conn.query_one(
+            "SELECT EXISTS (SELECT FROM memberships m JOIN users u ON u.id = m.user_id
+                            WHERE m.list_id = $1 AND u.email = $2),
+                    EXISTS (SELECT FROM invitations
+                            WHERE list_id = $1 AND email = $2 AND expires_at > now()),
+                    (SELECT count(*) FROM memberships WHERE list_id = $1)
+                    + (SELECT count(*) FROM invitations WHERE list_id = $1 AND expires_at > now())",
+            &[&list, &&**email],
+        )?;
+        if facts.try_get::<_, bool>(0)? {
+            return Ok(Invited::AlreadyMember);
+        }
+        if facts.try_get::<_, bool>(1)? {
+            return Ok(Invited::AlreadyInvited);
+        }
+        if facts.try_get::<_, i64>(2)? >= MAX_MEMBERS {
+            return Ok(Invited::TooManyMembers);
+        }
+        let row = conn.query_one(
+            concat!(
+                "WITH i AS (
+                     INSERT INTO invitations (id, list_id, email, role, invited_by, expires_at)
+                     VALUES ($1, $2, $3, $4, $5, now() + make_interval(days => $6::int))
+                     ON CONFLICT (list_id, email) DO UPDATE
+                         SET id = EXCLUDED.id, role = EXCLUDED.role,
+                             invited_by = EXCLUDED.invited_by, created_at = now(),
+                             expires_at = EXCLUDED.expires_at
+                     RETURNING *
+                 )
+                 SELECT ",
+                invitation_json!(),
+                "::text FROM i JOIN lists l ON l.id = i.list_id JOIN users b ON b.id = i.invited_by"
+            ),
+            &[
+                &Uuid::new_v4(),
+                &list,
+                &&**email,
+                &role,
+                &me.user,
+                &(INVITATION_DAYS as i32),
+            ],
+        )?;
+        conn.execute("SELECT list_changed($1, 'updated')", &[&list])?;
+        Ok(Invited::Done(Invitation {
+            json: row.try_get::<_, String>(0)?.into_bytes(),
+            members: members(conn, list)?,
+        }))
+    })
+}
+
+/// The pending invitations to a list the caller owns; `None` when not the owner.
+pub fn invitations_of(conn: &mut Conn, me: &Caller, list: Uuid) -> DbResult<Option<Vec<u8>>> {
+    let owner = conn.query_opt(
+        "SELECT 1 FROM memberships
+         WHERE user_id = $1 AND list_id = $2 AND role = 'owner' AND session_ok($1, $3)",
+        &[&me.user, &list, &me.session],
+    )?;
+    if me.vouch(owner).is_none() {
+        return Ok(None);
+    }
+    let row = conn.query_one(
+        concat!(
+            "SELECT coalesce(json_agg(",
+            invitation_json!(),
+            " ORDER BY i.created_at DESC, i.id), '[]')::text
+             FROM invitations i JOIN lists l ON l.id = i.list_id JOIN users b ON b.id = i.invited_by
+             WHERE i.list_id = $1 AND i.expires_at > now()"
+        ),
+        &[&list],
+    )?;
+    Ok(Some(row.try_get::<_, String>(0)?.into_bytes()))
+}
+
+/// The pending invitations addressed to the caller's e-mail, newest first.
+pub fn invitations_to(conn: &mut Conn, me: &Caller) -> DbResult<Option<Vec<u8>>> {
+    let row = conn.query_opt(
+        concat!(
+            "SELECT (SELECT coalesce(json_agg(",
+            invitation_json!(),
+            " ORDER BY i.created_at DESC, i.id), '[]')::text
+                     FROM invitations i JOIN lists l ON l.id = i.list_id
+                     JOIN users b ON b.id = i.invited_by
+                     WHERE i.email = me.email AND i.expires_at > now())
+             FROM users me WHERE me.id = $1 AND session_ok($1, $2)"
+        ),
+        &[&me.user, &me.session],
+    )?;
+    json(me.vouch(row))
+}
+
+/// The owner withdraws an invitation. `Some(false)`: no such pending invitation; `None`: not the
+/// owner.
+pub fn revoke_invitation(
+    conn: &mut Conn,
+    me: &Caller,
+    list: Uuid,
+    invitation: Uuid,
+) -> DbResult<Option<Vec<Uuid>>> {
+    super::transaction(conn, |conn| {
+        let gone = conn.execute(
+            "DELETE FROM invitations i USING memberships m
+             WHERE i.id = $2 AND i.list_id = $3 AND m.list_id = i.list_id AND m.user_id = $1
+               AND m.role = 'owner' AND session_ok($1, $4)",
+            &[&me.user, &invitation, &list, &me.session],
+        )?;
+        if gone == 0 {
+            return Ok(None);
+        }
+        me.vouch_if(true);
+        conn.execute("SELECT list_changed($1, 'updated')", &[&list])?;
+        members(conn, list).map(Some)
+    })
+}
+
+pub enum Answer {
+    /// Accepted: the list as the new member sees it, and who to tell.
+    Joined(Vec<u8>, Vec<Uuid>),
+    /// Declined: who to tell.
+    Declined(Vec<Uuid>),
+    NotFound,
+}
+
+/// Accepts or declines an invitation addressed to the caller's e-mail.
+pub fn answer(conn: &mut Conn, me: &Caller, invitation: Uuid, accept: bool) -> DbResult<Answer> {
+    super::transaction(conn, |conn| {
+        let row = conn.query_opt(
+            "DELETE FROM invitations i USING users me
+             WHERE i.id = $2 AND me.id = $1 AND i.email = me.email AND i.expires_at > now()
+               AND session_ok($1, $3)
+             RETURNING i.list_id, i.role",
+            &[&me.user, &invitation, &me.session],
+        )?;
+        let Some(row) = me.vouch(row) else {
+            return Ok(Answer::NotFound);
+        };
+        let (list, role): (Uuid, String) = (row.try_get(0)?, row.try_get(1)?);
+        if accept {
+            conn.execute("SELECT list_lock($1)", &[&list])?;
+            conn.execute(
+                "INSERT INTO memberships (user_id, list_id, role) VALUES ($1, $2, $3)
+                 ON CONFLICT DO NOTHING",
+                &[&me.user, &list, &role],
+            )?;
+            conn.execute("SELECT list_changed($1, 'updated')", &[&list])?;
+            conn.execute("SELECT list_joined($1, $2)", &[&list, &me.user])?;
+            let out = one(conn, me, list)?.unwrap_or_default();
+            return Ok(Answer::Joined(out, members(conn, list)?));
+        }
+        conn.execute("SELECT list_changed($1, 'updated')", &[&list])?;
+        Ok(Answer::Declined(members(conn, list)?))
+    })
+}
+
+/// Before an account goes: the lists it owns are deleted (for every member), its other
+/// memberships end. Returns everyone to tell. Inside the caller's transaction.
+pub fn leave_all(conn: &mut Conn, user: Uuid) -> DbResult<Vec<Uuid>> {
+    let mut told = Vec::new();
+    let rows = conn.query(
+        "SELECT list_id, role = 'owner' FROM memberships WHERE user_id = $1 ORDER BY list_id",
+        &[&user],
+    )?;
+    for row in rows {
+        let (list, owns): (Uuid, bool) = (row.try_get(0)?, row.try_get(1)?);
+        if owns {
+            told.extend(drop_list(conn, list)?);
+        } else {
+            conn.execute(
+                "SELECT 1 FROM tasks WHERE list_id = $1 AND assignee_id = $2 FOR UPDATE",
+                &[&list, &user],
+            )?;
+            conn.execute("SELECT list_lock($1)", &[&list])?;
+            told.extend(members(conn, list)?);
+            conn.execute("SELECT list_left($1, $2, 'left')", &[&list, &user])?;
+            conn.execute(
+                "UPDATE tasks SET assignee_id = NULL WHERE list_id = $1 AND assignee_id = $2",
+                &[&list, &user],
+            )?;
+            conn.execute("SELECT list_changed($1, 'updated')", &[&list])?;
+        }
+    }
+    Ok(told)
+}
