@@ -73,7 +73,11 @@ pub static ROUTES: &[Route] = &[
     row(Get, "/api/{user_id}/lists", Read(lists::all)),
     row(Post, "/api/{user_id}/lists", Write(lists::create)),
     row(Get, "/api/{user_id}/lists/{list_id}", Read(lists::get)),
-    row(Patch, "/api/{user_id}/lists/{list_id}", Write(lists::update)),
+    row(
+        Patch,
+        "/api/{user_id}/lists/{list_id}",
+        Write(lists::update),
+    ),
     row(Delete, "/api/{user_id}/lists/{list_id}", Own(lists::delete)),
     row(
         Post,
@@ -106,7 +110,11 @@ pub static ROUTES: &[Route] = &[
         "/api/{user_id}/lists/{list_id}/members/{member_id}",
         Write(lists::remove),
     ),
-    row(Get, "/api/{user_id}/invitations", Read(lists::invitations_to)),
+    row(
+        Get,
+        "/api/{user_id}/invitations",
+        Read(lists::invitations_to),
+    ),
     row(
         Post,
         "/api/{user_id}/invitations/{invitation_id}/accept",

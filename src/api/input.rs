@@ -313,7 +313,10 @@ fn role(f: &mut Fields, invited: bool) -> Option<&'static str> {
     let raw = f.string("role", "Role", true)?;
     let found = allowed.iter().find(|r| **r == raw).copied();
     if found.is_none() {
-        f.fail("role", format!("Role must be one of: {}", allowed.join(", ")));
+        f.fail(
+            "role",
+            format!("Role must be one of: {}", allowed.join(", ")),
+        );
     }
     found
 }

@@ -8,7 +8,7 @@ use super::path::Path;
 use super::tasks::{LIST_NOT_FOUND, ROLE_FORBIDS};
 use super::App;
 use crate::auth::caller::Caller;
-use crate::db::lists::{self, Answer, Created, Invited, RoleChange, Removal};
+use crate::db::lists::{self, Answer, Created, Invited, Removal, RoleChange};
 use crate::db::throttle;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
@@ -110,9 +110,7 @@ pub fn invite(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult<R
             Ok(Response::json_bytes(201, invitation.json))
         }
         Invited::NotOwner => Err(refused(app, me, list)?),
-        Invited::DefaultList => Err(ApiError::bad_request(
-            "The default list cannot be shared",
-        )),
+        Invited::DefaultList => Err(ApiError::bad_request("The default list cannot be shared")),
         Invited::AlreadyMember => Err(ApiError::Conflict("Already a member of this list")),
         Invited::AlreadyInvited => Err(ApiError::Conflict("Already invited")),
         Invited::TooManyMembers => Err(ApiError::Conflict("Too many members")),

@@ -17,7 +17,8 @@ use serde_json::json;
 
 const NOT_FOUND: ApiError = ApiError::NotFound("Task not found");
 pub const LIST_NOT_FOUND: ApiError = ApiError::NotFound("List not found");
-pub const ROLE_FORBIDS: ApiError = ApiError::NotAllowed("Your role in this list does not allow this");
+pub const ROLE_FORBIDS: ApiError =
+    ApiError::NotAllowed("Your role in this list does not allow this");
 
 /// The path's task id.
 fn task_id(path: &Path) -> ApiResult<i64> {

@@ -103,7 +103,9 @@ pub fn create(
             &[&me.user, &id, &name, &color],
         )?;
         conn.execute("SELECT list_changed($1, 'created')", &[&id])?;
-        Ok(Some(Created::List(row.try_get::<_, String>(0)?.into_bytes())))
+        Ok(Some(Created::List(
+            row.try_get::<_, String>(0)?.into_bytes(),
+        )))
     })
 }
 
@@ -147,10 +149,13 @@ pub fn update(
 
 /// Every member's id, to be told of a change.
 pub fn members(conn: &mut Conn, list: Uuid) -> DbResult<Vec<Uuid>> {
-    conn.query("SELECT user_id FROM memberships WHERE list_id = $1", &[&list])?
-        .iter()
-        .map(|r| r.try_get(0))
-        .collect()
+    conn.query(
+        "SELECT user_id FROM memberships WHERE list_id = $1",
+        &[&list],
+    )?
+    .iter()
+    .map(|r| r.try_get(0))
+    .collect()
 }
 
 /// Deletes a list the caller owns, with its tasks: each member's feed says it is gone. Returns
@@ -192,10 +197,7 @@ pub fn drop_list(conn: &mut Conn, list: Uuid) -> DbResult<Vec<Uuid>> {
 /// The default list's facts: is `list` the caller's default one?
 pub fn is_default(conn: &mut Conn, list: Uuid) -> DbResult<bool> {
     Ok(conn
-        .query_opt(
-            "SELECT 1 FROM lists WHERE id = $1 AND is_default",
-            &[&list],
-        )?
+        .query_opt("SELECT 1 FROM lists WHERE id = $1 AND is_default", &[&list])?
         .is_some())
 }
 
@@ -329,10 +331,7 @@ pub fn remove(conn: &mut Conn, me: &Caller, list: Uuid, member: Uuid) -> DbResul
             return Ok(Removal::OwnerCannotLeave);
         }
         let told = members(conn, list)?;
-        conn.execute(
-            "SELECT list_left($1, $2, 'left')",
-            &[&list, &member],
-        )?;
+        conn.execute("SELECT list_left($1, $2, 'left')", &[&list, &member])?;
         conn.execute(
             "UPDATE tasks SET assignee_id = NULL, last_writer = $3,
                  updated_at = greatest(now(), updated_at + interval '1 microsecond')
