@@ -3,7 +3,7 @@
 
 use super::cursor::{self, CursorError, Cursors};
 use super::input::invalid;
-use crate::db::task_list::{Filter, Position, Search, Sort};
+use crate::db::task_list::{Assignee, Filter, Position, Search, Sort};
 use crate::domain::{DueAt, Priority, Tag};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::Request;
@@ -103,6 +103,33 @@ impl ListQuery {
                     }
                     Err(problem) => errors.push(invalid(name, &problem)),
                 }
+            }
+        }
+
+        if let Some(raw) = req.query_param("list") {
+            match Uuid::parse_str(&raw) {
+                Ok(list) => {
+                    canonical.add("list", &list.to_string());
+                    filter.list = Some(list);
+                }
+                Err(_) => errors.push(invalid("list", "list must be a list's id (a UUID)")),
+            }
+        }
+        if let Some(raw) = req.query_param("assignee") {
+            let assignee = match raw.as_str() {
+                "me" => Some(Assignee::Me),
+                "none" => Some(Assignee::Nobody),
+                other => Uuid::parse_str(other).ok().map(Assignee::Member),
+            };
+            match assignee {
+                Some(a) => {
+                    canonical.add("assignee", &raw);
+                    filter.assignee = Some(a);
+                }
+                None => errors.push(invalid(
+                    "assignee",
+                    "assignee must be me, none or a member's id (a UUID)",
+                )),
             }
         }
 

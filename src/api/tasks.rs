@@ -37,6 +37,12 @@ pub fn list(app: &App, req: &Request, _: &Path, me: &Caller) -> ApiResult<Respon
     let conn = &mut *conn;
     let user = me.user;
     let query = ListQuery::parse(req, &app.cursors, user)?;
+    // One list: an empty answer must not hide that the caller is no member of it.
+    if let Some(list) = query.filter.list {
+        if lists::role(conn, me, Some(list))?.is_none() {
+            return Err(LIST_NOT_FOUND);
+        }
+    }
     let Some(limit) = query.limit else {
         if query.canonical.is_empty() && query.after.is_none() {
             return every_task(app, conn, me, req);
