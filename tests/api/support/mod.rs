@@ -5,9 +5,11 @@ mod app;
 mod binary;
 mod contract;
 mod databases;
+mod lists;
 mod pgbouncer;
 mod raw;
 mod raw_client;
+mod sse;
 mod tasks;
 mod users;
 
@@ -15,8 +17,10 @@ pub use app::*;
 pub use binary::*;
 pub use contract::*;
 pub use databases::*;
+pub use lists::*;
 pub use pgbouncer::*;
 pub use raw::*;
+pub use sse::*;
 pub use tasks::*;
 pub use users::*;
 
