@@ -147,7 +147,15 @@ impl From<postgres::Error> for ApiError {
         if connection_lost {
             ApiError::Unavailable(e.to_string())
         } else {
-            ApiError::Internal(format!("database: {e}"))
+            let detail = e.as_db_error().map_or(String::new(), |d| {
+                format!(
+                    ": {} {} ({})",
+                    d.code().code(),
+                    d.message(),
+                    d.where_().unwrap_or("")
+                )
+            });
+            ApiError::Internal(format!("database: {e}{detail}"))
         }
     }
 }

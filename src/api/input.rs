@@ -3,7 +3,8 @@
 
 use super::body::{self, Fields};
 use crate::domain::{
-    email, Color, Description, DueAt, Email, ListName, Name, Password, Priority, Tags, Title,
+    email, Color, Description, DueAt, Email, ListName, Name, Password, Priority, Recurrence, Tags,
+    Title, Zone,
 };
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::Request;
@@ -80,6 +81,36 @@ pub struct NewTask {
     pub tags: Tags,
     pub list: Option<Uuid>,
     pub assignee: Option<Uuid>,
+    pub parent: Option<i64>,
+    pub recurrence: Option<Recurrence>,
+    pub timezone: Option<Zone>,
+}
+
+/// `parent_id`: absent `None`, `null` `Some(None)`, else a positive task id.
+fn parent(f: &mut Fields) -> Option<Option<i64>> {
+    match f.get("parent_id")? {
+        Value::Null => Some(None),
+        Value::Number(n) if n.as_i64().is_some_and(|n| n > 0) => Some(n.as_i64()),
+        _ => {
+            f.fail(
+                "parent_id",
+                "Parent id must be a task id (a positive integer) or null",
+            );
+            None
+        }
+    }
+}
+
+fn recurrence(f: &mut Fields) -> Option<Option<Recurrence>> {
+    match f.nullable_string("recurrence", "Recurrence")? {
+        None => Some(None),
+        Some(raw) => f.check("recurrence", Recurrence::parse(raw)).map(Some),
+    }
+}
+
+fn timezone(f: &mut Fields) -> Option<Zone> {
+    let raw = f.string("timezone", "Time zone", false)?;
+    f.check("timezone", Zone::parse(raw))
 }
 
 /// A list's or a user's id: absent `None`, `null` `Some(None)` (where `nullable`), else a UUID.
@@ -163,6 +194,12 @@ impl NewTask {
         let tags = tags(&mut f).unwrap_or_default();
         let list = id(&mut f, "list_id", "List id", false).flatten();
         let assignee = id(&mut f, "assignee_id", "Assignee id", true).flatten();
+        let parent = parent(&mut f).flatten();
+        let recurrence = recurrence(&mut f).flatten();
+        let timezone = timezone(&mut f);
+        if recurrence.is_some() && due_at.is_none() {
+            f.fail("recurrence", "A recurring task needs a due_at");
+        }
         let parsed = title.map(|title| NewTask {
             title,
             description,
@@ -172,6 +209,9 @@ impl NewTask {
             tags,
             list,
             assignee,
+            parent,
+            recurrence,
+            timezone,
         });
         f.finish(parsed)
     }
@@ -187,9 +227,17 @@ pub struct TaskPatch {
     pub tags: Option<Tags>,
     pub list: Option<Uuid>,
     pub assignee: Option<Option<Uuid>>,
+    pub parent: Option<Option<i64>>,
+    pub recurrence: Option<Option<Recurrence>>,
+    pub timezone: Option<Zone>,
 }
 
 impl TaskPatch {
+    /// Does it change when the task is due or how it recurs?
+    pub fn reschedules(&self) -> bool {
+        self.due_at.is_some() || self.recurrence.is_some() || self.timezone.is_some()
+    }
+
     pub fn parse(req: &Request) -> ApiResult<TaskPatch> {
         let map = body::object(req)?;
         let mut f = Fields::new(&map);
@@ -202,8 +250,11 @@ impl TaskPatch {
             tags: tags(&mut f),
             list: id(&mut f, "list_id", "List id", false).flatten(),
             assignee: id(&mut f, "assignee_id", "Assignee id", true),
+            parent: parent(&mut f),
+            recurrence: recurrence(&mut f),
+            timezone: timezone(&mut f),
         };
-        const FIELDS: [&str; 8] = [
+        const FIELDS: [&str; 11] = [
             "title",
             "description",
             "completed",
@@ -212,6 +263,9 @@ impl TaskPatch {
             "tags",
             "list_id",
             "assignee_id",
+            "parent_id",
+            "recurrence",
+            "timezone",
         ];
         if f.errors.is_empty() && !FIELDS.iter().any(|k| map.contains_key(*k)) {
             return Err(ApiError::bad_request(

@@ -133,6 +133,23 @@ impl ListQuery {
             }
         }
 
+        if let Some(raw) = req.query_param("parent") {
+            let parent = match raw.as_str() {
+                "none" => Some(None),
+                other => other.parse::<i64>().ok().filter(|n| *n > 0).map(Some),
+            };
+            match parent {
+                Some(p) => {
+                    canonical.add("parent", &raw);
+                    filter.parent = Some(p);
+                }
+                None => errors.push(invalid(
+                    "parent",
+                    "parent must be none or a task id (a positive integer)",
+                )),
+            }
+        }
+
         let sort_param = req.query_param("sort");
         let sort = match &sort_param {
             None => Sort::CreatedDesc,

@@ -11,8 +11,10 @@ use super::{idempotent, App};
 use crate::auth::caller::Caller;
 use crate::db::task_list::{self, Position, Whole};
 use crate::db::{self, lists, task_json, tasks};
+use crate::domain::{DueAt, Recurrence, Zone};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
+use chrono::{DateTime, Utc};
 use serde_json::json;
 
 const NOT_FOUND: ApiError = ApiError::NotFound("Task not found");
@@ -179,6 +181,9 @@ pub fn create(app: &App, req: &Request, _: &Path, me: &Caller) -> ApiResult<Resp
     let conn = &mut *conn;
     let key = idempotent::key(req)?;
     let new = NewTask::parse(req)?;
+    let due = new.due_at.map(DueAt::utc);
+    let zone = new.timezone.unwrap_or(Zone::UTC);
+    let schedule = plan(new.recurrence.as_ref(), zone, due, due)?;
     let insert = |conn: &mut db::Conn| {
         let task = tasks::create(
             conn,
@@ -192,10 +197,14 @@ pub fn create(app: &App, req: &Request, _: &Path, me: &Caller) -> ApiResult<Resp
                 tags: &new.tags,
                 list: new.list,
                 assignee: new.assignee,
+                parent: new.parent,
+                schedule: &schedule,
             },
-        )?;
+        )
+        .map_err(parent_refused)?;
         match task {
             Some(task) => {
+                planned(conn, &task)?;
                 told(app, &task);
                 task_response(201, &task)
             }
@@ -206,6 +215,80 @@ pub fn create(app: &App, req: &Request, _: &Path, me: &Caller) -> ApiResult<Resp
         Some(key) => idempotent::once(conn, me, key, req, insert),
         None => insert(conn),
     }
+}
+
+/// The next occurrences of a recurring task (none for a task that does not recur): computed
+/// when its rule, zone or due date is set, and kept with it, so completing it is one statement.
+fn plan(
+    rule: Option<&Recurrence>,
+    zone: Zone,
+    start: Option<DateTime<Utc>>,
+    due: Option<DateTime<Utc>>,
+) -> ApiResult<tasks::Schedule> {
+    let mut schedule = tasks::Schedule {
+        recurrence: rule.map(|r| r.to_string()),
+        timezone: zone.name().to_string(),
+        start,
+        next: None,
+        ended: false,
+    };
+    if let Some(rule) = rule {
+        let (Some(start), Some(due)) = (start, due) else {
+            return Err(ApiError::Validation(vec![invalid(
+                "recurrence",
+                "A recurring task needs a due_at",
+            )]));
+        };
+        let (next, ended) = rule
+            .after(zone, start, due, UPCOMING)
+            .map_err(|problem| ApiError::Validation(vec![invalid("recurrence", &problem)]))?;
+        schedule.next = Some(next);
+        schedule.ended = ended;
+    }
+    Ok(schedule)
+}
+
+/// Occurrences kept ahead; a write that leaves fewer than half computes them again.
+const UPCOMING: u16 = 8;
+
+/// After a write: a recurring task that has used up most of its kept occurrences gets the next
+/// ones (a statement that is not a change: see `tasks::set_next`).
+fn planned(conn: &mut db::Conn, task: &tasks::TaskRow) -> ApiResult<()> {
+    let Some(stored) = task.refill()? else {
+        return Ok(());
+    };
+    replan(conn, task.id()?, &stored)
+}
+
+fn replan(conn: &mut db::Conn, id: i64, stored: &tasks::Stored) -> ApiResult<()> {
+    let Some(rule) = stored
+        .recurrence
+        .as_deref()
+        .and_then(|r| Recurrence::parse(r).ok())
+    else {
+        return Ok(());
+    };
+    let zone = Zone::parse(&stored.timezone).unwrap_or(Zone::UTC);
+    let (Some(start), Some(due)) = (stored.start.or(stored.due_at), stored.due_at) else {
+        return Ok(());
+    };
+    // A rule the engine cannot run (set by plain SQL) ends: the next completion completes it.
+    let (next, ended) = rule
+        .after(zone, start, due, UPCOMING)
+        .unwrap_or((Vec::new(), true));
+    tasks::set_next(conn, id, stored, &next, ended)?;
+    Ok(())
+}
+
+/// The parent rules broken by a write (the `task_tree` trigger's own SQLSTATEs), as a 400.
+fn parent_refused(e: postgres::Error) -> ApiError {
+    let message = match e.code().map(|c| c.code()) {
+        Some("TD001") => "The parent must be a task in the same list",
+        Some("TD002") => "A task cannot be its own ancestor",
+        Some("TD003") => "Subtasks go at most 4 levels below a top-level task",
+        _ => return e.into(),
+    };
+    ApiError::Validation(vec![invalid("parent_id", message)])
 }
 
 /// Why a create made nothing: the list (404, 403) or the assignee (400); else the session is gone.
@@ -264,6 +347,10 @@ pub fn update(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult<R
     let conn = &mut *conn;
     let id = task_id(path)?;
     let patch = TaskPatch::parse(req)?;
+    let rescheduled = match patch.reschedules() || patch.completed == Some(true) {
+        true => reschedule(conn, me, id, &patch)?,
+        false => None,
+    };
     let change = tasks::TaskChange {
         title: patch.title.as_ref(),
         description: patch.description.as_ref().map(Option::as_ref),
@@ -273,12 +360,63 @@ pub fn update(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult<R
         tags: patch.tags.as_ref(),
         list: patch.list,
         assignee: patch.assignee,
+        parent: patch.parent,
+        schedule: rescheduled.as_ref().map(|(new, seen)| (new, seen)),
     };
     let expected = if_match(req, id);
-    match tasks::update(conn, me, id, &change, expected.as_deref())? {
-        Some(task) => rewritten(app, me, &task),
+    let updated =
+        tasks::update(conn, me, id, &change, expected.as_deref()).map_err(parent_refused)?;
+    match updated {
+        Some(task) => {
+            planned(conn, &task)?;
+            rewritten(app, me, &task)
+        }
         None => Err(not_updated(conn, me, id, &change)?),
     }
+}
+
+/// A `PUT` that changes when the task is due or how it recurs, or completes it: the schedule it
+/// leaves, computed from the one stored (which the write checks is still the task's). `None` for a
+/// completion of a task that does not recur.
+fn reschedule(
+    conn: &mut db::Conn,
+    me: &Caller,
+    id: i64,
+    patch: &TaskPatch,
+) -> ApiResult<Option<(tasks::Schedule, tasks::Stored)>> {
+    let Some(seen) = tasks::stored(conn, me, id)? else {
+        return Err(NOT_FOUND);
+    };
+    if !patch.reschedules() && seen.recurrence.is_none() {
+        return Ok(None);
+    }
+    let rule = match &patch.recurrence {
+        Some(rule) => rule.clone(),
+        None => seen
+            .recurrence
+            .as_deref()
+            .and_then(|r| Recurrence::parse(r).ok()),
+    };
+    let zone = match patch.timezone {
+        Some(zone) => zone,
+        None => Zone::parse(&seen.timezone).unwrap_or(Zone::UTC),
+    };
+    let due = match patch.due_at {
+        Some(due) => due.map(DueAt::utc),
+        None => seen.due_at,
+    };
+    // A rule set now starts at the due date it is set with; one kept keeps its start.
+    let start = match patch.recurrence {
+        Some(_) => due,
+        None => seen.start.or(due),
+    };
+    if rule.is_some() && due.is_none() && patch.due_at.is_some() {
+        return Err(ApiError::Validation(vec![invalid(
+            "due_at",
+            "A recurring task needs a due_at",
+        )]));
+    }
+    Ok(Some((plan(rule.as_ref(), zone, start, due)?, seen)))
 }
 
 /// Why a `PUT` changed nothing, in the order a reader of the contract expects: the task (404,
@@ -330,8 +468,19 @@ pub fn toggle(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult<R
     let conn = &mut *conn;
     let id = task_id(path)?;
     let expected = if_match(req, id);
-    match tasks::toggle(conn, me, id, expected.as_deref())? {
-        Some(task) => rewritten(app, me, &task),
+    let mut toggled = tasks::toggle(conn, me, id, expected.as_deref())?;
+    // An open recurring task whose next occurrences were never computed: compute them, once.
+    if toggled.is_none() {
+        if let Some(stored) = tasks::unplanned(conn, me, id)? {
+            replan(conn, id, &stored)?;
+            toggled = tasks::toggle(conn, me, id, expected.as_deref())?;
+        }
+    }
+    match toggled {
+        Some(task) => {
+            planned(conn, &task)?;
+            rewritten(app, me, &task)
+        }
         None => Err(unchanged(conn, me, id)?),
     }
 }

@@ -67,7 +67,7 @@ pub const FEED_SQL: &str = concat!(
      ORDER BY o.change_no LIMIT $3)
     UNION ALL
     (SELECT task_id, user_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-            NULL, 2::smallint, change_no, NULL, NULL, NULL
+            NULL, NULL, NULL, NULL, NULL, 2::smallint, change_no, NULL, NULL, NULL
      FROM task_tombstones d WHERE user_id = $1 AND change_no > $2 AND $5
        -- Moved out of the reader's lists and back in later: the task itself answers.
        AND NOT EXISTS (SELECT FROM task_order o
@@ -75,29 +75,29 @@ pub const FEED_SQL: &str = concat!(
      ORDER BY change_no LIMIT $3)
     UNION ALL
     SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, l.id, NULL, NULL,
-           3::smallint, coalesce(f.change_no, 0), NULL, list_json(l, m.role)::text,
+           NULL, NULL, NULL, NULL, 3::smallint, coalesce(f.change_no, 0), NULL, list_json(l, m.role)::text,
            coalesce(f.op, 'created')
     FROM memberships m JOIN lists l ON l.id = m.list_id
     LEFT JOIN list_feed f ON f.owner = m.user_id AND f.list_id = m.list_id
     WHERE m.user_id = $1 AND (NOT $5 OR f.change_no > $2)
     UNION ALL
     SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, list_id, NULL, NULL,
-           4::smallint, change_no, NULL, NULL, op
+           NULL, NULL, NULL, NULL, 4::smallint, change_no, NULL, NULL, op
     FROM list_feed WHERE owner = $1 AND $5 AND change_no > $2 AND op IN ('deleted', 'left')
     UNION ALL
     SELECT NULL, id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-           0::smallint, change_seq, tombstones_purged_through, NULL, NULL
+           NULL, NULL, NULL, NULL, 0::smallint, change_seq, tombstones_purged_through, NULL, NULL
     FROM users WHERE id = $1 AND ($6 OR session_ok($1, $4))
 ) feed ORDER BY kind <> 0, change_no"
 );
 
 /// Where the feed's own columns stand, after the task's.
 const LIST_ID: usize = 11;
-const KIND: usize = 14;
-const CHANGE: usize = 15;
-const CREATED: usize = 16;
-const LIST: usize = 17;
-const OP: usize = 18;
+const KIND: usize = 18;
+const CHANGE: usize = 19;
+const CREATED: usize = 20;
+const LIST: usize = 21;
+const OP: usize = 22;
 
 impl Feed {
     /// How far this answer covers the user's changes, when `fetch` items were asked for: to its

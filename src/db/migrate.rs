@@ -18,6 +18,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../sql/0006_hot_toggles.sql"),
     ),
     ("0007_lists", include_str!("../../sql/0007_lists.sql")),
+    (
+        "0008_subtasks_recurrence",
+        include_str!("../../sql/0008_subtasks_recurrence.sql"),
+    ),
 ];
 
 /// Every migration's version, in the order they are applied.

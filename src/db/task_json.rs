@@ -56,6 +56,22 @@ impl TaskRow {
         uuid(out, r.try_get(12)?);
         out.extend_from_slice(b",\"uid\":");
         string(out, r.try_get(13)?);
+        out.extend_from_slice(b",\"parent_id\":");
+        match r.try_get::<_, Option<i64>>(14)? {
+            Some(id) => {
+                let _ = write!(out, "{id}");
+            }
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"recurrence\":");
+        match r.try_get::<_, Option<&str>>(15)? {
+            Some(rule) => string(out, rule),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"timezone\":");
+        string(out, r.try_get(16)?);
+        out.extend_from_slice(b",\"last_completed_at\":");
+        timestamp(out, r.try_get(17)?);
         out.push(b'}');
         Ok(())
     }

@@ -119,6 +119,8 @@ pub struct Filter {
     /// One list of the caller's (checked by the statement like every other).
     pub list: Option<Uuid>,
     pub assignee: Option<Assignee>,
+    /// `Some(None)`: top-level tasks only; `Some(Some(id))`: the subtasks of `id`.
+    pub parent: Option<Option<i64>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,7 +240,7 @@ pub fn whole_unless_at<T>(
         (&known_seq, Type::INT8),
     ];
     conn.query_typed_each(WHOLE_LIST_SQL, &params, |row| {
-        let fields = (row.try_get::<_, i64>(14), row.try_get::<_, Option<i64>>(0));
+        let fields = (row.try_get::<_, i64>(18), row.try_get::<_, Option<i64>>(0));
         match fields {
             (Ok(n), Ok(task)) => {
                 seq = Some(n);
@@ -312,6 +314,14 @@ fn statement<'a>(
         Some(Assignee::Member(id)) => {
             let p = st.bind(id, Type::UUID);
             st.and(&format!("t.assignee_id = {p}"));
+        }
+    }
+    match &filter.parent {
+        None => {}
+        Some(None) => st.and("t.parent_id IS NULL"),
+        Some(Some(id)) => {
+            let p = st.bind(id, Type::INT8);
+            st.and(&format!("t.parent_id = {p}"));
         }
     }
     if let Some(completed) = &filter.completed {

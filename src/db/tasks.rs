@@ -17,20 +17,27 @@ use uuid::Uuid;
 macro_rules! task_columns {
     () => {
         "t.id, t.user_id, t.title, t.description, t.completed, t.created_at, t.updated_at, \
-         t.priority, t.due_at, t.tags, t.completed_at, t.list_id, t.assignee_id, t.uid"
+         t.priority, t.due_at, t.tags, t.completed_at, t.list_id, t.assignee_id, t.uid, \
+         t.parent_id, t.recurrence, t.timezone, t.last_completed_at"
     };
 }
 
 /// Where a write's own columns stand, after the task's.
-const CHANGE_NO: usize = 14;
-const MEMBERS: usize = 15;
+const CHANGE_NO: usize = 18;
+const MEMBERS: usize = 19;
+const REFILL: usize = 20;
+const RULE_START: usize = 21;
 
-/// A write's extra columns: the writer's new change number, and every member of the task's list
-/// (and of the list it left), to be told.
+/// A write's extra columns: the writer's new change number, every member of the task's list (and
+/// of the list it left) to be told, whether the next occurrences of a recurring task need
+/// computing again, and the rule's start.
 macro_rules! write_columns {
     () => {
         ", t.change_no, ARRAY(SELECT m.user_id FROM memberships m \
-           WHERE m.list_id = t.list_id OR m.list_id = (SELECT was FROM before))"
+           WHERE m.list_id = t.list_id OR m.list_id = (SELECT was FROM before)), \
+           t.recurrence IS NOT NULL AND NOT t.completed \
+           AND (t.next_dues IS NULL OR (cardinality(t.next_dues) < 4 AND NOT t.dues_end)), \
+           t.recurrence_start"
     };
 }
 pub(crate) use task_columns;
@@ -76,12 +83,47 @@ impl TaskRow {
     pub fn members(&self) -> DbResult<Vec<Uuid>> {
         self.0.try_get(MEMBERS)
     }
+
+    /// Only from a write of one task: a recurring task whose next occurrences need computing
+    /// again, with what they are computed from.
+    pub fn refill(&self) -> DbResult<Option<Stored>> {
+        if !self.0.try_get::<_, Option<bool>>(REFILL)?.unwrap_or(false) {
+            return Ok(None);
+        }
+        Ok(Some(Stored {
+            recurrence: self.0.try_get(15)?,
+            timezone: self.0.try_get(16)?,
+            start: self.0.try_get(RULE_START)?,
+            due_at: self.0.try_get(8)?,
+        }))
+    }
 }
 
 impl From<Row> for TaskRow {
     fn from(row: Row) -> TaskRow {
         TaskRow(row)
     }
+}
+
+/// How a task recurs, as stored.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub recurrence: Option<String>,
+    pub timezone: String,
+    /// The rule's DTSTART.
+    pub start: Option<DateTime<Utc>>,
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+/// A task's recurrence as a write sets it: the rule, its zone and start, and the occurrences after
+/// its due date (`ended`: there are no others).
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub recurrence: Option<String>,
+    pub timezone: String,
+    pub start: Option<DateTime<Utc>>,
+    pub next: Option<Vec<DateTime<Utc>>>,
+    pub ended: bool,
 }
 
 /// The fields of a new task, all checked.
@@ -95,11 +137,14 @@ pub struct NewTask<'a> {
     /// `None`: the caller's default list.
     pub list: Option<Uuid>,
     pub assignee: Option<Uuid>,
+    pub parent: Option<i64>,
+    pub schedule: &'a Schedule,
 }
 
 /// [`create`]: `$1` user, `$2` title, `$3` description, `$4` completed, `$5` priority rank, `$6`
 /// due, `$7` tags, `$8` session, `$9` list (NULL: the default), `$10` assignee, `$11` writes (the
-/// route's need: a viewer may not).
+/// route's need: a viewer may not), `$12` parent, `$13` recurrence, `$14` time zone, `$15` next
+/// occurrences, `$16` whether they are the last.
 pub const CREATE_SQL: &str = concat!(
     "WITH target AS (
          SELECT m.list_id FROM memberships m
@@ -110,8 +155,10 @@ pub const CREATE_SQL: &str = concat!(
            AND session_ok($1, $8)
      ), before AS (SELECT NULL::uuid AS was)
      INSERT INTO tasks AS t (user_id, list_id, last_writer, title, description, completed,
-                             priority, due_at, tags, completed_at, assignee_id)
-     SELECT $1, list_id, $1, $2, $3, $4, $5, $6, $7, CASE WHEN $4 THEN now() END, $10
+                             priority, due_at, tags, completed_at, assignee_id, parent_id,
+                             recurrence, timezone, recurrence_start, next_dues, dues_end)
+     SELECT $1, list_id, $1, $2, $3, $4, $5, $6::timestamptz, $7, CASE WHEN $4 THEN now() END, $10, $12,
+            $13, $14, CASE WHEN $13::text IS NOT NULL THEN $6::timestamptz END, $15, $16
      FROM target
      RETURNING ",
     task_columns!(),
@@ -134,6 +181,11 @@ pub fn create(conn: &mut Conn, me: &Caller, new: &NewTask) -> DbResult<Option<Ta
             &new.list,
             &new.assignee,
             &me.writes(),
+            &new.parent,
+            &new.schedule.recurrence,
+            &new.schedule.timezone,
+            &new.schedule.next,
+            &new.schedule.ended,
         ],
     )?;
     Ok(me.vouch(row).map(TaskRow))
@@ -168,6 +220,19 @@ pub struct TaskChange<'a> {
     /// Moves the task to this list.
     pub list: Option<Uuid>,
     pub assignee: Option<Option<Uuid>>,
+    pub parent: Option<Option<i64>>,
+    /// A new schedule, computed from the stored one (`seen`), which must still be the task's.
+    pub schedule: Option<(&'a Schedule, &'a Stored)>,
+}
+
+/// A completion that moves a recurring task to its next occurrence (the `SET` of a toggle or a
+/// `PUT`, over the row as it was; `$6` completed and `$17`/`$18`/`$21` the schedule in a `PUT`).
+macro_rules! advances {
+    () => {
+        "($6 IS TRUE AND NOT completed \
+          AND (CASE WHEN $17 THEN $18::text ELSE recurrence END) IS NOT NULL \
+          AND cardinality(CASE WHEN $17 THEN $21::timestamptz[] ELSE next_dues END) > 0)"
+    };
 }
 
 /// `updated_at` always moves forward; `completed_at` takes the same instant when the task becomes
@@ -181,6 +246,7 @@ pub fn update(
     c: &TaskChange,
     expected: Expected,
 ) -> DbResult<Option<TaskRow>> {
+    let (new, seen) = (c.schedule.map(|s| s.0), c.schedule.map(|s| s.1));
     let row = conn.query_opt(
         concat!(
             "WITH mine AS (
@@ -190,15 +256,48 @@ pub fn update(
              UPDATE tasks t SET
                  title = COALESCE($3, title),
                  description = CASE WHEN $4 THEN $5 ELSE description END,
-                 completed = COALESCE($6, completed),
+                 completed = CASE WHEN ",
+            advances!(),
+            " THEN false ELSE COALESCE($6, completed) END,
                  completed_at = CASE
+                     WHEN ",
+            advances!(),
+            " THEN NULL
                      WHEN $6 IS NULL OR $6 = completed THEN completed_at
                      WHEN $6 THEN greatest(now(), updated_at + interval '1 microsecond')
                  END,
                  priority = COALESCE($7, priority),
-                 due_at = CASE WHEN $8 THEN $9 ELSE due_at END,
+                 due_at = CASE
+                     WHEN ",
+            advances!(),
+            " THEN (CASE WHEN $17 THEN $21::timestamptz[] ELSE next_dues END)[1]
+                     WHEN $8 THEN $9
+                     ELSE due_at
+                 END,
+                 next_dues = CASE
+                     WHEN ",
+            advances!(),
+            " THEN (CASE WHEN $17 THEN $21::timestamptz[] ELSE next_dues END)[2:]
+                     WHEN $17 THEN $21::timestamptz[]
+                     ELSE next_dues
+                 END,
+                 last_completed_at = CASE
+                     WHEN $6 IS TRUE AND NOT completed
+                          AND (CASE WHEN $17 THEN $18::text ELSE recurrence END) IS NOT NULL
+                     THEN greatest(now(), updated_at + interval '1 microsecond')
+                     ELSE last_completed_at
+                 END,
+                 recurrence = CASE WHEN $17 THEN $18::text ELSE recurrence END,
+                 timezone = CASE WHEN $17 THEN $19::text ELSE timezone END,
+                 recurrence_start = CASE WHEN $17 THEN $20::timestamptz ELSE recurrence_start END,
+                 dues_end = CASE WHEN $17 THEN $22::bool ELSE dues_end END,
                  tags = COALESCE($10, tags),
                  list_id = COALESCE($13, list_id),
+                 parent_id = CASE
+                     WHEN $26 THEN $27::bigint
+                     WHEN COALESCE($13, list_id) <> list_id THEN NULL
+                     ELSE parent_id
+                 END,
                  assignee_id = CASE
                      WHEN $14 THEN $15
                      WHEN EXISTS (SELECT FROM memberships a
@@ -214,6 +313,9 @@ pub fn update(
                    SELECT FROM memberships a
                    WHERE a.list_id = COALESCE($13, t.list_id) AND a.user_id = $15))
                AND ($12::timestamptz[] IS NULL OR updated_at = ANY($12))
+               AND (NOT $17 OR (t.recurrence IS NOT DISTINCT FROM $23::text
+                                AND t.timezone = $24::text
+                                AND t.due_at IS NOT DISTINCT FROM $25::timestamptz))
              RETURNING ",
             task_columns!(),
             write_columns!()
@@ -235,9 +337,27 @@ pub fn update(
             &c.assignee.is_some(),
             &c.assignee.flatten(),
             &me.writes(),
+            &c.schedule.is_some(),
+            &new.and_then(|n| n.recurrence.as_deref()),
+            &new.map(|n| n.timezone.as_str()),
+            &new.and_then(|n| n.start),
+            &new.and_then(|n| n.next.as_deref()),
+            &new.map(|n| n.ended),
+            &seen.and_then(|s| s.recurrence.as_deref()),
+            &seen.map(|s| s.timezone.as_str()),
+            &seen.and_then(|s| s.due_at),
+            &c.parent.is_some(),
+            &c.parent.flatten(),
         ],
     )?;
     Ok(me.vouch(row).map(TaskRow))
+}
+
+/// A toggle that completes an open recurring task with occurrences left: it moves on instead.
+macro_rules! toggle_advances {
+    () => {
+        "(recurrence IS NOT NULL AND NOT completed AND cardinality(next_dues) > 0)"
+    };
 }
 
 /// [`toggle`]: `$1` user, `$2` task id, `$3` session, `$4` expected `updated_at` values (NULL: any),
@@ -245,9 +365,25 @@ pub fn update(
 pub const TOGGLE_SQL: &str = concat!(
     "WITH before AS (SELECT NULL::uuid AS was)
      UPDATE tasks t SET
-         completed = NOT completed,
+         completed = CASE WHEN ",
+    toggle_advances!(),
+    " THEN false ELSE NOT completed END,
          completed_at = CASE
+             WHEN ",
+    toggle_advances!(),
+    " THEN NULL
              WHEN NOT completed THEN greatest(now(), updated_at + interval '1 microsecond')
+         END,
+         due_at = CASE WHEN ",
+    toggle_advances!(),
+    " THEN next_dues[1] ELSE due_at END,
+         next_dues = CASE WHEN ",
+    toggle_advances!(),
+    " THEN next_dues[2:] ELSE next_dues END,
+         last_completed_at = CASE
+             WHEN recurrence IS NOT NULL AND NOT completed
+             THEN greatest(now(), updated_at + interval '1 microsecond')
+             ELSE last_completed_at
          END,
          last_writer = $1,
          updated_at = greatest(now(), updated_at + interval '1 microsecond')
@@ -255,6 +391,9 @@ pub const TOGGLE_SQL: &str = concat!(
        AND t.list_id IN (
            SELECT list_id FROM memberships WHERE user_id = $1 AND (role <> 'viewer' OR NOT $5))
        AND ($4::timestamptz[] IS NULL OR updated_at = ANY($4))
+       -- An open recurring task whose next occurrences are not known yet waits for them.
+       AND NOT (recurrence IS NOT NULL AND NOT completed
+                AND (next_dues IS NULL OR (cardinality(next_dues) = 0 AND NOT dues_end)))
      RETURNING ",
     task_columns!(),
     write_columns!()
@@ -304,4 +443,60 @@ pub fn role_in(conn: &mut Conn, me: &Caller, id: i64) -> DbResult<Option<(String
         &[&me.user, &id],
     )?;
     row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+}
+
+/// How a task the caller can see recurs now (for a `PUT` that reschedules or completes it).
+pub fn stored(conn: &mut Conn, me: &Caller, id: i64) -> DbResult<Option<Stored>> {
+    let row = conn.query_opt(
+        "SELECT t.recurrence, t.timezone, t.recurrence_start, t.due_at FROM tasks t
+         WHERE t.id = $2 AND t.list_id IN (SELECT list_id FROM memberships WHERE user_id = $1)",
+        &[&me.user, &id],
+    )?;
+    row.map(|r| {
+        Ok(Stored {
+            recurrence: r.try_get(0)?,
+            timezone: r.try_get(1)?,
+            start: r.try_get(2)?,
+            due_at: r.try_get(3)?,
+        })
+    })
+    .transpose()
+}
+
+/// Keeps the next occurrences of a recurring task, unless it moved on meanwhile (its due date or
+/// rule changed: the write that did it computed its own). Not a change a client sees: `updated_at`
+/// stays, so the change trigger does not number it.
+pub fn set_next(
+    conn: &mut Conn,
+    id: i64,
+    was: &Stored,
+    next: &[DateTime<Utc>],
+    ended: bool,
+) -> DbResult<bool> {
+    Ok(conn.execute(
+        "UPDATE tasks SET next_dues = $4, dues_end = $5
+         WHERE id = $1 AND due_at IS NOT DISTINCT FROM $2 AND recurrence IS NOT DISTINCT FROM $3",
+        &[&id, &was.due_at, &was.recurrence, &next, &ended],
+    )? == 1)
+}
+
+/// An open recurring task the caller can see whose next occurrences are unknown (set by plain
+/// SQL, or before this version): what they are computed from.
+pub fn unplanned(conn: &mut Conn, me: &Caller, id: i64) -> DbResult<Option<Stored>> {
+    let row = conn.query_opt(
+        "SELECT t.recurrence, t.timezone, t.recurrence_start, t.due_at FROM tasks t
+         WHERE t.id = $2 AND t.list_id IN (SELECT list_id FROM memberships WHERE user_id = $1)
+           AND t.recurrence IS NOT NULL AND NOT t.completed
+           AND (t.next_dues IS NULL OR (cardinality(t.next_dues) = 0 AND NOT t.dues_end))",
+        &[&me.user, &id],
+    )?;
+    row.map(|r| {
+        Ok(Stored {
+            recurrence: r.try_get(0)?,
+            timezone: r.try_get(1)?,
+            start: r.try_get(2)?,
+            due_at: r.try_get(3)?,
+        })
+    })
+    .transpose()
 }

@@ -5,6 +5,7 @@ pub mod due;
 pub mod email;
 pub mod password;
 pub mod priority;
+pub mod recurrence;
 pub mod tags;
 pub mod text;
 
@@ -12,5 +13,6 @@ pub use due::DueAt;
 pub use email::Email;
 pub use password::Password;
 pub use priority::Priority;
+pub use recurrence::{Recurrence, Zone};
 pub use tags::{Tag, Tags};
 pub use text::{Color, Description, ListName, Name, Title};

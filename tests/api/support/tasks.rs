@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 /// The seven fields of the first contract and the four of "Organising tasks" (part 2).
-pub const TASK_FIELDS: [&str; 15] = [
+pub const TASK_FIELDS: [&str; 19] = [
     "id",
     "user_id",
     "title",
@@ -23,6 +23,11 @@ pub const TASK_FIELDS: [&str; 15] = [
     "created_by",
     "assignee_id",
     "uid",
+    // Part 3: subtasks and recurring tasks.
+    "parent_id",
+    "recurrence",
+    "timezone",
+    "last_completed_at",
 ];
 
 pub fn tasks_path(user: &User) -> String {
