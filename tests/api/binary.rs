@@ -54,7 +54,10 @@ fn help_lists_every_setting_with_its_default() {
     let text = String::from_utf8(out.stdout).unwrap();
     for setting in SETTINGS {
         let (name, default) = (setting.name, setting.default.shown());
-        assert!(text.contains(name), "--help does not mention {name}");
+        assert!(
+            text.contains(&format!("{name:<22} {}\n", setting.help)),
+            "--help does not give {name} with its help text"
+        );
         assert!(
             text.contains(&format!("default: {default}\n")),
             "--help does not give {name}'s default {default:?}"
@@ -62,8 +65,9 @@ fn help_lists_every_setting_with_its_default() {
     }
 }
 
-/// `(variable, default)` of each row of the README's configuration table, backticks removed.
-fn readme_settings() -> Vec<(String, String)> {
+/// `(variable, default, meaning)` of each row of the README's configuration table, backticks
+/// removed.
+fn readme_settings() -> Vec<(String, String, String)> {
     let readme = include_str!("../../README.md");
     let section = readme
         .split("## Configuration")
@@ -78,25 +82,30 @@ fn readme_settings() -> Vec<(String, String)> {
                 .split(" | ")
                 .map(|cell| cell.trim_matches(['|', ' ']).replace('`', ""))
                 .collect();
-            (cells[0].clone(), cells[1].clone())
+            assert_eq!(cells.len(), 3, "not three cells: {line}");
+            (cells[0].clone(), cells[1].clone(), cells[2].clone())
         })
         .collect()
 }
 
 #[test]
-fn the_readme_lists_every_setting_with_its_default_and_nothing_else() {
+fn the_readme_lists_every_setting_with_its_default_and_its_help_text_and_nothing_else() {
     let readme = readme_settings();
-    let documented: Vec<&str> = readme.iter().map(|(name, _)| name.as_str()).collect();
+    let documented: Vec<&str> = readme.iter().map(|(name, _, _)| name.as_str()).collect();
     let settings: Vec<&str> = SETTINGS.iter().map(|s| s.name).collect();
     assert_eq!(
         documented, settings,
         "README.md rows against SETTINGS, in order"
     );
-    for ((name, default), setting) in readme.iter().zip(SETTINGS) {
+    for ((name, default, meaning), setting) in readme.iter().zip(SETTINGS) {
         assert_eq!(
             *default,
             setting.default.shown(),
             "README default of {name}"
+        );
+        assert_eq!(
+            meaning, setting.help,
+            "README meaning of {name} against --help"
         );
     }
 }
