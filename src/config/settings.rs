@@ -343,8 +343,8 @@ pub const SETTINGS: &[Setting] = &[
     },
     Setting {
         name: "DOCS_ASSETS_URL",
-        default: Fallback::Value("https://cdn.jsdelivr.net/npm/swagger-ui-dist@5"),
-        help: "where /docs loads Swagger UI",
+        default: Fallback::Value(crate::api::service::DEFAULT_DOCS_ASSETS),
+        help: "where /docs loads Swagger UI: the files of the swagger-ui-dist release it pins, checked by their hashes",
         apply: |c, v| {
             if v.contains(['"', '\'', '<', '>', ' ', ';']) {
                 return Err("a plain URL");
