@@ -210,7 +210,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         name: "DATA_DIR",
         default: Fallback::Value("./data"),
-        help: "embedded cluster and generated secret",
+        help: "embedded cluster and generated secret (jwt_secret, which only its owner may read)",
         apply: |c, v| {
             c.data_dir = PathBuf::from(v);
             Ok(())

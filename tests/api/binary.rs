@@ -163,6 +163,41 @@ fn with_no_configuration_it_runs_its_own_postgresql_and_keeps_tokens_across_rest
 }
 
 #[test]
+fn a_generated_secret_other_users_can_read_stops_start_up_with_the_fix() {
+    let dir = temp_dir("opensecret");
+    let data = dir.join("data");
+    std::fs::create_dir(&data).unwrap();
+    let secret = data.join("jwt_secret");
+    std::fs::write(&secret, "0123456789abcdef".repeat(4)).unwrap();
+    for mode in [0o644, 0o640, 0o604, 0o620] {
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(mode)).unwrap();
+        let mut child = command(&dir).spawn().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("with jwt_secret at mode {mode:o}, the server started");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("data/jwt_secret is ")
+                && err.contains(&format!("by other users (mode 0{mode:o}); run: chmod 600 "))
+                && err.trim_end().ends_with("data/jwt_secret"),
+            "{err}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(!data.join("postgres").exists(), "PostgreSQL was started");
+    }
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let server = run(command(&dir));
+    assert_eq!(http(server.addr, "GET", "/health", None, None).status, 200);
+}
+
+#[test]
 fn sigterm_lets_the_request_in_flight_finish_refuses_new_ones_and_exits_zero() {
     let dir = temp_dir("sigterm");
     let mut cmd = command(&dir);
