@@ -7,6 +7,8 @@
 # `kill -TERM <pid of one instance>` shows a drain: haproxy takes it out within a second, it keeps
 # serving for DRAIN_MS, then exits. Ctrl-C stops everything. State lives in $STATE_DIR
 # (default /tmp/todo-api-local): the cluster, the JWT secret, the logs and haproxy's stats socket.
+# PORT_BASE (default 8000) moves the instances' ports. It works under `umask 077`, and leaves
+# nothing that another local user can read or connect to (.ci/deploy-check.sh checks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +23,7 @@ for arg in "$@"; do
 done
 state="${STATE_DIR:-/tmp/todo-api-local}"
 lb_port="${LB_PORT:-8080}"
+port_base="${PORT_BASE:-8000}"
 drain_ms="${DRAIN_MS:-3000}"
 
 need=()
@@ -38,12 +41,21 @@ bindir="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
 as_pg=()
 if [ "$(id -u)" = 0 ]; then as_pg=(runuser -u postgres --); fi
 
+# Private: the JWT secret, and sockets that let whoever reaches them in as the superuser
+# (PostgreSQL's in pg/, trust authentication; PgBouncer's in pgbouncer/, auth_type = any). Run as
+# root, PostgreSQL and PgBouncer run as the postgres user, who must pass through to its own
+# directories: then the state directory is root's, group postgres, 0710 (enter, not list).
 mkdir -p "$state"
-chmod 755 "$state"
+if [ ${#as_pg[@]} -eq 0 ]; then
+    chmod 700 "$state"
+else
+    chgrp postgres "$state"
+    chmod 710 "$state"
+fi
 pgdata="$state/pg"
 if [ ! -s "$pgdata/PG_VERSION" ]; then
     mkdir -p "$pgdata"
-    [ ${#as_pg[@]} -eq 0 ] || chown postgres "$pgdata"
+    [ ${#as_pg[@]} -eq 0 ] || chown postgres: "$pgdata"
     "${as_pg[@]}" "$bindir/initdb" -D "$pgdata" -U postgres --auth=trust >"$state/initdb.log"
 fi
 
@@ -68,17 +80,25 @@ direct="host=$pgdata port=5432 user=postgres dbname=todo"
 url="$direct"
 statements=prepared
 if [ "$pgbouncer" = 1 ]; then
+    # No TCP port: its socket, and its configuration, in a directory of its own user's, 0700.
+    pgb="$state/pgbouncer"
+    mkdir -p "$pgb"
+    chmod 700 "$pgb"
     user_line=""
     [ ${#as_pg[@]} -eq 0 ] || user_line="user = postgres"
     sed -e "s|@SERVER@|host=$pgdata port=5432 user=postgres|" -e "s|@PORT@|6432|" \
-        -e "s|@USER_LINE@|$user_line|" deploy/pgbouncer.ini >"$state/pgbouncer.ini"
-    /usr/sbin/pgbouncer "$state/pgbouncer.ini" 2>"$state/pgbouncer.log" &
+        -e "s|@SOCKET_DIR@|$pgb|" -e "s|@USER_LINE@|$user_line|" deploy/pgbouncer.ini >"$pgb/pgbouncer.ini"
+    [ ${#as_pg[@]} -eq 0 ] || chown -R postgres: "$pgb"
+    /usr/sbin/pgbouncer "$pgb/pgbouncer.ini" 2>"$state/pgbouncer.log" &
     pids+=($!)
-    url="host=127.0.0.1 port=6432 user=postgres dbname=todo"
+    for _ in $(seq 1 100); do [ -S "$pgb/.s.PGSQL.6432" ] && break; sleep 0.1; done
+    url="host=$pgb port=6432 user=postgres dbname=todo"
     statements=unnamed
 fi
 
-[ -s "$state/jwt_secret" ] || openssl rand -hex 32 >"$state/jwt_secret"
+# 0600 whatever the umask, also one an earlier version of this script left readable.
+[ -s "$state/jwt_secret" ] || (umask 077 && openssl rand -hex 32 >"$state/jwt_secret")
+chmod 600 "$state/jwt_secret"
 cargo build --release --quiet
 bin="$PWD/target/release/todo-api"
 export JWT_SECRET_KEY="$(cat "$state/jwt_secret")" DB_STATEMENTS="$statements" DRAIN_MS="$drain_ms"
@@ -91,7 +111,7 @@ DATABASE_URL="$url" "$bin" migrate
 
 servers=""
 for i in $(seq 1 "$n"); do
-    port=$((8000 + i))
+    port=$((port_base + i))
     DATABASE_URL="$url" HOST=127.0.0.1 PORT="$port" "$bin" 2>"$state/app$i.log" &
     pids+=($!)
     echo "instance app$i: http://127.0.0.1:$port (pid $!, log $state/app$i.log)"

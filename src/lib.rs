@@ -75,12 +75,13 @@ pub fn migrate(target: &Target) -> Result<Vec<&'static str>, StartError> {
 }
 
 pub fn start(config: Config) -> Result<Server, StartError> {
-    let (target, cluster) = database(&config)?;
-    let secret = match (&config.jwt_secret, &cluster) {
+    // The secret first: a refused secret file stops start-up before PostgreSQL starts.
+    let secret = match (&config.jwt_secret, &config.database_url) {
         (Some(secret), _) => secret.expose().to_string(),
-        (None, Some(_)) => auth::secret::persistent(&config.data_dir)?,
-        (None, None) => return Err(StartError::new(ConfigError::SecretRequired.to_string())),
+        (None, None) => auth::secret::persistent(&config.data_dir)?,
+        (None, Some(_)) => return Err(StartError::new(ConfigError::SecretRequired.to_string())),
     };
+    let (target, cluster) = database(&config)?;
     for version in migrate(&target)? {
         log::info("migration applied", &[("version", &version)]);
     }

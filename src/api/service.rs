@@ -63,16 +63,36 @@ pub struct Docs {
     csp: String,
 }
 
+/// The swagger-ui-dist release `/docs` loads. The browser checks each file against its hash
+/// (Subresource Integrity), so the default CDN and any `DOCS_ASSETS_URL` must serve this very
+/// release; a new one means new hashes (`openssl dgst -sha384 -binary FILE | openssl base64 -A`).
+const SWAGGER_UI_VERSION: &str = "5.36.0";
+pub const DEFAULT_DOCS_ASSETS: &str = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.36.0";
+/// `(file, integrity)` of the files the page loads.
+const SWAGGER_UI_FILES: [(&str, &str); 2] = [
+    (
+        "swagger-ui.css",
+        "sha384-z/AtSaOHGn5MJ5auAHXUypohywlIWLBZo1jeGmhdpVIbCnFhxAH92cwdV41oyINc",
+    ),
+    (
+        "swagger-ui-bundle.js",
+        "sha384-fUpRgC19yPykTqzdrUbdAg8NTiu16NEKf9U12J+IJWCg8/1mEI8f2+PEIz60Wyd+",
+    ),
+];
+
 const INIT: &str = r##"window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true });"##;
 
 impl Docs {
     pub fn new(assets: &str) -> Docs {
+        let [(css, css_hash), (bundle, bundle_hash)] = SWAGGER_UI_FILES;
         let html = format!(
             "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
              <title>todo-api: API reference</title>\n\
-             <link rel=\"stylesheet\" href=\"{assets}/swagger-ui.css\">\n</head>\n<body>\n\
-             <div id=\"swagger-ui\"></div>\n<script src=\"{assets}/swagger-ui-bundle.js\"></script>\n\
+             <!-- Swagger UI: swagger-ui-dist@{SWAGGER_UI_VERSION} -->\n\
+             <link rel=\"stylesheet\" href=\"{assets}/{css}\" integrity=\"{css_hash}\" crossorigin=\"anonymous\">\n\
+             </head>\n<body>\n<div id=\"swagger-ui\"></div>\n\
+             <script src=\"{assets}/{bundle}\" integrity=\"{bundle_hash}\" crossorigin=\"anonymous\"></script>\n\
              <script>{INIT}</script>\n</body>\n</html>\n"
         );
         let hash =

@@ -41,7 +41,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         name: "DATABASE_URL",
         default: Fallback::Unset("embedded PostgreSQL"),
-        help: "postgres://user:pass@host:5432/db[?sslmode=require]",
+        help: "postgres://user:pass@host:5432/db; ?sslmode=require encrypts (as libpq: without checking the certificate), verify-full checks it against the system roots or sslrootcert",
         apply: |c, v| {
             c.database_url = Some(Secret::from(v));
             Ok(())
@@ -59,7 +59,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         name: "JWT_SECRET_KEY",
         default: Fallback::Unset("generated into DATA_DIR"),
-        help: "HS256 signing secret, at least 32 bytes; required with DATABASE_URL",
+        help: "HS256 secret, at least 32 bytes; required when DATABASE_URL is set",
         apply: |c, v| {
             c.jwt_secret = Some(Secret::from(v));
             Ok(())
@@ -73,7 +73,7 @@ pub const SETTINGS: &[Setting] = &[
             Some(_) => "0.0.0.0".into(),
             None => "127.0.0.1".into(),
         }),
-        help: "address to listen on",
+        help: "listen address",
         apply: |c, v| {
             c.host = v.parse::<IpAddr>().map_err(|_| "an IP address")?;
             Ok(())
@@ -82,7 +82,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         name: "PORT",
         default: Fallback::Value("8000"),
-        help: "port to listen on",
+        help: "listen port",
         apply: |c, v| {
             c.port = v.parse().map_err(|_| "a port number from 0 to 65535")?;
             Ok(())
@@ -93,25 +93,29 @@ pub const SETTINGS: &[Setting] = &[
         default: Fallback::Computed("16 x cores (min 16)", |_, _| {
             (16 * cores()).max(16).to_string()
         }),
-        help: "worker threads; 4 per core take requests at once, the others stand in for those waiting on a password hash",
+        help: concat!(
+            "worker threads; ",
+            serving_per_core!(),
+            " per core take requests at once, the others stand in for those waiting on a password hash"
+        ),
         apply: |c, v| positive(v).map(|n| c.workers = n),
     },
     Setting {
         name: "DB_POOL_SIZE",
         default: Fallback::Computed("WORKERS", |c, _| c.workers.to_string()),
-        help: "PostgreSQL connections in the pool",
+        help: "PostgreSQL connections",
         apply: |c, v| positive(v).map(|n| c.db_pool_size = n),
     },
     Setting {
         name: "DB_TIMEOUT_MS",
         default: Fallback::Value("2000"),
-        help: "wait for a pooled connection before answering 503",
+        help: "wait for a connection before answering 503",
         apply: |c, v| millis(v).map(|d| c.db_timeout = d),
     },
     Setting {
         name: "DB_STATEMENTS",
         default: Fallback::Value("prepared"),
-        help: "prepared (cached per connection) or unnamed (one round trip each, for PgBouncer transaction pooling)",
+        help: "prepared: each statement is prepared once per connection and reused; unnamed: sent unnamed with its parameter types, one round trip each, as PgBouncer's transaction pooling needs",
         apply: |c, v| {
             c.db_statements = match v {
                 "prepared" => DbStatements::Prepared,
@@ -138,13 +142,13 @@ pub const SETTINGS: &[Setting] = &[
         default: Fallback::Computed("descriptor limit - 256 (at most 65536)", |_, _| {
             crate::http::default_max_connections().to_string()
         }),
-        help: "open client connections before answering 503",
+        help: "open client connections before 503",
         apply: |c, v| positive(v).map(|n| c.max_connections = n),
     },
     Setting {
         name: "CORS_ORIGINS",
         default: Fallback::Value("http://localhost:3000,http://localhost:3001"),
-        help: "allowed browser origins; https://*.example.com matches one subdomain level",
+        help: "allowed origins; https://*.vercel.app matches one subdomain level",
         apply: |c, v| {
             c.cors_origins = v
                 .split(',')
@@ -157,7 +161,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         name: "BCRYPT_COST",
         default: Fallback::Value("10"),
-        help: "bcrypt cost for new password hashes (4..=31)",
+        help: "bcrypt cost of new hashes (4 to 31)",
         apply: |c, v| match v.parse() {
             Ok(cost @ 4..=31) => {
                 c.bcrypt_cost = cost;
@@ -171,13 +175,13 @@ pub const SETTINGS: &[Setting] = &[
         default: Fallback::Computed("cores - 1 (min 1)", |_, _| {
             cores().saturating_sub(1).max(1).to_string()
         }),
-        help: "password hashes computed at once; one core is left to the other requests",
+        help: "bcrypt computations at once; one core is left to the other requests",
         apply: |c, v| positive(v).map(|n| c.hash_concurrency = n),
     },
     Setting {
         name: "HASH_WAIT_MS",
         default: Fallback::Value("4000"),
-        help: "longest wait for a hash; the line admits what it can serve in this time, 503 beyond",
+        help: "longest wait for a hash: the line admits what it can serve in this time at the measured hash time, 503 beyond",
         apply: |c, v| millis(v).map(|d| c.hash_wait = d),
     },
     Setting {
@@ -197,7 +201,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         name: "TOKEN_TTL_DAYS",
         default: Fallback::Value("7"),
-        help: "access token lifetime",
+        help: "token lifetime",
         apply: |c, v| {
             c.token_ttl_days = positive(v)?.try_into().map_err(|_| "a positive integer")?;
             Ok(())
@@ -206,13 +210,13 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         name: "MAX_BODY_BYTES",
         default: Fallback::Value("65536"),
-        help: "largest request body accepted (413 above)",
+        help: "largest request body (413 above)",
         apply: |c, v| positive(v).map(|n| c.max_body_bytes = n),
     },
     Setting {
         name: "DATA_DIR",
         default: Fallback::Value("./data"),
-        help: "embedded PostgreSQL cluster and generated secret",
+        help: "embedded cluster and generated secret (jwt_secret, which only its owner may read)",
         apply: |c, v| {
             c.data_dir = PathBuf::from(v);
             Ok(())
@@ -250,13 +254,13 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         name: "HEADER_TIMEOUT_MS",
         default: Fallback::Value("10000"),
-        help: "time allowed to send a request head",
+        help: "time to send a request head",
         apply: |c, v| millis(v).map(|d| c.header_timeout = d),
     },
     Setting {
         name: "BODY_TIMEOUT_MS",
         default: Fallback::Value("30000"),
-        help: "time allowed to send a request body",
+        help: "time to send a request body",
         apply: |c, v| millis(v).map(|d| c.body_timeout = d),
     },
     Setting {
@@ -268,19 +272,19 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         name: "WRITE_TIMEOUT_MS",
         default: Fallback::Value("30000"),
-        help: "time allowed to write a response",
+        help: "time to write a response",
         apply: |c, v| millis(v).map(|d| c.write_timeout = d),
     },
     Setting {
         name: "SHUTDOWN_TIMEOUT_MS",
         default: Fallback::Value("25000"),
-        help: "time in-flight requests get to finish on SIGTERM",
+        help: "time in-flight requests get after SIGTERM",
         apply: |c, v| millis(v).map(|d| c.shutdown_timeout = d),
     },
     Setting {
         name: "DRAIN_MS",
         default: Fallback::Value("0"),
-        help: "on SIGTERM, time /health/ready answers 503 while requests are still served and accepted",
+        help: "on SIGTERM, how long /health/ready answers 503 while requests are still accepted and served, before the server stops accepting; set it above the load balancer's check interval × fall count",
         apply: |c, v| {
             let ms = v.parse::<u64>().map_err(|_| "a whole number of milliseconds")?;
             c.drain = Duration::from_millis(ms);
@@ -290,7 +294,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         name: "TRUSTED_PROXIES",
         default: Fallback::Unset("X-Forwarded-For is ignored"),
-        help: "comma-separated addresses or CIDRs of proxies whose X-Forwarded-For is believed",
+        help: "proxies (addresses or CIDRs) whose X-Forwarded-For is believed; its lines are read as one list in arrival order, and the right-most address not in the list is the client",
         apply: |c, v| {
             c.trusted_proxies = v
                 .split(',')
@@ -345,8 +349,8 @@ pub const SETTINGS: &[Setting] = &[
     },
     Setting {
         name: "DOCS_ASSETS_URL",
-        default: Fallback::Value("https://cdn.jsdelivr.net/npm/swagger-ui-dist@5"),
-        help: "where /docs loads Swagger UI from",
+        default: Fallback::Value(crate::api::service::DEFAULT_DOCS_ASSETS),
+        help: "where /docs loads Swagger UI: the files of the swagger-ui-dist release it pins, checked by their hashes",
         apply: |c, v| {
             if v.contains(['"', '\'', '<', '>', ' ', ';']) {
                 return Err("a plain URL");

@@ -145,7 +145,7 @@ impl HttpServer {
             heartbeat_posted: AtomicU64::new(0),
             refused_no_fd: AtomicU64::new(0),
             accept_errors: AtomicU64::new(0),
-            gate: Arc::new(Gate::new(serving_max(limits_workers))),
+            gate: Arc::new(Gate::new(crate::config::serving_workers(limits_workers))),
         });
         shared.service.attach(Outlet(Arc::downgrade(&shared)));
         let mut server = HttpServer {
@@ -255,13 +255,6 @@ fn kick_idle(sh: &Shared) {
         }
         false
     });
-}
-
-/// Workers that take requests at once (the rest wait to stand in for those waiting on a hash):
-/// three per core. Under W1 on two cores, once toggles were HOT updates, three gave a lower p99
-/// than four at the same throughput (two paired runs); fewer lose throughput, more add p99.
-fn serving_max(workers: usize) -> usize {
-    workers.min(3 * crate::config::cores()).max(1)
 }
 
 fn work(sh: &Shared) {

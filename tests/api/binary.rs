@@ -15,6 +15,7 @@ fn command(dir: &Path) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(dir)
         .env_clear()
+        .envs(coverage_env())
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOST", "127.0.0.1")
         .env("PORT", "0")
@@ -54,7 +55,10 @@ fn help_lists_every_setting_with_its_default() {
     let text = String::from_utf8(out.stdout).unwrap();
     for setting in SETTINGS {
         let (name, default) = (setting.name, setting.default.shown());
-        assert!(text.contains(name), "--help does not mention {name}");
+        assert!(
+            text.contains(&format!("{name:<22} {}\n", setting.help)),
+            "--help does not give {name} with its help text"
+        );
         assert!(
             text.contains(&format!("default: {default}\n")),
             "--help does not give {name}'s default {default:?}"
@@ -62,8 +66,9 @@ fn help_lists_every_setting_with_its_default() {
     }
 }
 
-/// `(variable, default)` of each row of the README's configuration table, backticks removed.
-fn readme_settings() -> Vec<(String, String)> {
+/// `(variable, default, meaning)` of each row of the README's configuration table, backticks
+/// removed.
+fn readme_settings() -> Vec<(String, String, String)> {
     let readme = include_str!("../../README.md");
     let section = readme
         .split("## Configuration")
@@ -78,25 +83,30 @@ fn readme_settings() -> Vec<(String, String)> {
                 .split(" | ")
                 .map(|cell| cell.trim_matches(['|', ' ']).replace('`', ""))
                 .collect();
-            (cells[0].clone(), cells[1].clone())
+            assert_eq!(cells.len(), 3, "not three cells: {line}");
+            (cells[0].clone(), cells[1].clone(), cells[2].clone())
         })
         .collect()
 }
 
 #[test]
-fn the_readme_lists_every_setting_with_its_default_and_nothing_else() {
+fn the_readme_lists_every_setting_with_its_default_and_its_help_text_and_nothing_else() {
     let readme = readme_settings();
-    let documented: Vec<&str> = readme.iter().map(|(name, _)| name.as_str()).collect();
+    let documented: Vec<&str> = readme.iter().map(|(name, _, _)| name.as_str()).collect();
     let settings: Vec<&str> = SETTINGS.iter().map(|s| s.name).collect();
     assert_eq!(
         documented, settings,
         "README.md rows against SETTINGS, in order"
     );
-    for ((name, default), setting) in readme.iter().zip(SETTINGS) {
+    for ((name, default, meaning), setting) in readme.iter().zip(SETTINGS) {
         assert_eq!(
             *default,
             setting.default.shown(),
             "README default of {name}"
+        );
+        assert_eq!(
+            meaning, setting.help,
+            "README meaning of {name} against --help"
         );
     }
 }
@@ -151,6 +161,41 @@ fn with_no_configuration_it_runs_its_own_postgresql_and_keeps_tokens_across_rest
     let me = http(server.addr, "GET", "/api/auth/me", Some(&token), None);
     assert_eq!(me.status, 200, "{}", me.body);
     assert!(!server.logs().contains(&token));
+}
+
+#[test]
+fn a_generated_secret_other_users_can_read_stops_start_up_with_the_fix() {
+    let dir = temp_dir("opensecret");
+    let data = dir.join("data");
+    std::fs::create_dir(&data).unwrap();
+    let secret = data.join("jwt_secret");
+    std::fs::write(&secret, "0123456789abcdef".repeat(4)).unwrap();
+    for mode in [0o644, 0o640, 0o604, 0o620] {
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(mode)).unwrap();
+        let mut child = command(&dir).spawn().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("with jwt_secret at mode {mode:o}, the server started");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("data/jwt_secret is ")
+                && err.contains(&format!("by other users (mode 0{mode:o}); run: chmod 600 "))
+                && err.trim_end().ends_with("data/jwt_secret"),
+            "{err}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(!data.join("postgres").exists(), "PostgreSQL was started");
+    }
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let server = run(command(&dir));
+    assert_eq!(http(server.addr, "GET", "/health", None, None).status, 200);
 }
 
 #[test]

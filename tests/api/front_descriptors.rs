@@ -20,6 +20,7 @@ fn start(fd_limit: Option<libc::rlim_t>) -> Running {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(temp_dir("fds"))
         .env_clear()
+        .envs(coverage_env())
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOST", "127.0.0.1")
         .env("PORT", "0")

@@ -5,6 +5,8 @@
 
 use crate::support::*;
 use serde_json::json;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
 use std::time::Duration;
 use todo_api::config::{Config, DbStatements};
 
@@ -124,4 +126,86 @@ fn unnamed_statements_survive_server_connections_being_recycled_under_them() {
         "only {created} of 20 created after the recycle"
     );
     assert_eq!(list(&app, &user, "").len(), 1 + created);
+}
+
+/// Inodes of the listening TCP sockets of this network namespace.
+fn tcp_listening_inodes() -> Vec<String> {
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|table| std::fs::read_to_string(table).ok())
+        .flat_map(|text| {
+            text.lines()
+                .skip(1)
+                .map(|line| line.split_whitespace().map(str::to_string).collect())
+                .filter(|fields: &Vec<String>| fields.len() > 9 && fields[3] == "0A")
+                .map(|fields| fields[9].clone())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Inodes of the sockets process `pid` holds.
+fn socket_inodes(pid: u32) -> Vec<String> {
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).expect("PgBouncer's descriptors");
+    fds.flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .filter_map(|target| {
+            let target = target.to_string_lossy();
+            Some(
+                target
+                    .strip_prefix("socket:[")?
+                    .strip_suffix(']')?
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn another_local_user_cannot_connect_through_pgbouncer_which_listens_on_no_tcp_port() {
+    let direct = fresh_database();
+    let Some(url) = via_pgbouncer(&direct) else {
+        return;
+    };
+    let pgbouncer = pgbouncer().expect("PgBouncer runs");
+    let sockets = socket_inodes(pgbouncer.pid);
+    assert!(!sockets.is_empty(), "PgBouncer holds no socket");
+    let listening = tcp_listening_inodes();
+    assert!(
+        sockets.iter().all(|inode| !listening.contains(inode)),
+        "PgBouncer listens on a TCP port"
+    );
+
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!(
+            "SKIPPED the part as another user: only root can run a client as `nobody` (CI runs as root)"
+        );
+        return;
+    }
+    // SAFETY: getpwnam gets a NUL-terminated name; the fields are copied out before any other call.
+    let nobody = unsafe {
+        let pw = libc::getpwnam(c"nobody".as_ptr());
+        assert!(!pw.is_null(), "no user nobody");
+        ((*pw).pw_uid, (*pw).pw_gid)
+    };
+    let psql = todo_api::db::embedded::find_bindir()
+        .expect("the PostgreSQL binaries")
+        .join("psql");
+    let select = |user: Option<(u32, u32)>| {
+        let mut cmd = Command::new(&psql);
+        cmd.args(["-X", "-At", "-c", "SELECT 1", &url])
+            .current_dir("/")
+            .env_clear();
+        if let Some((uid, gid)) = user {
+            cmd.uid(uid).gid(gid);
+        }
+        cmd.output().expect("run psql")
+    };
+    let out = select(None);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n", "{out:?}");
+    let out = select(Some(nobody));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "nobody connected through PgBouncer");
+    assert!(err.contains("Permission denied"), "{err}");
 }

@@ -81,6 +81,34 @@ fn head_answers_like_get_without_a_body() {
     assert_eq!(body, "");
 }
 
+/// The tags of `/docs` that load a file: `(url, integrity, crossorigin)` of each.
+fn docs_assets(page: &str) -> Vec<(String, String, String)> {
+    let attribute = |tag: &str, name: &str| {
+        tag.split_once(&format!(" {name}=\""))
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .map(|(value, _)| value.to_string())
+            .unwrap_or_default()
+    };
+    page.split('<')
+        .filter(|tag| tag.starts_with("script src=") || tag.starts_with("link rel=\"stylesheet\""))
+        .map(|tag| {
+            let url = attribute(
+                tag,
+                if tag.starts_with("script") {
+                    "src"
+                } else {
+                    "href"
+                },
+            );
+            (
+                url,
+                attribute(tag, "integrity"),
+                attribute(tag, "crossorigin"),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn docs_is_a_swagger_ui_page_with_a_strict_content_security_policy() {
     let app = TestApp::with(|c| c.docs_assets_url = "https://assets.example/swagger".into());
@@ -101,6 +129,65 @@ fn docs_is_a_swagger_ui_page_with_a_strict_content_security_policy() {
         "{csp}"
     );
     assert!(!csp.contains("script-src 'unsafe-inline'"), "{csp}");
+}
+
+#[test]
+fn docs_loads_an_exact_swagger_ui_release_and_has_the_browser_check_every_file_by_hash() {
+    let pinned = TestApp::spawn().get("/docs", None);
+    let assets = docs_assets(&pinned.body);
+    assert_eq!(assets.len(), 2, "a stylesheet and a script: {assets:?}");
+    let prefix = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@";
+    let mut versions = Vec::new();
+    for (url, integrity, crossorigin) in &assets {
+        let (version, file) = url
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split_once('/'))
+            .unwrap_or_else(|| panic!("{url} is not a file of swagger-ui-dist on jsDelivr"));
+        let parts: Vec<&str> = version.split('.').collect();
+        assert!(
+            parts.len() == 3 && parts.iter().all(|p| p.parse::<u32>().is_ok()),
+            "{url} does not name an exact release"
+        );
+        assert!(
+            ["swagger-ui.css", "swagger-ui-bundle.js"].contains(&file),
+            "{url}"
+        );
+        // SHA-384 in base64: 64 characters.
+        let hash = integrity.strip_prefix("sha384-").unwrap_or_default();
+        assert_eq!(hash.len(), 64, "{url}: integrity {integrity:?}");
+        assert_eq!(crossorigin, "anonymous", "{url}");
+        versions.push(version.to_string());
+    }
+    assert_eq!(versions[0], versions[1]);
+    let version = &versions[0];
+    assert!(
+        pinned
+            .body
+            .contains(&format!("swagger-ui-dist@{version} -->")),
+        "the page names its release in a comment"
+    );
+
+    // Elsewhere, the same files with the same hashes.
+    let moved = TestApp::with(|c| c.docs_assets_url = "http://127.0.0.1:8080".into());
+    let moved = docs_assets(&moved.get("/docs", None).body);
+    for ((url, integrity, crossorigin), pinned) in moved.iter().zip(&assets) {
+        assert_eq!(
+            url.strip_prefix("http://127.0.0.1:8080"),
+            pinned.0.strip_prefix(&format!("{prefix}{version}"))
+        );
+        assert_eq!((integrity, crossorigin), (&pinned.1, &pinned.2));
+    }
+
+    // The README's offline recipe and the browser tests (which check the hashes against the
+    // files) install this very release.
+    let readme = include_str!("../../README.md");
+    assert!(readme.contains(&format!("`npm install swagger-ui-dist@{version}`")));
+    let browser: serde_json::Value =
+        serde_json::from_str(include_str!("../browser/package.json")).unwrap();
+    assert_eq!(
+        browser["devDependencies"]["swagger-ui-dist"],
+        version.as_str()
+    );
 }
 
 #[test]

@@ -8,6 +8,7 @@
 // and on http://localhost:3001 (on the server's default list, but not in this run's CORS_ORIGINS).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +20,8 @@ const API = process.env.API_URL;
 const ASSETS = process.env.ASSETS_URL;
 const SCREENSHOT = process.env.SCREENSHOT ?? path.resolve(here, '../../target/browser/docs.png');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+// The files run.sh serves as ASSETS_URL: what the hashes on /docs must match.
+const SWAGGER_UI_DIST = path.join(here, 'node_modules/swagger-ui-dist');
 const ALLOWED_PORT = 3000;
 const BLOCKED_PORT = 3001;
 const ALLOWED_ORIGIN = `http://localhost:${ALLOWED_PORT}`;
@@ -132,6 +135,22 @@ test('/docs renders Swagger UI with every path of /openapi.json, within its CSP'
     assert.match(csp, /default-src 'none'/, `strict Content-Security-Policy expected, got ${JSON.stringify(csp)}`);
     assert.doesNotMatch(csp, /script-src[^;]*'unsafe-(inline|eval)'/, 'scripts must not need unsafe-inline/eval');
 
+    // Every file the page loads carries the hash of the pinned release's file (Subresource
+    // Integrity), and is fetched with CORS, without which the browser cannot check it.
+    const html = await response.text();
+    const release = JSON.parse(fs.readFileSync(path.join(SWAGGER_UI_DIST, 'package.json'), 'utf8')).version;
+    assert.ok(html.includes(`swagger-ui-dist@${release} -->`), `the page does not name swagger-ui-dist@${release}, the release run.sh serves`);
+    const assets = await page.$$eval('script[src], link[rel="stylesheet"]', (els) =>
+      els.map((el) => ({ url: el.src || el.href, integrity: el.integrity, crossOrigin: el.crossOrigin })),
+    );
+    assert.equal(assets.length, 2, JSON.stringify(assets));
+    for (const a of assets) {
+      const file = path.join(SWAGGER_UI_DIST, path.basename(new URL(a.url).pathname));
+      const hash = `sha384-${crypto.createHash('sha384').update(fs.readFileSync(file)).digest('base64')}`;
+      assert.equal(a.integrity, hash, `${a.url}: the integrity on /docs is not the hash of ${file}`);
+      assert.equal(a.crossOrigin, 'anonymous', a.url);
+    }
+
     const bundle = await page.evaluate(() => typeof window.SwaggerUIBundle);
     assert.equal(bundle, 'function', `Swagger UI's bundle did not load (failed requests: ${JSON.stringify(seen.failedRequests)}; console: ${JSON.stringify(seen.console)})`);
     // Swagger UI has fetched /openapi.json and rendered it.
@@ -195,6 +214,31 @@ test('/docs renders Swagger UI with every path of /openapi.json, within its CSP'
     await page.waitForFunction(() => window.__cspViolations.length > 0, null, { timeout: 5_000 });
     const probe = await page.evaluate(() => window.__cspViolations);
     assert.equal(probe[0].directive, 'img-src');
+  } finally {
+    await context.close();
+  }
+});
+
+test('/docs does not run a Swagger UI bundle that differs from the pinned one', { timeout: 60_000 }, async () => {
+  const { context, page, seen } = await newPage();
+  try {
+    let tampered = 0;
+    await page.route('**/swagger-ui-bundle.js', async (route) => {
+      const original = await route.fetch();
+      const body = Buffer.concat([await original.body(), Buffer.from('\nwindow.tampered = true;\n')]);
+      tampered += 1;
+      await route.fulfill({ response: original, body });
+    });
+    const response = await page.goto(`${API}/docs`, { waitUntil: 'load' });
+    assert.equal(response.status(), 200);
+    assert.equal(tampered, 1, 'the bundle was not requested');
+    assert.deepEqual(
+      await page.evaluate(() => [typeof window.SwaggerUIBundle, typeof window.tampered]),
+      ['undefined', 'undefined'],
+      'the changed bundle ran',
+    );
+    const refused = seen.console.filter((m) => /integrity/i.test(m) && /swagger-ui-bundle\.js/.test(m));
+    assert.ok(refused.length > 0, `no integrity error in the console: ${JSON.stringify(seen.console)}`);
   } finally {
     await context.close();
   }

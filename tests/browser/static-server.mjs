@@ -1,7 +1,9 @@
 // A tiny static file server, used twice by the browser tests:
 // - by run.sh as the "CDN" that /docs loads Swagger UI from (node_modules/swagger-ui-dist), since the
 //   machine has no internet: `node static-server.mjs DIR` listens on 127.0.0.1 on a free port and
-//   prints `http://127.0.0.1:PORT` on its first line of stdout;
+//   prints `http://127.0.0.1:PORT` on its first line of stdout; like jsDelivr it answers with
+//   `Access-Control-Allow-Origin: *`, without which the browser refuses a file it loads with
+//   `crossorigin` to check its integrity;
 // - by browser.test.mjs (imported) to serve page/ as a web client on http://localhost:3000 and on an
 //   origin that the API does not allow.
 import http from 'node:http';
@@ -19,7 +21,7 @@ const TYPES = {
   '.svg': 'image/svg+xml',
 };
 
-export function handler(root) {
+export function handler(root, extraHeaders = {}) {
   const base = path.resolve(root);
   return (req, res) => {
     const url = new URL(req.url, 'http://x');
@@ -39,6 +41,7 @@ export function handler(root) {
         'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream',
         'Content-Length': data.length,
         'Cache-Control': 'no-store',
+        ...extraHeaders,
       });
       res.end(req.method === 'HEAD' ? undefined : data);
     });
@@ -46,9 +49,9 @@ export function handler(root) {
 }
 
 /** Listens on `host:port` (port 0: any free one); resolves to the server. */
-export function serve(root, host, port) {
+export function serve(root, host, port, extraHeaders = {}) {
   return new Promise((resolve, reject) => {
-    const server = http.createServer(handler(root));
+    const server = http.createServer(handler(root, extraHeaders));
     server.keepAliveTimeout = 1000;
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -64,7 +67,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.error(`usage: node static-server.mjs DIR (no such directory: ${root})`);
     process.exit(2);
   }
-  const server = await serve(root, '127.0.0.1', Number(process.argv[3] ?? 0));
+  const server = await serve(root, '127.0.0.1', Number(process.argv[3] ?? 0), { 'Access-Control-Allow-Origin': '*' });
   console.log(`http://127.0.0.1:${server.address().port}`);
   const stop = () => server.close(() => process.exit(0));
   process.on('SIGTERM', stop);

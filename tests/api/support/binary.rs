@@ -8,6 +8,12 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_todo-api");
 
+/// `LLVM_PROFILE_FILE` when set (under `cargo llvm-cov`), for a binary started with a cleared
+/// environment: its coverage profile still goes where the report looks.
+pub fn coverage_env() -> impl Iterator<Item = (String, String)> {
+    std::env::vars().filter(|(name, _)| name == "LLVM_PROFILE_FILE")
+}
+
 pub struct Running {
     pub child: Child,
     pub addr: SocketAddr,
@@ -68,7 +74,14 @@ impl Running {
 }
 
 impl Drop for Running {
+    /// SIGTERM first, so the server stops its PostgreSQL and writes its coverage profile; SIGKILL
+    /// if it has not exited within 10 s.
     fn drop(&mut self) {
+        self.terminate();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -1,11 +1,16 @@
 //! PgBouncer 1.18 in transaction pooling mode in front of the test PostgreSQL: `TEST_PGBOUNCER=1`
 //! sends every test server through it (`.ci/run` runs the API suite once that way), and
 //! tests/api/pgbouncer.rs always does.
+//!
+//! It lets anyone who reaches it in as the `postgres` superuser (`auth_type = any`), so it listens
+//! on no TCP port, only on a Unix socket in a directory that only its own user may enter (0700): the
+//! test process runs as that user or as root.
 
-use super::{base_conninfo, free_port, temp_dir};
-use std::net::TcpStream;
+use super::{base_conninfo, temp_dir};
+use std::os::unix::fs::{chown, PermissionsExt};
+use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{mpsc, OnceLock};
 use std::time::{Duration, Instant};
@@ -26,21 +31,32 @@ pub fn pgbouncer_binary() -> Option<PathBuf> {
     found
 }
 
-/// The port of the one PgBouncer of this test process, started on first use; `None` when it is
-/// not installed (CI installs it, and then its absence is a failure).
-pub fn pgbouncer_port() -> Option<u16> {
-    static PORT: OnceLock<Option<u16>> = OnceLock::new();
-    *PORT.get_or_init(|| {
-        let Some(binary) = pgbouncer_binary() else {
-            assert!(
-                std::env::var("CI").is_err(),
-                "pgbouncer is not installed (apt-get install pgbouncer)"
-            );
-            eprintln!("pgbouncer is not installed: its tests are skipped");
-            return None;
-        };
-        Some(start(binary))
-    })
+pub struct PgBouncer {
+    pub pid: u32,
+    /// The directory of its socket, `.s.PGSQL.{PGBOUNCER_PORT}` (a libpq `host`).
+    pub socket_dir: PathBuf,
+}
+
+/// The port in the socket's name.
+pub const PGBOUNCER_PORT: u16 = 6432;
+
+/// The one PgBouncer of this test process, started on first use; `None` when it is not installed
+/// (CI installs it, and then its absence is a failure).
+pub fn pgbouncer() -> Option<&'static PgBouncer> {
+    static PGBOUNCER: OnceLock<Option<PgBouncer>> = OnceLock::new();
+    PGBOUNCER
+        .get_or_init(|| {
+            let Some(binary) = pgbouncer_binary() else {
+                assert!(
+                    std::env::var("CI").is_err(),
+                    "pgbouncer is not installed (apt-get install pgbouncer)"
+                );
+                eprintln!("pgbouncer is not installed: its tests are skipped");
+                return None;
+            };
+            Some(start(binary))
+        })
+        .as_ref()
 }
 
 /// A test database's connection string rewritten to go through PgBouncer (same database name).
@@ -49,20 +65,32 @@ pub fn via_pgbouncer(direct: &str) -> Option<String> {
     if !direct.starts_with(&format!("{} dbname=", base_conninfo())) {
         return None;
     }
-    let port = pgbouncer_port()?;
+    let socket_dir = &pgbouncer()?.socket_dir;
     let dbname = direct
         .split_whitespace()
         .find_map(|kv| kv.strip_prefix("dbname="))?;
     Some(format!(
-        "host=127.0.0.1 port={port} user=postgres dbname={dbname} connect_timeout=10"
+        "host={} port={PGBOUNCER_PORT} user=postgres dbname={dbname} connect_timeout=10",
+        socket_dir.display()
     ))
+}
+
+fn socket(dir: &Path) -> PathBuf {
+    dir.join(format!(".s.PGSQL.{PGBOUNCER_PORT}"))
 }
 
 /// Runs from a thread that never ends: PgBouncer is told to quit when its starting thread dies,
 /// so it goes with the test process.
-fn start(binary: PathBuf) -> u16 {
+fn start(binary: PathBuf) -> PgBouncer {
     let dir = temp_dir("pgbouncer");
-    let port = free_port();
+    let socket_dir = dir.join("socket");
+    let owner = todo_api::db::embedded::run_as().expect("the postgres user");
+    std::fs::create_dir(&socket_dir).expect("create the socket directory");
+    if let Some((uid, gid)) = owner {
+        chown(&socket_dir, Some(uid), Some(gid)).expect("chown the socket directory");
+    }
+    std::fs::set_permissions(&socket_dir, std::fs::Permissions::from_mode(0o700))
+        .expect("chmod the socket directory");
     let server: String = base_conninfo()
         .split_whitespace()
         .filter(|kv| !kv.starts_with("dbname="))
@@ -70,11 +98,12 @@ fn start(binary: PathBuf) -> u16 {
         .join(" ");
     let config = format!(
         "[databases]\n* = {server}\n\n[pgbouncer]\n\
-         listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
+         listen_port = {PGBOUNCER_PORT}\nunix_socket_dir = {}\n\
          auth_type = any\npool_mode = transaction\n\
          max_client_conn = 5000\ndefault_pool_size = 8\n\
          server_idle_timeout = 5\nserver_lifetime = 60\nquery_wait_timeout = 3\n\
-         logfile =\npidfile =\n"
+         logfile =\npidfile =\n",
+        socket_dir.display()
     );
     let ini = dir.join("pgbouncer.ini");
     std::fs::write(&ini, config).expect("write pgbouncer.ini");
@@ -89,7 +118,7 @@ fn start(binary: PathBuf) -> u16 {
         // PgBouncer refuses to run as root. It is not given `user = postgres` to switch itself:
         // a change of user clears the parent-death signal, and every run as root left a PgBouncer
         // behind. The standard library switches before the pre_exec hook sets the signal.
-        if let Some((uid, gid)) = todo_api::db::embedded::run_as().expect("the postgres user") {
+        if let Some((uid, gid)) = owner {
             cmd.uid(uid).gid(gid);
         }
         // SAFETY: prctl is async-signal-safe.
@@ -100,18 +129,19 @@ fn start(binary: PathBuf) -> u16 {
             });
         }
         let child = cmd.spawn();
-        tx.send(child.as_ref().map(|_| ()).map_err(|e| e.to_string()))
+        tx.send(child.as_ref().map(|c| c.id()).map_err(|e| e.to_string()))
             .ok();
         let _keep = child;
         loop {
             std::thread::park();
         }
     });
-    rx.recv()
+    let pid = rx
+        .recv()
         .expect("pgbouncer thread")
         .expect("start pgbouncer");
     let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while UnixStream::connect(socket(&socket_dir)).is_err() {
         assert!(
             Instant::now() < deadline,
             "pgbouncer did not listen; see {}",
@@ -119,5 +149,5 @@ fn start(binary: PathBuf) -> u16 {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    port
+    PgBouncer { pid, socket_dir }
 }
