@@ -6,7 +6,7 @@
 use crate::api::access::Access::{self, Account, Own, Public, Read, Write};
 use crate::api::live::events;
 use crate::api::path::Path;
-use crate::api::{account, auth, lists, service, sync, tasks};
+use crate::api::{account, auth, lists, service, sync, tasks, tokens};
 use crate::http::Method;
 use std::sync::LazyLock;
 
@@ -126,6 +126,13 @@ pub static ROUTES: &[Route] = &[
         Write(lists::decline),
     ),
     row(Get, "/api/{user_id}/changes", Read(sync::changes)),
+    row(Post, "/api/{user_id}/tokens", Account(tokens::create)),
+    row(Get, "/api/{user_id}/tokens", Account(tokens::list)),
+    row(
+        Delete,
+        "/api/{user_id}/tokens/{token_id}",
+        Account(tokens::delete),
+    ),
     row(Post, "/api/{user_id}/events/ticket", Read(events::ticket)),
     // The ticket is the credential: an EventSource cannot send a token.
     row(Get, "/api/{user_id}/events", Public(events::stream)),

@@ -3,8 +3,8 @@
 
 use super::path::Path;
 use super::App;
-use crate::auth::caller::{self, Caller, Need};
-use crate::db::sessions;
+use crate::auth::caller::{self, Caller, Credential, Need, Refusal};
+use crate::db::{sessions, tokens};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
 
@@ -42,11 +42,25 @@ pub fn serve(app: &App, req: &Request, path: &Path, access: Access) -> ApiResult
         Access::Write(handler) => (Need::Write, handler),
         Access::Own(handler) => (Need::Own, handler),
     };
-    let caller = caller::admit(&app.keys, req.header("authorization"), need)
-        .ok_or(ApiError::InvalidToken)?;
-    if let Some(session) = caller.session.filter(|s| app.seen.due(*s)) {
-        sessions::touch(&mut *app.db()?, caller.user, session)?;
-    }
+    let caller = match caller::admit(&app.keys, req.header("authorization"), need) {
+        Ok(Credential::Signed(caller)) => {
+            if let Some(session) = caller.session.filter(|s| app.seen.due(*s)) {
+                sessions::touch(&mut *app.db()?, caller.user, session)?;
+            }
+            caller
+        }
+        // A personal access token costs one lookup more (it names no user until then); its
+        // statements check it again, so a deleted token is refused at once.
+        Ok(Credential::Token(hash)) => {
+            let mut conn = app.db()?;
+            let token = tokens::find(&mut conn, &hash)?.ok_or(ApiError::InvalidToken)?;
+            if app.seen.due(token.id) {
+                tokens::touch(&mut conn, token.id)?;
+            }
+            caller::by_token(token, need).map_err(refused)?
+        }
+        Err(refusal) => return Err(refused(refusal)),
+    };
     if need == Need::Account {
         caller.vouch_if(sessions::alive(&mut *app.db()?, &caller)?);
         if !caller.vouched() {
@@ -55,6 +69,14 @@ pub fn serve(app: &App, req: &Request, path: &Path, access: Access) -> ApiResult
     }
     let answer = path_user(path, &caller).and_then(|()| handler(app, req, path, &caller));
     settle(app, &caller, answer)
+}
+
+fn refused(refusal: Refusal) -> ApiError {
+    match refusal {
+        Refusal::Invalid => ApiError::InvalidToken,
+        Refusal::SignIn => ApiError::NotAllowed("Sign in to do this"),
+        Refusal::ReadOnly => ApiError::NotAllowed("This token can only read"),
+    }
 }
 
 /// `{user_id}`, where the template has one, must be the caller (a malformed one is not).

@@ -408,3 +408,52 @@ impl RoleInput {
         f.finish(role.map(|role| RoleInput { role }))
     }
 }
+
+/// `POST /api/{user_id}/tokens`.
+pub struct TokenInput {
+    pub name: String,
+    pub writes: bool,
+    /// Days until it expires; `None`: never.
+    pub days: Option<i32>,
+}
+
+impl TokenInput {
+    pub fn parse(req: &Request) -> ApiResult<TokenInput> {
+        let map = body::object(req)?;
+        let mut f = Fields::new(&map);
+        let name = f.string("name", "Name", true).map(str::trim);
+        let name = name.and_then(|n| {
+            let ok = (1..=100).contains(&n.chars().count());
+            if !ok {
+                f.fail("name", "Name must be 1 to 100 characters long");
+            }
+            ok.then(|| n.to_string())
+        });
+        let scope = f.string("scope", "Scope", true).and_then(|s| match s {
+            "read" => Some(false),
+            "write" => Some(true),
+            _ => {
+                f.fail("scope", "Scope must be read or write");
+                None
+            }
+        });
+        let days = match f.get("expires_in_days") {
+            None | Some(Value::Null) => Some(None),
+            Some(Value::Number(n)) if n.as_i64().is_some_and(|d| (1..=3650).contains(&d)) => {
+                Some(n.as_i64().map(|d| d as i32))
+            }
+            Some(_) => {
+                f.fail(
+                    "expires_in_days",
+                    "expires_in_days must be an integer from 1 to 3650, or null",
+                );
+                None
+            }
+        };
+        let parsed = match (name, scope, days) {
+            (Some(name), Some(writes), Some(days)) => Some(TokenInput { name, writes, days }),
+            _ => None,
+        };
+        f.finish(parsed)
+    }
+}

@@ -15,6 +15,7 @@ pub mod path;
 pub mod service;
 pub mod sync;
 pub mod tasks;
+pub mod tokens;
 
 use crate::auth::address::{self, ClientKey};
 use crate::auth::password::{self, Hasher};

@@ -37,6 +37,8 @@ pub struct Path {
     pub list: Option<Uuid>,
     pub invitation: Option<Uuid>,
     pub member: Option<Uuid>,
+    /// `{token_id}`; `None` when not a UUID (404).
+    pub token: Option<Uuid>,
 }
 
 impl Path {
@@ -47,16 +49,18 @@ impl Path {
         list: None,
         invitation: None,
         member: None,
+        token: None,
     };
 
     /// The template parameters this type holds; the router matches no other.
-    pub const PARAMETERS: [&'static str; 6] = [
+    pub const PARAMETERS: [&'static str; 7] = [
         "{user_id}",
         "{task_id}",
         "{session_id}",
         "{list_id}",
         "{invitation_id}",
         "{member_id}",
+        "{token_id}",
     ];
 
     /// Takes the value of the template parameter `name`.
@@ -68,6 +72,7 @@ impl Path {
             "{list_id}" => self.list = Uuid::parse_str(raw).ok(),
             "{invitation_id}" => self.invitation = Uuid::parse_str(raw).ok(),
             "{member_id}" => self.member = Uuid::parse_str(raw).ok(),
+            "{token_id}" => self.token = Uuid::parse_str(raw).ok(),
             _ => {}
         }
     }

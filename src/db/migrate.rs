@@ -22,6 +22,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0008_subtasks_recurrence",
         include_str!("../../sql/0008_subtasks_recurrence.sql"),
     ),
+    (
+        "0009_access_tokens",
+        include_str!("../../sql/0009_access_tokens.sql"),
+    ),
 ];
 
 /// Every migration's version, in the order they are applied.

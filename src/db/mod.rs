@@ -14,6 +14,7 @@ pub mod task_json;
 pub mod task_list;
 pub mod tasks;
 pub mod throttle;
+pub mod tokens;
 pub mod users;
 
 pub use pg_time::PgMicros;

@@ -87,6 +87,9 @@ pub fn live(conn: &mut Conn, user: Uuid, ids: &[Uuid]) -> DbResult<(Vec<Uuid>, b
     let rows = conn.query(
         "SELECT id FROM sessions WHERE user_id = $1 AND id = ANY($2) AND expires_at > now()
          UNION ALL
+         SELECT id FROM access_tokens WHERE user_id = $1 AND id = ANY($2)
+           AND coalesce(expires_at > now(), true)
+         UNION ALL
          SELECT NULL FROM users WHERE id = $1 AND NOT legacy_tokens_revoked",
         &[&user, &ids],
     )?;

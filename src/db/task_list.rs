@@ -211,6 +211,9 @@ pub const WHOLE_LIST_SQL: &str = concat!(
        AND CASE WHEN $2::uuid IS NULL THEN NOT u.legacy_tokens_revoked
            ELSE EXISTS (
                SELECT FROM sessions s WHERE s.user_id = $1 AND s.id = $2 AND s.expires_at > now()
+           ) OR EXISTS (
+               SELECT FROM access_tokens a
+               WHERE a.user_id = $1 AND a.id = $2 AND coalesce(a.expires_at > now(), true)
            ) END"
 );
 

@@ -1,6 +1,7 @@
 //! Black-box tests: the real server over real HTTP against a real PostgreSQL, one file per feature.
 
 mod access;
+mod access_tokens;
 mod account;
 mod binary;
 mod changes_feed;
