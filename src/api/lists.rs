@@ -9,14 +9,12 @@ use super::tasks::{LIST_NOT_FOUND, ROLE_FORBIDS};
 use super::App;
 use crate::auth::caller::Caller;
 use crate::db::lists::{self, Answer, Created, Invited, Removal, RoleChange};
-use crate::db::throttle;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
 use uuid::Uuid;
 
 const INVITATION_NOT_FOUND: ApiError = ApiError::NotFound("Invitation not found");
 const MEMBER_NOT_FOUND: ApiError = ApiError::NotFound("Member not found");
-const INVITATIONS_PER_DAY: i32 = 100;
 
 fn list_id(path: &Path) -> ApiResult<Uuid> {
     path.list.ok_or(LIST_NOT_FOUND)
@@ -95,16 +93,7 @@ pub fn delete(app: &App, _: &Request, path: &Path, me: &Caller) -> ApiResult<Res
 pub fn invite(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult<Response> {
     let list = list_id(path)?;
     let input = InvitationInput::parse(req)?;
-    let mut conn = app.db()?;
-    let key = format!("invite:{}", me.user);
-    let counts = throttle::charge(&mut conn, &[&key], 86_400)?;
-    if let Some(count) = counts.iter().find(|c| c.hits > INVITATIONS_PER_DAY) {
-        return Err(ApiError::TooMany(
-            "Too many invitations; try again later",
-            count.resets_in,
-        ));
-    }
-    match lists::invite(&mut conn, me, list, &input.email, input.role)? {
+    match lists::invite(&mut *app.db()?, me, list, &input.email, input.role)? {
         Invited::Done(invitation) => {
             tell(app, &invitation.members);
             Ok(Response::json_bytes(201, invitation.json))
@@ -114,6 +103,10 @@ pub fn invite(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult<R
         Invited::AlreadyMember => Err(ApiError::Conflict("Already a member of this list")),
         Invited::AlreadyInvited => Err(ApiError::Conflict("Already invited")),
         Invited::TooManyMembers => Err(ApiError::Conflict("Too many members")),
+        Invited::TooManyToday(wait) => Err(ApiError::TooMany(
+            "Too many invitations; try again later",
+            wait,
+        )),
     }
 }
 

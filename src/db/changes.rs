@@ -68,7 +68,10 @@ pub const FEED_SQL: &str = concat!(
     UNION ALL
     (SELECT task_id, user_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
             NULL, 2::smallint, change_no, NULL, NULL, NULL
-     FROM task_tombstones WHERE user_id = $1 AND change_no > $2 AND $5
+     FROM task_tombstones d WHERE user_id = $1 AND change_no > $2 AND $5
+       -- Moved out of the reader's lists and back in later: the task itself answers.
+       AND NOT EXISTS (SELECT FROM task_order o
+                       WHERE o.owner = $1 AND o.task_id = d.task_id AND o.change_no > d.change_no)
      ORDER BY change_no LIMIT $3)
     UNION ALL
     SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, l.id, NULL, NULL,

@@ -44,7 +44,7 @@ fn json(row: Option<Row>) -> DbResult<Option<Vec<u8>>> {
 pub fn all(conn: &mut Conn, me: &Caller) -> DbResult<Option<Vec<u8>>> {
     let row = conn.query_opt(
         "SELECT (SELECT coalesce(json_agg(list_json(l, m.role)
-                                  ORDER BY l.is_default DESC, task_fold(l.name), l.name, l.id),
+                                  ORDER BY l.is_default DESC, task_fold(l.name), l.id),
                          '[]')::text
                  FROM memberships m JOIN lists l ON l.id = m.list_id
                  WHERE m.user_id = u.id)
@@ -80,14 +80,18 @@ pub fn create(
     color: Option<&str>,
 ) -> DbResult<Option<Created>> {
     super::transaction(conn, |conn| {
-        let owned = conn.query_opt(
-            "SELECT (SELECT count(*) FROM lists WHERE owner_id = $1)
-             FROM users WHERE id = $1 AND session_ok($1, $2) FOR UPDATE",
+        let locked = conn.query_opt(
+            "SELECT 1 FROM users WHERE id = $1 AND session_ok($1, $2) FOR UPDATE",
             &[&me.user, &me.session],
         )?;
-        let Some(owned) = me.vouch(owned) else {
+        if me.vouch(locked).is_none() {
             return Ok(None);
-        };
+        }
+        // Counted after the lock, in a statement of its own: it sees every list committed before.
+        let owned = conn.query_one(
+            "SELECT count(*) FROM lists WHERE owner_id = $1",
+            &[&me.user],
+        )?;
         if owned.try_get::<_, i64>(0)? >= MAX_OWNED {
             return Ok(Some(Created::TooMany));
         }
@@ -355,7 +359,12 @@ pub enum Invited {
     AlreadyMember,
     AlreadyInvited,
     TooManyMembers,
+    /// The caller sent `INVITATIONS_PER_DAY` already; retry after this many seconds.
+    TooManyToday(i64),
 }
+
+/// Invitations one user may send in a day (refused ones do not count).
+pub const INVITATIONS_PER_DAY: i32 = 100;
 
 /// An invitation `i` to list `l` from `b`, as the API shows it.
 macro_rules! invitation_json {
@@ -408,6 +417,11 @@ pub fn invite(
         }
         if facts.try_get::<_, i64>(2)? >= MAX_MEMBERS {
             return Ok(Invited::TooManyMembers);
+        }
+        let key = format!("invite:{}", me.user);
+        let counts = super::throttle::charge(conn, &[&key], 86_400)?;
+        if let Some(count) = counts.iter().find(|c| c.hits > INVITATIONS_PER_DAY) {
+            return Ok(Invited::TooManyToday(count.resets_in));
         }
         let row = conn.query_one(
             concat!(
