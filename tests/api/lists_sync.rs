@@ -439,14 +439,16 @@ fn sync(
         };
         *round += 1;
         let page = changes(servers[*round % 2], user, &query);
-        for task in page["tasks"].as_array().unwrap() {
-            copy.insert(id_of(task), task.clone());
-        }
+        // Drops first, then the current state: a task moved out of sight and back within one
+        // page is in both `deleted` and `tasks`, and `tasks` is what it is now.
         for id in deleted_in(&page) {
             copy.remove(&id);
         }
         for list in feed_ids(&page, "removed_lists") {
             copy.retain(|_, task| task["list_id"] != list.as_str());
+        }
+        for task in page["tasks"].as_array().unwrap() {
+            copy.insert(id_of(task), task.clone());
         }
         at = feed_cursor(&page);
         if page["has_more"] == false {

@@ -729,7 +729,7 @@ fn deleting_an_account_deletes_the_lists_it_owns_for_every_member_and_removes_it
 }
 
 #[test]
-fn members_plus_pending_invitations_are_at_most_100_per_list() {
+fn members_plus_pending_invitations_are_at_most_100_per_list_whoever_invites() {
     let app = TestApp::spawn();
     let (owner, member) = (app.user(), app.user());
     let list_id = share(&app, &owner, &member, "viewer");
@@ -740,20 +740,28 @@ fn members_plus_pending_invitations_are_at_most_100_per_list() {
     }
     let resp = invite(&app, &owner, &list_id, "one-more@example.com", "viewer");
     assert_error(&resp, 409, "Too many members");
-    // (99 invitations sent so far: the refused one is not sent, so one more fits in the day.)
-    let first = id_str(&pending(&app, &owner, &list_id)[0]);
-    let path = format!("{}/{first}", invitations_path(&owner, &list_id));
+    // The limit is the list's: handed over, it holds for the new owner (whose day is fresh).
     assert_eq!(
-        app.send("DELETE", &path, Some(&owner.token), None).status,
+        set_role(&app, &owner, &list_id, &member, "owner").status,
+        200
+    );
+    let resp = invite(&app, &member, &list_id, "one-more@example.com", "viewer");
+    assert_error(&resp, 409, "Too many members");
+    let first = id_str(&pending(&app, &member, &list_id)[0]);
+    let path = format!("{}/{first}", invitations_path(&member, &list_id));
+    assert_eq!(
+        app.send("DELETE", &path, Some(&member.token), None).status,
         204
     );
     sent(invite(
         &app,
-        &owner,
+        &member,
         &list_id,
         "one-more@example.com",
         "viewer",
     ));
+    let resp = invite(&app, &member, &list_id, "and-another@example.com", "viewer");
+    assert_error(&resp, 409, "Too many members");
 }
 
 #[test]
@@ -780,4 +788,56 @@ fn a_user_sends_at_most_100_invitations_a_day_then_429_with_retry_after() {
     let other = app.user();
     let theirs = id_str(&new_list(&app, &other, "Theirs"));
     sent(invite(&app, &other, &theirs, "late@example.com", "viewer"));
+}
+
+#[test]
+fn invitations_racing_for_the_last_places_of_a_list_fill_exactly_100() {
+    let app = TestApp::with(|c| {
+        c.workers = 8;
+        c.db_pool_size = 8;
+    });
+    let (first, owner) = (app.user(), app.user());
+    let list_id = share(&app, &first, &owner, "editor");
+    for i in 0..60 {
+        let email = format!("early{i}-{}@example.com", unique());
+        sent(invite(&app, &first, &list_id, &email, "viewer"));
+    }
+    // Handed over, so no one person sends more than 100 in the day.
+    assert_eq!(
+        set_role(&app, &first, &list_id, &owner, "owner").status,
+        200
+    );
+    // Two members and 60 pending: 38 places, raced for by four threads with ten requests each.
+    let answers: Vec<u16> = std::thread::scope(|s| {
+        let racers: Vec<_> = (0..4)
+            .map(|t| {
+                let (app, owner, list_id) = (&app, &owner, &list_id);
+                s.spawn(move || {
+                    (0..10)
+                        .map(|i| {
+                            let email = format!("racer{t}-{i}-{}@example.com", unique());
+                            let resp = invite(app, owner, list_id, &email, "viewer");
+                            if resp.status == 409 {
+                                assert_error(&resp, 409, "Too many members");
+                            }
+                            resp.status
+                        })
+                        .collect::<Vec<u16>>()
+                })
+            })
+            .collect();
+        racers.into_iter().flat_map(|r| r.join().unwrap()).collect()
+    });
+    assert_eq!(
+        answers.iter().filter(|s| **s == 201).count(),
+        38,
+        "{answers:?}"
+    );
+    assert_eq!(
+        answers.iter().filter(|s| **s == 409).count(),
+        2,
+        "{answers:?}"
+    );
+    assert_eq!(pending(&app, &owner, &list_id).len(), 98);
+    assert_eq!(members(&app, &owner, &list_id).len(), 2);
 }
