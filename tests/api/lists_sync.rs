@@ -562,3 +562,66 @@ fn a_member_syncing_while_the_owner_and_an_editor_write_through_two_servers_ends
     }
     assert!(round > 2, "the reader synced while the writers wrote");
 }
+
+#[test]
+fn a_task_moved_out_of_sight_and_back_between_two_syncs_is_a_changed_task_not_a_deletion() {
+    let app = TestApp::spawn();
+    let (owner, member) = (app.user(), app.user());
+    let list = share(&app, &owner, &member, "viewer");
+    let private = id_str(&new_list(&app, &owner, "Private"));
+    let id = id_of(&task_in(&app, &owner, &list, "round trip"));
+    let start = feed_cursor(&changes(&app, &member, ""));
+    let path = task_path(&owner, id);
+    for (target, title) in [(&private, "away"), (&list, "back")] {
+        let body = json!({ "list_id": target, "title": title });
+        let resp = app.send("PUT", &path, Some(&owner.token), Some(body));
+        assert_eq!(resp.status, 200, "{}", resp.body);
+    }
+    let page = changes(&app, &member, &format!("?since={start}"));
+    assert_eq!(task_ids_in(&page), HashSet::from([id]), "{page}");
+    assert!(deleted_in(&page).is_empty(), "{page}");
+    assert_eq!(page["tasks"][0]["title"], "back");
+}
+
+#[test]
+fn a_reconnect_with_last_event_id_replays_the_list_events_and_shared_tasks_it_missed() {
+    let a = TestApp::spawn();
+    let b = a.beside(|_| {});
+    let (owner, member) = (a.user(), a.user());
+    let kept = share(&a, &owner, &member, "editor");
+    let lost = share(&a, &owner, &member, "editor");
+    let mut stream = Sse::of(&b, &member);
+    let marker = id_of(&a.task(&member, "before going away"));
+    let last = stream
+        .until(WAIT, |e| about_task(e, marker))
+        .pop()
+        .unwrap()
+        .id;
+    drop(stream);
+    rename(&a, &owner, &kept, "Renamed while away");
+    let task = id_of(&task_in(&a, &owner, &kept, "made while away"));
+    remove(&a, &owner, &lost, &member);
+    let back = Sse::open(&b, &member.id, &ticket(&a, &member), Some(&last));
+    assert_eq!(back.status(), 200, "{}", back.head);
+    let mut back = back;
+    let mut seen = Vec::new();
+    while let Some(event) = back.next(Duration::from_secs(2)) {
+        seen.push(event);
+    }
+    let renamed = seen.iter().find(|e| list_event(e, "updated", &kept));
+    let renamed = renamed.unwrap_or_else(|| panic!("no rename in {seen:?}"));
+    assert_eq!(renamed.data["list"]["name"], "Renamed while away");
+    assert!(
+        seen.iter()
+            .any(|e| about_task(e, task) && e.data["op"] == "created"),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().any(|e| list_event(e, "left", &lost)),
+        "{seen:?}"
+    );
+    assert!(
+        !seen.iter().any(|e| about_task(e, marker)),
+        "replayed from after it"
+    );
+}

@@ -771,9 +771,17 @@ fn a_user_sends_at_most_100_invitations_a_day_then_429_with_retry_after() {
     let lists: Vec<String> = (0..2)
         .map(|i| id_str(&new_list(&app, &owner, &format!("Crowded {i}"))))
         .collect();
+    let inbox = inbox_id(&app, &owner);
     for i in 0..100 {
         let email = format!("daily{i}-{}@example.com", unique());
         sent(invite(&app, &owner, &lists[i % 2], &email, "viewer"));
+        if i % 10 == 0 {
+            // Refused requests send nothing, so they do not count against the day.
+            let again = invite(&app, &owner, &lists[i % 2], &email, "viewer");
+            assert_error(&again, 409, "Already invited");
+            let default = invite(&app, &owner, &inbox, &email, "viewer");
+            assert_error(&default, 400, "The default list cannot be shared");
+        }
     }
     let third = id_str(&new_list(&app, &owner, "Third"));
     let resp = invite(&app, &owner, &third, "late@example.com", "viewer");
@@ -840,4 +848,31 @@ fn invitations_racing_for_the_last_places_of_a_list_fill_exactly_100() {
     );
     assert_eq!(pending(&app, &owner, &list_id).len(), 98);
     assert_eq!(members(&app, &owner, &list_id).len(), 2);
+}
+
+#[test]
+fn an_invitation_to_a_list_deleted_since_is_gone() {
+    let app = TestApp::spawn();
+    let (owner, friend) = (app.user(), app.user());
+    let list_id = id_str(&new_list(&app, &owner, "Short-lived"));
+    let invitation = id_str(&sent(invite(
+        &app,
+        &owner,
+        &list_id,
+        &friend.email,
+        "editor",
+    )));
+    let resp = app.send(
+        "DELETE",
+        &list_path(&owner, &list_id),
+        Some(&owner.token),
+        None,
+    );
+    assert_eq!(resp.status, 204, "{}", resp.body);
+    assert!(my_invitations(&app, &friend).is_empty());
+    for verb in ["accept", "decline"] {
+        let resp = answer(&app, &friend, &invitation, verb);
+        assert_error(&resp, 404, "Invitation not found");
+    }
+    assert_eq!(lists_of(&app, &friend).len(), 1);
 }

@@ -734,3 +734,45 @@ fn a_user_who_never_shares_sees_exactly_what_parts_1_and_2_promise() {
     assert_eq!(resp.status, 200, "{}", resp.body);
     assert_eq!(resp.json(), json!([]));
 }
+
+#[test]
+fn if_match_guards_a_shared_task_against_another_members_change() {
+    let app = TestApp::spawn();
+    let t = team(&app);
+    let created = app.send(
+        "POST",
+        &tasks_path(&t.owner),
+        Some(&t.owner.token),
+        Some(json!({ "title": "contested", "list_id": t.list })),
+    );
+    let tag = created.header("etag").expect("an ETag").to_string();
+    let id = id_of(&created.json());
+    let seen = app.get(&task_path(&t.editor, id), Some(&t.editor.token));
+    assert_eq!(
+        seen.header("etag"),
+        Some(tag.as_str()),
+        "one tag for every member"
+    );
+    let by_editor = app.send(
+        "PUT",
+        &task_path(&t.editor, id),
+        Some(&t.editor.token),
+        Some(json!({ "title": "the editor's" })),
+    );
+    assert_eq!(by_editor.status, 200, "{}", by_editor.body);
+    let auth = format!("Bearer {}", t.owner.token);
+    let body = json!({ "title": "the owner's, late" }).to_string();
+    let late = app.request(
+        "PUT",
+        &task_path(&t.owner, id),
+        &[
+            ("Authorization", auth.as_str()),
+            ("If-Match", tag.as_str()),
+            ("Content-Type", "application/json"),
+        ],
+        Some(body.as_bytes()),
+    );
+    assert_error(&late, 412, "Task was changed by someone else");
+    let now = app.get(&task_path(&t.owner, id), Some(&t.owner.token));
+    assert_eq!(now.json()["title"], "the editor's");
+}
