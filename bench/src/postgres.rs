@@ -132,7 +132,9 @@ pub struct Seeded {
 }
 
 /// Inserts users (ids, e-mail addresses and password hash given) with `tasks` tasks each, newest
-/// last; the same SQL fits todo-api's schema and axum-ref's.
+/// last; the same SQL fits todo-api's schema and axum-ref's. Where the schema has lists
+/// (todo-api since sql/0007_lists.sql), each user gets their default list, `Inbox`, as sign-up
+/// makes it, and the tasks go into it (the numbering trigger finds it).
 pub fn seed(
     db: &mut Client,
     users: &[(Uuid, String)],
@@ -141,12 +143,26 @@ pub fn seed(
 ) -> Result<Vec<Seeded>, String> {
     let mut out = Vec::with_capacity(users.len());
     let mut tx = db.transaction().map_err(|e| why(&e))?;
+    let lists: bool = tx
+        .query_one("SELECT to_regclass('lists') IS NOT NULL", &[])
+        .map_err(|e| format!("seeding users: {}", why(&e)))?
+        .get(0);
     for (id, email) in users {
         tx.execute(
             "INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, 'Bench User', $3)",
             &[id, email, &hash],
         )
         .map_err(|e| format!("seeding users: {}", why(&e)))?;
+        if lists {
+            tx.execute(
+                "WITH l AS (
+                   INSERT INTO lists (id, owner_id, name, is_default) VALUES ($2, $1, 'Inbox', true)
+                 )
+                 INSERT INTO memberships (user_id, list_id, role) VALUES ($1, $2, 'owner')",
+                &[id, &Uuid::new_v4()],
+            )
+            .map_err(|e| format!("seeding default lists: {}", why(&e)))?;
+        }
         let row = tx
             .query_one(
                 "WITH t AS (
@@ -169,7 +185,12 @@ pub fn seed(
         });
     }
     tx.commit().map_err(|e| why(&e))?;
-    for table in ["users", "tasks"] {
+    let tables: &[&str] = if lists {
+        &["users", "tasks", "lists", "memberships", "task_order"]
+    } else {
+        &["users", "tasks"]
+    };
+    for table in tables {
         db.batch_execute(&format!("VACUUM ANALYZE {table}"))
             .map_err(|e| format!("VACUUM ANALYZE {table}: {}", why(&e)))?;
     }
