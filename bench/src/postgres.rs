@@ -95,6 +95,46 @@ impl Pg {
     }
 }
 
+/// Calls of each statement (pg_stat_statements, top-level statements) in one database up to one
+/// moment, by query id: what a measured run's statements were.
+pub struct Calls(std::collections::HashMap<i64, (String, i64)>);
+
+impl Pg {
+    pub fn calls(&self, database: &str) -> Result<Calls, String> {
+        let rows = self
+            .connect("postgres")?
+            .query(
+                "SELECT s.queryid, min(s.query), sum(s.calls)::bigint FROM pg_stat_statements s
+                 JOIN pg_database d ON d.oid = s.dbid
+                 WHERE d.datname = $1 AND s.queryid IS NOT NULL GROUP BY s.queryid",
+                &[&database],
+            )
+            .map_err(|e| format!("reading pg_stat_statements: {}", why(&e)))?;
+        Ok(Calls(
+            rows.iter()
+                .map(|r| (r.get(0), (r.get(1), r.get(2))))
+                .collect(),
+        ))
+    }
+}
+
+impl Calls {
+    /// Statements called since `earlier`, most called first: (calls, the query's first words).
+    pub fn since(&self, earlier: &Calls) -> Vec<(i64, String)> {
+        let mut out: Vec<(i64, String)> = self
+            .0
+            .iter()
+            .filter_map(|(id, (query, calls))| {
+                let before = earlier.0.get(id).map_or(0, |(_, c)| *c);
+                let words: Vec<&str> = query.split_whitespace().take(8).collect();
+                (calls > &before).then(|| (calls - before, words.join(" ")))
+            })
+            .collect();
+        out.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        out
+    }
+}
+
 impl PgMark {
     /// (CPU in microseconds, statements) since `earlier`.
     pub fn since(&self, earlier: &PgMark) -> (u64, i64) {
@@ -186,13 +226,31 @@ pub fn seed(
     }
     tx.commit().map_err(|e| why(&e))?;
     let tables: &[&str] = if lists {
-        &["users", "tasks", "lists", "memberships", "task_order"]
+        LIST_TABLES
     } else {
         &["users", "tasks"]
     };
+    vacuum_analyze(db, tables)?;
+    Ok(out)
+}
+
+/// `VACUUM ANALYZE` of each table: fresh statistics and visibility maps after a set-up, so a
+/// measurement does not start with the planner guessing or autovacuum catching up.
+pub fn vacuum_analyze(db: &mut Client, tables: &[&str]) -> Result<(), String> {
     for table in tables {
         db.batch_execute(&format!("VACUUM ANALYZE {table}"))
             .map_err(|e| format!("VACUUM ANALYZE {table}: {}", why(&e)))?;
     }
-    Ok(out)
+    Ok(())
 }
+
+/// The tables a set-up of lists and sharing writes to (todo-api's schema).
+pub const LIST_TABLES: &[&str] = &[
+    "users",
+    "tasks",
+    "lists",
+    "memberships",
+    "task_order",
+    "list_feed",
+    "invitations",
+];
