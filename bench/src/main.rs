@@ -3,7 +3,7 @@
 //! ratio. See the README's "Benchmarks" section.
 //!
 //! ```text
-//! cargo run --release -p todo-bench -- [w1|idle|flood|slow|health|auth|tasks|mix|all]...
+//! cargo run --release -p todo-bench -- [w1|w1shared|idle|flood|slow|health|auth|tasks|mix|events|fanout|all]...
 //! ```
 
 mod binaries;
@@ -14,6 +14,7 @@ mod procstat;
 mod report;
 mod scenario;
 mod server;
+mod sharing;
 mod wrk;
 
 use server::{Binaries, Kind, Launch, Proc};
@@ -29,6 +30,11 @@ usage: cargo run --release -p todo-bench -- [SCENARIO]...   (default: all)
 scenarios:
   w1      workload W1 (100 users x 20 tasks, 90% list, 10% toggle) at 16 and 64 connections,
           todo-api vs axum-ref: req/s, p99, server and PostgreSQL CPU per request, statements per request
+  w1shared
+          W1 with the users in 10 shared lists of 10 members (made through the API, 20 tasks each;
+          toggles in the shared list) at 16 and 64 connections, next to plain W1 and W1 with 40
+          own tasks a user on the same todo-api: req/s, p99, server and PostgreSQL CPU per request
+          (W1_ROUNDS and W1_WRITES apply as to w1)
   idle    15,000 idle keep-alive connections: RSS, threads, descriptors, /health p99 while they are open
   flood   20,000 connections at a server limited to 4,096 descriptors: answered, turned away, hung,
           time to recover, log lines
@@ -39,7 +45,11 @@ scenarios:
   mix     list/create/toggle at 64 connections vs pgbench running the same SQL
   events  a change on one instance to a stream on another (p99), 5,000 open streams on one
           instance: RSS, threads
-  all     every scenario above, in this order: health w1 tasks mix auth slow idle flood events
+  fanout  a list of 100 members, each with a stream open on instance B, written through A: time
+          to reach all 100 streams (p50/p99); the writer's statements and PostgreSQL CPU per write
+          next to a write in an unshared list
+  all     every scenario above, in this order: health w1 w1shared tasks mix auth slow idle flood
+          events fanout
 
 It builds the release todo-api and axum-ref (from AXUM_REF_DIR, default ../shared/baselines/axum-ref
 next to the repository) first, starts a throwaway PostgreSQL, and needs wrk (apt-get install wrk).
@@ -47,7 +57,7 @@ BENCH_SECS sets the length of the main measured runs (default 10). Server settin
 (WORKERS, DB_POOL_SIZE, HASH_CONCURRENCY, ...) pass through to todo-api.";
 
 const ALL: &[&str] = &[
-    "health", "w1", "tasks", "mix", "auth", "slow", "idle", "flood", "events",
+    "health", "w1", "w1shared", "tasks", "mix", "auth", "slow", "idle", "flood", "events", "fanout",
 ];
 
 /// The password of every seeded user.
@@ -230,6 +240,34 @@ impl Ctx {
         );
         self.w1.insert(kind, (path.clone(), seeded));
         Ok(path)
+    }
+
+    /// Seeds `count` users of todo-api (`{prefix}-{i}@bench.example.com`, `tasks` tasks each in
+    /// their default list) and signs each in through `server`.
+    pub fn seed_members(
+        &self,
+        server: &Proc,
+        prefix: &str,
+        count: usize,
+        tasks: i32,
+    ) -> Result<Vec<(postgres::Seeded, sharing::Member)>, String> {
+        let users: Vec<(Uuid, String)> = (0..count)
+            .map(|i| (Uuid::new_v4(), format!("{prefix}-{i}@bench.example.com")))
+            .collect();
+        let mut db = self.pg.connect(Kind::TodoApi.database())?;
+        let seeded = postgres::seed(&mut db, &users, &self.cheap_hash, tasks)?;
+        seeded
+            .into_iter()
+            .map(|u| {
+                let token = http::sign_in(server.addr, &u.email, PASSWORD)?;
+                let member = sharing::Member {
+                    id: u.id,
+                    email: u.email.clone(),
+                    token,
+                };
+                Ok((u, member))
+            })
+            .collect()
     }
 
     /// The first W1 user of a server (after `w1_users`): id and its token from the users file.

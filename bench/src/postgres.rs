@@ -95,6 +95,46 @@ impl Pg {
     }
 }
 
+/// Calls of each statement (pg_stat_statements, top-level statements) in one database up to one
+/// moment, by query id: what a measured run's statements were.
+pub struct Calls(std::collections::HashMap<i64, (String, i64)>);
+
+impl Pg {
+    pub fn calls(&self, database: &str) -> Result<Calls, String> {
+        let rows = self
+            .connect("postgres")?
+            .query(
+                "SELECT s.queryid, min(s.query), sum(s.calls)::bigint FROM pg_stat_statements s
+                 JOIN pg_database d ON d.oid = s.dbid
+                 WHERE d.datname = $1 AND s.queryid IS NOT NULL GROUP BY s.queryid",
+                &[&database],
+            )
+            .map_err(|e| format!("reading pg_stat_statements: {}", why(&e)))?;
+        Ok(Calls(
+            rows.iter()
+                .map(|r| (r.get(0), (r.get(1), r.get(2))))
+                .collect(),
+        ))
+    }
+}
+
+impl Calls {
+    /// Statements called since `earlier`, most called first: (calls, the query's first words).
+    pub fn since(&self, earlier: &Calls) -> Vec<(i64, String)> {
+        let mut out: Vec<(i64, String)> = self
+            .0
+            .iter()
+            .filter_map(|(id, (query, calls))| {
+                let before = earlier.0.get(id).map_or(0, |(_, c)| *c);
+                let words: Vec<&str> = query.split_whitespace().take(8).collect();
+                (calls > &before).then(|| (calls - before, words.join(" ")))
+            })
+            .collect();
+        out.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        out
+    }
+}
+
 impl PgMark {
     /// (CPU in microseconds, statements) since `earlier`.
     pub fn since(&self, earlier: &PgMark) -> (u64, i64) {
@@ -132,7 +172,9 @@ pub struct Seeded {
 }
 
 /// Inserts users (ids, e-mail addresses and password hash given) with `tasks` tasks each, newest
-/// last; the same SQL fits todo-api's schema and axum-ref's.
+/// last; the same SQL fits todo-api's schema and axum-ref's. Where the schema has lists
+/// (todo-api since sql/0007_lists.sql), each user gets their default list, `Inbox`, as sign-up
+/// makes it, and the tasks go into it (the numbering trigger finds it).
 pub fn seed(
     db: &mut Client,
     users: &[(Uuid, String)],
@@ -141,12 +183,26 @@ pub fn seed(
 ) -> Result<Vec<Seeded>, String> {
     let mut out = Vec::with_capacity(users.len());
     let mut tx = db.transaction().map_err(|e| why(&e))?;
+    let lists: bool = tx
+        .query_one("SELECT to_regclass('lists') IS NOT NULL", &[])
+        .map_err(|e| format!("seeding users: {}", why(&e)))?
+        .get(0);
     for (id, email) in users {
         tx.execute(
             "INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, 'Bench User', $3)",
             &[id, email, &hash],
         )
         .map_err(|e| format!("seeding users: {}", why(&e)))?;
+        if lists {
+            tx.execute(
+                "WITH l AS (
+                   INSERT INTO lists (id, owner_id, name, is_default) VALUES ($2, $1, 'Inbox', true)
+                 )
+                 INSERT INTO memberships (user_id, list_id, role) VALUES ($1, $2, 'owner')",
+                &[id, &Uuid::new_v4()],
+            )
+            .map_err(|e| format!("seeding default lists: {}", why(&e)))?;
+        }
         let row = tx
             .query_one(
                 "WITH t AS (
@@ -169,9 +225,32 @@ pub fn seed(
         });
     }
     tx.commit().map_err(|e| why(&e))?;
-    for table in ["users", "tasks"] {
+    let tables: &[&str] = if lists {
+        LIST_TABLES
+    } else {
+        &["users", "tasks"]
+    };
+    vacuum_analyze(db, tables)?;
+    Ok(out)
+}
+
+/// `VACUUM ANALYZE` of each table: fresh statistics and visibility maps after a set-up, so a
+/// measurement does not start with the planner guessing or autovacuum catching up.
+pub fn vacuum_analyze(db: &mut Client, tables: &[&str]) -> Result<(), String> {
+    for table in tables {
         db.batch_execute(&format!("VACUUM ANALYZE {table}"))
             .map_err(|e| format!("VACUUM ANALYZE {table}: {}", why(&e)))?;
     }
-    Ok(out)
+    Ok(())
 }
+
+/// The tables a set-up of lists and sharing writes to (todo-api's schema).
+pub const LIST_TABLES: &[&str] = &[
+    "users",
+    "tasks",
+    "lists",
+    "memberships",
+    "task_order",
+    "list_feed",
+    "invitations",
+];

@@ -21,7 +21,7 @@ const PER_USER: usize = 10;
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A one-use ticket, then the stream opened with it (its response head read).
-fn open_stream(addr: SocketAddr, user: Uuid, token: &str) -> Result<TcpStream, String> {
+pub(super) fn open_stream(addr: SocketAddr, user: Uuid, token: &str) -> Result<TcpStream, String> {
     let path = format!("/api/{user}/events/ticket");
     let reply = http::request(addr, "POST", &path, Some(token), None, TIMEOUT)
         .map_err(|e| format!("POST {path}: {e}"))?;
@@ -51,13 +51,33 @@ fn open_stream(addr: SocketAddr, user: Uuid, token: &str) -> Result<TcpStream, S
     }
 }
 
-/// Reads `stream` on a thread and reports the title of each task event with its arrival time.
-fn watch(mut stream: TcpStream) -> mpsc::Receiver<(String, Instant)> {
-    let (tx, rx) = mpsc::channel();
+/// Reads `stream` on a thread and hands `each` the title of each task event with its arrival
+/// time, until the stream ends, `each` returns false, or (unless `patient`) a read times out.
+pub(super) fn watch_with(
+    mut stream: TcpStream,
+    patient: bool,
+    mut each: impl FnMut(String, Instant) -> bool + Send + 'static,
+) {
     std::thread::spawn(move || {
         let mut buf = String::new();
         let mut chunk = [0u8; 16384];
-        while let Ok(n @ 1..) = stream.read(&mut chunk) {
+        loop {
+            let n = match stream.read(&mut chunk) {
+                Ok(0) => return,
+                Ok(n) => n,
+                Err(e)
+                    if patient
+                        && matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock
+                                | std::io::ErrorKind::TimedOut
+                                | std::io::ErrorKind::Interrupted
+                        ) =>
+                {
+                    continue
+                }
+                Err(_) => return,
+            };
             let at = Instant::now();
             buf.push_str(&String::from_utf8_lossy(&chunk[..n]));
             while let Some(end) = buf.find("\n\n") {
@@ -67,13 +87,19 @@ fn watch(mut stream: TcpStream) -> mpsc::Receiver<(String, Instant)> {
                     .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
                     .and_then(|v| v["task"]["title"].as_str().map(str::to_string));
                 if let Some(title) = title {
-                    if tx.send((title, at)).is_err() {
+                    if !each(title, at) {
                         return;
                     }
                 }
             }
         }
     });
+}
+
+/// Reads `stream` on a thread and reports the title of each task event with its arrival time.
+fn watch(stream: TcpStream) -> mpsc::Receiver<(String, Instant)> {
+    let (tx, rx) = mpsc::channel();
+    watch_with(stream, false, move |title, at| tx.send((title, at)).is_ok());
     rx
 }
 

@@ -78,7 +78,8 @@ fn pgbench(
     clients: usize,
 ) -> Result<(f64, f64), String> {
     let list = script(&first_page_sql(), &[":uid", ":sid", ":lim"]);
-    // A task as the bench's requests create it: no priority (rank 0), no due date, no tags.
+    // A task as the bench's requests create it: no priority (rank 0), no due date, no tags, in
+    // the default list, no assignee, by a caller whose route writes.
     let create = script(
         CREATE_SQL,
         &[
@@ -90,9 +91,15 @@ fn pgbench(
             "NULL",
             "'{}'",
             ":sid",
+            "NULL::uuid",
+            "NULL::uuid",
+            "true",
         ],
     );
-    let toggle = script(TOGGLE_SQL, &[":uid", ":tid", ":sid", "NULL::timestamptz[]"]);
+    let toggle = script(
+        TOGGLE_SQL,
+        &[":uid", ":tid", ":sid", "NULL::timestamptz[]", "true"],
+    );
     let scripts = [
         ("list.sql", format!("{list};\n")),
         ("create.sql", format!("{create};\n")),

@@ -3,6 +3,7 @@
 
 mod auth;
 mod events;
+mod fanout;
 mod flood;
 mod health;
 mod idle;
@@ -10,6 +11,7 @@ mod mix;
 mod slow;
 mod tasks;
 mod w1;
+mod w1shared;
 
 use crate::server::{Kind, Proc};
 use crate::wrk::{Figures, Load};
@@ -18,6 +20,7 @@ use crate::{procstat, Ctx};
 pub fn run(name: &str, ctx: &mut Ctx) -> Result<(), String> {
     match name {
         "w1" => w1::run(ctx),
+        "w1shared" => w1shared::run(ctx),
         "idle" => idle::run(ctx),
         "flood" => flood::run(ctx),
         "slow" => slow::run(ctx),
@@ -26,6 +29,7 @@ pub fn run(name: &str, ctx: &mut Ctx) -> Result<(), String> {
         "tasks" => tasks::run(ctx),
         "mix" => mix::run(ctx),
         "events" => events::run(ctx),
+        "fanout" => fanout::run(ctx),
         other => Err(format!("no scenario {other}")),
     }
 }
