@@ -879,3 +879,68 @@ fn a_recurring_task_created_completed_reopens_at_its_next_occurrence_on_the_next
     assert_eq!(due(&reopened), at("2027-01-01T09:00:00Z"), "{reopened}");
     completions_move_due_to(&app, &user, &task, &["2027-01-02T09:00:00Z"]);
 }
+
+/// Two requests at once, released together; both answers.
+fn at_once(
+    first: impl FnOnce() -> Resp + Send,
+    second: impl FnOnce() -> Resp + Send,
+) -> (Resp, Resp) {
+    let barrier = Barrier::new(2);
+    std::thread::scope(|s| {
+        let one = s.spawn(|| {
+            barrier.wait();
+            first()
+        });
+        let two = s.spawn(|| {
+            barrier.wait();
+            second()
+        });
+        (one.join().unwrap(), two.join().unwrap())
+    })
+}
+
+#[test]
+fn two_concurrent_completions_by_put_or_by_put_and_toggle_advance_the_task_exactly_twice() {
+    let app = TestApp::spawn();
+    let user = app.user();
+    let start = at("2027-01-01T09:00:00Z");
+    let task = recurring(&app, &user, "FREQ=DAILY", "2027-01-01T09:00:00Z", None);
+    let complete = || put(&app, &user, &task, json!({ "completed": true }));
+    let toggled = || {
+        app.send(
+            "PATCH",
+            &format!("{}/complete", task_path(&user, id_of(&task))),
+            Some(&user.token),
+            None,
+        )
+    };
+    let mut wrong = Vec::new();
+    let mut expected = start;
+    for round in 0..10 {
+        let (first, second) = match round % 2 {
+            0 => at_once(complete, complete),
+            _ => at_once(complete, toggled),
+        };
+        // Neither request sent If-Match: a completion is never refused for another one.
+        for resp in [&first, &second] {
+            if resp.status == 200 {
+                expected += chrono::Duration::days(1);
+            } else {
+                wrong.push(format!("round {round}: {} {}", resp.status, resp.body));
+            }
+        }
+        let now = fetch(&app, &user, &task);
+        assert_eq!(
+            due(&now),
+            expected,
+            "round {round}: one day per completion: {now}"
+        );
+        assert_eq!(now["completed"], false, "{now}");
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of 20 concurrent completions were refused:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}

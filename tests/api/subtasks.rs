@@ -596,3 +596,46 @@ fn a_viewer_cannot_set_or_clear_a_parent() {
         [child]
     );
 }
+
+#[test]
+fn a_subtask_created_while_its_parent_is_deleted_is_deleted_with_it_or_refused_with_a_400() {
+    let app = TestApp::spawn();
+    let user = app.user();
+    let mut wrong = Vec::new();
+    for round in 0..20 {
+        let parent = id_of(&app.task(&user, &format!("parent {round}")));
+        let (deleted, created) = at_once(
+            || app.send("DELETE", &task_path(&user, parent), Some(&user.token), None),
+            || post_child(&app, &user, parent, &format!("child {round}")),
+        );
+        if deleted.status != 200 {
+            wrong.push(format!(
+                "round {round}: DELETE parent {} {}",
+                deleted.status, deleted.body
+            ));
+        }
+        match created.status {
+            201 => {
+                let child = id_of(&created.json());
+                let left = app.get(&task_path(&user, child), Some(&user.token));
+                if deleted.status == 200 && left.status != 404 {
+                    wrong.push(format!(
+                        "round {round}: child {child} outlived its parent: {}",
+                        left.body
+                    ));
+                }
+            }
+            400 if created.detail() == SAME_LIST => {}
+            _ => wrong.push(format!(
+                "round {round}: POST child {} {}",
+                created.status, created.body
+            )),
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} answers broke the contract:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
