@@ -944,3 +944,105 @@ fn two_concurrent_completions_by_put_or_by_put_and_toggle_advance_the_task_exact
         wrong.join("\n")
     );
 }
+
+#[test]
+fn a_daily_time_that_does_not_exist_or_exists_twice_on_a_dst_change_follows_rfc_5545() {
+    let app = TestApp::spawn();
+    let user = app.user();
+    // 02:30 does not exist in Berlin on 2027-03-28: RFC 5545 reads it with the offset before the
+    // gap (02:30 CET, 01:30Z); the next day 02:30 CEST is 00:30Z.
+    let gap = recurring(
+        &app,
+        &user,
+        "FREQ=DAILY",
+        "2027-03-27T01:30:00Z",
+        Some("Europe/Berlin"),
+    );
+    completions_move_due_to(
+        &app,
+        &user,
+        &gap,
+        &["2027-03-28T01:30:00Z", "2027-03-29T00:30:00Z"],
+    );
+    // 02:30 exists twice on 2027-10-31: the first (CEST, 00:30Z); then 02:30 CET is 01:30Z.
+    let overlap = recurring(
+        &app,
+        &user,
+        "FREQ=DAILY",
+        "2027-10-30T00:30:00Z",
+        Some("Europe/Berlin"),
+    );
+    completions_move_due_to(
+        &app,
+        &user,
+        &overlap,
+        &["2027-10-31T00:30:00Z", "2027-11-01T01:30:00Z"],
+    );
+}
+
+#[test]
+fn a_completion_never_moves_due_at_beyond_what_an_rfc_3339_timestamp_can_say() {
+    let app = TestApp::spawn();
+    let user = app.user();
+    let task = recurring(&app, &user, "FREQ=DAILY", "9999-12-31T09:00:00Z", None);
+    let done = toggle(&app, &user, &task);
+    // RFC 3339 years have four digits: an occurrence in the year 10000 cannot be given back (nor
+    // sent back in a PUT), so there is none: the task completes like any task past its last one.
+    let text = done["due_at"].as_str().unwrap_or_default();
+    assert!(
+        DateTime::parse_from_rfc3339(text).is_ok(),
+        "due_at is not an RFC 3339 timestamp: {done}"
+    );
+    assert_completed_at_last(&done, "9999-12-31T09:00:00Z");
+}
+
+#[test]
+fn a_put_of_the_due_date_racing_a_completion_is_applied_in_some_order_never_refused() {
+    let app = TestApp::spawn();
+    let user = app.user();
+    let moved_to = at("2027-06-01T09:00:00Z");
+    let mut wrong = Vec::new();
+    for round in 0..10 {
+        let task = recurring(&app, &user, "FREQ=DAILY", "2027-01-01T09:00:00Z", None);
+        let (moved, toggled) = at_once(
+            || {
+                put(
+                    &app,
+                    &user,
+                    &task,
+                    json!({ "due_at": "2027-06-01T09:00:00Z" }),
+                )
+            },
+            || {
+                app.send(
+                    "PATCH",
+                    &format!("{}/complete", task_path(&user, id_of(&task))),
+                    Some(&user.token),
+                    None,
+                )
+            },
+        );
+        for (what, resp) in [("PUT due_at", &moved), ("toggle", &toggled)] {
+            if resp.status != 200 {
+                wrong.push(format!(
+                    "round {round}: {what} {} {}",
+                    resp.status, resp.body
+                ));
+            }
+        }
+        let now = due(&fetch(&app, &user, &task));
+        // Completed then moved: the date sent; moved then completed: the day after it.
+        if moved.status == 200 && toggled.status == 200 {
+            assert!(
+                now == moved_to || now == moved_to + chrono::Duration::days(1),
+                "round {round}: due_at {now}"
+            );
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of 20 requests without If-Match were refused:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}

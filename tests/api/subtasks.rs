@@ -453,6 +453,27 @@ fn moving_a_parent_to_another_list_moves_its_subtree_and_moving_a_subtask_alone_
     assert_eq!(a11_now["parent_id"], a1, "{a11_now}");
     assert_eq!(fetch(&app, &user, a)["list_id"], second.as_str());
     assert_eq!(parent_of(&app, &user, a), Some(root));
+
+    // A move with a new parent in the target list in one PUT; a parent left behind is refused.
+    let under = put(
+        &app,
+        &user,
+        stays,
+        json!({ "list_id": second, "parent_id": b }),
+    );
+    assert_eq!(under.status, 200, "{}", under.body);
+    assert_eq!(under.json()["list_id"], second.as_str());
+    assert_eq!(under.json()["parent_id"], b);
+    let behind = put(
+        &app,
+        &user,
+        a,
+        json!({ "list_id": first, "parent_id": root }),
+    );
+    assert_invalid(&behind, SAME_LIST, &["parent_id"]);
+    let a_now = fetch(&app, &user, a);
+    assert_eq!(a_now["list_id"], second.as_str(), "{a_now}");
+    assert_eq!(a_now["parent_id"], root, "{a_now}");
 }
 
 #[test]
