@@ -660,3 +660,38 @@ fn a_subtask_created_while_its_parent_is_deleted_is_deleted_with_it_or_refused_w
         wrong.join("\n")
     );
 }
+
+#[test]
+fn subtasks_moved_with_their_parent_to_a_list_their_assignee_is_not_in_lose_the_assignee() {
+    let app = TestApp::spawn();
+    let owner = app.user();
+    let editor = app.user();
+    let shared = share(&app, &owner, &editor, "editor");
+    let private = id_str(&new_list(&app, &owner, "Private"));
+    let root = id_of(&task_in(&app, &owner, &shared, "root"));
+    let child = post_task(
+        &app,
+        &owner,
+        json!({ "title": "child", "list_id": shared, "parent_id": root, "assignee_id": editor.id }),
+    );
+    assert_eq!(child.status, 201, "{}", child.body);
+    let child = id_of(&child.json());
+    let start = feed_cursor(&changes(&app, &editor, ""));
+
+    let moved = put(&app, &owner, root, json!({ "list_id": private }));
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    let child_now = fetch(&app, &owner, child);
+    assert_eq!(child_now["list_id"], private.as_str(), "{child_now}");
+    // The editor is no member of the private list: no task there is theirs to do.
+    assert_eq!(
+        child_now["assignee_id"],
+        Value::Null,
+        "the assignee must be a member of the task's list: {child_now}"
+    );
+    let resp = app.get(&task_path(&editor, child), Some(&editor.token));
+    assert_error(&resp, 404, "Task not found");
+    let page = changes(&app, &editor, &format!("?since={start}"));
+    assert_eq!(deleted_in(&page), HashSet::from([root, child]), "{page}");
+    let assigned = tasks_seen(&app, &owner, "?assignee=none");
+    assert!(ids(&assigned).contains(&child), "{assigned:?}");
+}
