@@ -298,7 +298,7 @@ fn a_subtask_created_while_its_parent_is_edited_is_created() {
     let app = TestApp::spawn();
     let user = app.user();
     let mut failed = Vec::new();
-    for round in 0..20 {
+    for round in 0..40 {
         let parent = id_of(&app.task(&user, &format!("parent {round}")));
         let (edited, created) = at_once(
             || {
@@ -328,7 +328,7 @@ fn a_subtask_created_while_its_parent_is_edited_is_created() {
     }
     assert!(
         failed.is_empty(),
-        "{} of 40 concurrent requests failed:\n{}",
+        "{} of 80 concurrent requests failed:\n{}",
         failed.len(),
         failed.join("\n")
     );
@@ -623,7 +623,7 @@ fn a_subtask_created_while_its_parent_is_deleted_is_deleted_with_it_or_refused_w
     let app = TestApp::spawn();
     let user = app.user();
     let mut wrong = Vec::new();
-    for round in 0..20 {
+    for round in 0..60 {
         let parent = id_of(&app.task(&user, &format!("parent {round}")));
         let (deleted, created) = at_once(
             || app.send("DELETE", &task_path(&user, parent), Some(&user.token), None),
