@@ -40,6 +40,13 @@ BEGIN
             END IF;
         END IF;
     END IF;
+    -- A new parent is locked (as its foreign key will) before any member's counter: a write of
+    -- the parent locks its own row first too, so the two cannot wait on each other.
+    IF TG_OP <> 'DELETE' AND NEW.parent_id IS NOT NULL THEN
+        IF TG_OP = 'INSERT' OR NEW.parent_id IS DISTINCT FROM OLD.parent_id THEN
+            PERFORM 1 FROM tasks WHERE id = NEW.parent_id FOR KEY SHARE;
+        END IF;
+    END IF;
     IF TG_OP <> 'DELETE' THEN
         -- An instance of the version before lists names no list: the creator's default one.
         IF NEW.list_id IS NULL THEN
@@ -157,12 +164,16 @@ CREATE TRIGGER tasks_tree BEFORE INSERT OR UPDATE OF parent_id, list_id ON tasks
     FOR EACH ROW EXECUTE FUNCTION task_tree();
 
 -- A task that moves to another list takes its subtasks along (each move numbered by the change
--- trigger, for the members of both lists).
+-- trigger, for the members of both lists), unassigning those whose assignee is not a member there.
 CREATE FUNCTION task_moved() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE tasks SET list_id = NEW.list_id, last_writer = NEW.last_writer,
-           updated_at = greatest(now(), updated_at + interval '1 microsecond')
-    WHERE parent_id = NEW.id AND list_id <> NEW.list_id;
+    UPDATE tasks t SET list_id = NEW.list_id, last_writer = NEW.last_writer,
+           assignee_id = CASE WHEN EXISTS (SELECT FROM memberships m
+                                           WHERE m.list_id = NEW.list_id
+                                             AND m.user_id = t.assignee_id)
+                              THEN t.assignee_id END,
+           updated_at = greatest(now(), t.updated_at + interval '1 microsecond')
+    WHERE t.parent_id = NEW.id AND t.list_id <> NEW.list_id;
     RETURN NULL;
 END
 $$;

@@ -284,6 +284,10 @@ fn replan(conn: &mut db::Conn, id: i64, stored: &tasks::Stored) -> ApiResult<()>
 fn parent_refused(e: postgres::Error) -> ApiError {
     let message = match e.code().map(|c| c.code()) {
         Some("TD001") => "The parent must be a task in the same list",
+        // The parent was deleted while this write waited for it.
+        Some("23503") if db::constraint(&e) == Some("tasks_parent_id_fkey") => {
+            "The parent must be a task in the same list"
+        }
         Some("TD002") => "A task cannot be its own ancestor",
         Some("TD003") => "Subtasks go at most 4 levels below a top-level task",
         _ => return e.into(),
@@ -347,33 +351,46 @@ pub fn update(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult<R
     let conn = &mut *conn;
     let id = task_id(path)?;
     let patch = TaskPatch::parse(req)?;
-    let rescheduled = match patch.reschedules() || patch.completed == Some(true) {
-        true => reschedule(conn, me, id, &patch)?,
-        false => None,
-    };
-    let change = tasks::TaskChange {
-        title: patch.title.as_ref(),
-        description: patch.description.as_ref().map(Option::as_ref),
-        completed: patch.completed,
-        priority: patch.priority,
-        due_at: patch.due_at,
-        tags: patch.tags.as_ref(),
-        list: patch.list,
-        assignee: patch.assignee,
-        parent: patch.parent,
-        schedule: rescheduled.as_ref().map(|(new, seen)| (new, seen)),
-    };
     let expected = if_match(req, id);
-    let updated =
-        tasks::update(conn, me, id, &change, expected.as_deref()).map_err(parent_refused)?;
-    match updated {
-        Some(task) => {
+    // A schedule is computed from the stored one, which a concurrent completion may move on: the
+    // write then matches nothing, and the schedule is computed again.
+    for _ in 0..RESCHEDULE_TRIES {
+        let rescheduled = match patch.reschedules() || patch.completed == Some(true) {
+            true => reschedule(conn, me, id, &patch)?,
+            false => None,
+        };
+        let change = tasks::TaskChange {
+            title: patch.title.as_ref(),
+            description: patch.description.as_ref().map(Option::as_ref),
+            completed: patch.completed,
+            priority: patch.priority,
+            due_at: patch.due_at,
+            tags: patch.tags.as_ref(),
+            list: patch.list,
+            assignee: patch.assignee,
+            parent: patch.parent,
+            schedule: rescheduled.as_ref().map(|(new, seen)| (new, seen)),
+        };
+        let updated =
+            tasks::update(conn, me, id, &change, expected.as_deref()).map_err(parent_refused)?;
+        if let Some(task) = updated {
             planned(conn, &task)?;
-            rewritten(app, me, &task)
+            return rewritten(app, me, &task);
         }
-        None => Err(not_updated(conn, me, id, &change)?),
+        let refusal = not_updated(conn, me, id, &change)?;
+        let moved_on = rescheduled.is_some()
+            && matches!(refusal, ApiError::PreconditionFailed)
+            && expected.is_none();
+        if !moved_on {
+            return Err(refusal);
+        }
     }
+    Err(ApiError::Conflict(
+        "The task kept changing while this was written; try again",
+    ))
 }
+
+const RESCHEDULE_TRIES: usize = 5;
 
 /// A `PUT` that changes when the task is due or how it recurs, or completes it: the schedule it
 /// leaves, computed from the one stored (which the write checks is still the task's). `None` for a

@@ -235,6 +235,87 @@ macro_rules! advances {
     };
 }
 
+/// The `PUT` statement; `$move` sets the list only when the task moves, because an `UPDATE` that
+/// names `list_id` (a column of a unique key) locks the row `FOR UPDATE`, which waits for, and
+/// deadlocks with, a subtask's writer holding the row `FOR KEY SHARE` as its parent.
+macro_rules! update_sql {
+    ($move:expr) => {
+        concat!(
+                "WITH mine AS (
+                     SELECT list_id FROM memberships
+                     WHERE user_id = $1 AND (role <> 'viewer' OR NOT $16)
+                 ), before AS (SELECT list_id AS was FROM tasks WHERE id = $2)
+                 UPDATE tasks t SET
+                     title = COALESCE($3, title),
+                     description = CASE WHEN $4 THEN $5 ELSE description END,
+                     completed = CASE WHEN ",
+                advances!(),
+                " THEN false ELSE COALESCE($6, completed) END,
+                     completed_at = CASE
+                         WHEN ",
+                advances!(),
+                " THEN NULL
+                         WHEN $6 IS NULL OR $6 = completed THEN completed_at
+                         WHEN $6 THEN greatest(now(), updated_at + interval '1 microsecond')
+                     END,
+                     priority = COALESCE($7, priority),
+                     due_at = CASE
+                         WHEN ",
+                advances!(),
+                " THEN (CASE WHEN $17 THEN $21::timestamptz[] ELSE next_dues END)[1]
+                         WHEN $8 THEN $9
+                         ELSE due_at
+                     END,
+                     next_dues = CASE
+                         WHEN ",
+                advances!(),
+                " THEN (CASE WHEN $17 THEN $21::timestamptz[] ELSE next_dues END)[2:]
+                         WHEN $17 THEN $21::timestamptz[]
+                         ELSE next_dues
+                     END,
+                     last_completed_at = CASE
+                         WHEN $6 IS TRUE AND NOT completed
+                              AND (CASE WHEN $17 THEN $18::text ELSE recurrence END) IS NOT NULL
+                         THEN greatest(now(), updated_at + interval '1 microsecond')
+                         ELSE last_completed_at
+                     END,
+                     recurrence = CASE WHEN $17 THEN $18::text ELSE recurrence END,
+                     timezone = CASE WHEN $17 THEN $19::text ELSE timezone END,
+                     recurrence_start = CASE WHEN $17 THEN $20::timestamptz ELSE recurrence_start END,
+                     dues_end = CASE WHEN $17 THEN $22::bool ELSE dues_end END,
+                     tags = COALESCE($10, tags),
+    ",
+                $move,
+                "                 parent_id = CASE
+                         WHEN $26 THEN $27::bigint
+                         WHEN COALESCE($13, list_id) <> list_id THEN NULL
+                         ELSE parent_id
+                     END,
+                     assignee_id = CASE
+                         WHEN $14 THEN $15
+                         WHEN EXISTS (SELECT FROM memberships a
+                                      WHERE a.list_id = COALESCE($13, t.list_id)
+                                        AND a.user_id = t.assignee_id) THEN assignee_id
+                     END,
+                     last_writer = $1,
+                     updated_at = greatest(now(), updated_at + interval '1 microsecond')
+                 WHERE t.id = $2 AND session_ok($1, $11)
+                   AND t.list_id IN (SELECT list_id FROM mine)
+                   AND ($13::uuid IS NULL OR $13 IN (SELECT list_id FROM mine))
+                   AND (NOT $14 OR $15::uuid IS NULL OR EXISTS (
+                       SELECT FROM memberships a
+                       WHERE a.list_id = COALESCE($13, t.list_id) AND a.user_id = $15))
+                   AND ($12::timestamptz[] IS NULL OR updated_at = ANY($12))
+                   AND (NOT $17 OR (t.recurrence IS NOT DISTINCT FROM $23::text
+                                    AND t.timezone = $24::text
+                                    AND t.due_at IS NOT DISTINCT FROM $25::timestamptz))
+                 RETURNING ",
+                task_columns!(),
+                write_columns!()
+            )
+    };
+}
+
 /// `updated_at` always moves forward; `completed_at` takes the same instant when the task becomes
 /// completed, keeps its value while it stays so, and is cleared when it no longer is. A move needs
 /// write access to both lists; an assignee who is not a member of the list the task ends in is
@@ -248,78 +329,10 @@ pub fn update(
 ) -> DbResult<Option<TaskRow>> {
     let (new, seen) = (c.schedule.map(|s| s.0), c.schedule.map(|s| s.1));
     let row = conn.query_opt(
-        concat!(
-            "WITH mine AS (
-                 SELECT list_id FROM memberships
-                 WHERE user_id = $1 AND (role <> 'viewer' OR NOT $16)
-             ), before AS (SELECT list_id AS was FROM tasks WHERE id = $2)
-             UPDATE tasks t SET
-                 title = COALESCE($3, title),
-                 description = CASE WHEN $4 THEN $5 ELSE description END,
-                 completed = CASE WHEN ",
-            advances!(),
-            " THEN false ELSE COALESCE($6, completed) END,
-                 completed_at = CASE
-                     WHEN ",
-            advances!(),
-            " THEN NULL
-                     WHEN $6 IS NULL OR $6 = completed THEN completed_at
-                     WHEN $6 THEN greatest(now(), updated_at + interval '1 microsecond')
-                 END,
-                 priority = COALESCE($7, priority),
-                 due_at = CASE
-                     WHEN ",
-            advances!(),
-            " THEN (CASE WHEN $17 THEN $21::timestamptz[] ELSE next_dues END)[1]
-                     WHEN $8 THEN $9
-                     ELSE due_at
-                 END,
-                 next_dues = CASE
-                     WHEN ",
-            advances!(),
-            " THEN (CASE WHEN $17 THEN $21::timestamptz[] ELSE next_dues END)[2:]
-                     WHEN $17 THEN $21::timestamptz[]
-                     ELSE next_dues
-                 END,
-                 last_completed_at = CASE
-                     WHEN $6 IS TRUE AND NOT completed
-                          AND (CASE WHEN $17 THEN $18::text ELSE recurrence END) IS NOT NULL
-                     THEN greatest(now(), updated_at + interval '1 microsecond')
-                     ELSE last_completed_at
-                 END,
-                 recurrence = CASE WHEN $17 THEN $18::text ELSE recurrence END,
-                 timezone = CASE WHEN $17 THEN $19::text ELSE timezone END,
-                 recurrence_start = CASE WHEN $17 THEN $20::timestamptz ELSE recurrence_start END,
-                 dues_end = CASE WHEN $17 THEN $22::bool ELSE dues_end END,
-                 tags = COALESCE($10, tags),
-                 list_id = COALESCE($13, list_id),
-                 parent_id = CASE
-                     WHEN $26 THEN $27::bigint
-                     WHEN COALESCE($13, list_id) <> list_id THEN NULL
-                     ELSE parent_id
-                 END,
-                 assignee_id = CASE
-                     WHEN $14 THEN $15
-                     WHEN EXISTS (SELECT FROM memberships a
-                                  WHERE a.list_id = COALESCE($13, t.list_id)
-                                    AND a.user_id = t.assignee_id) THEN assignee_id
-                 END,
-                 last_writer = $1,
-                 updated_at = greatest(now(), updated_at + interval '1 microsecond')
-             WHERE t.id = $2 AND session_ok($1, $11)
-               AND t.list_id IN (SELECT list_id FROM mine)
-               AND ($13::uuid IS NULL OR $13 IN (SELECT list_id FROM mine))
-               AND (NOT $14 OR $15::uuid IS NULL OR EXISTS (
-                   SELECT FROM memberships a
-                   WHERE a.list_id = COALESCE($13, t.list_id) AND a.user_id = $15))
-               AND ($12::timestamptz[] IS NULL OR updated_at = ANY($12))
-               AND (NOT $17 OR (t.recurrence IS NOT DISTINCT FROM $23::text
-                                AND t.timezone = $24::text
-                                AND t.due_at IS NOT DISTINCT FROM $25::timestamptz))
-             RETURNING ",
-            task_columns!(),
-            write_columns!()
-        ),
+        match c.list.is_some() {
+            true => update_sql!("list_id = $13,"),
+            false => update_sql!(""),
+        },
         &[
             &me.user,
             &id,

@@ -3,7 +3,7 @@
 //! and the occurrences after a due date. Rules are evaluated by the `rrule` crate in the task's
 //! time zone, so a daily 09:00 task stays at 09:00 local time across daylight-saving changes.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use std::ops::Deref;
 
 /// A valid rule, normalised (parts upper-cased, in the order given).
@@ -38,6 +38,28 @@ fn until(value: &str) -> bool {
     NaiveDate::parse_from_str(value, "%Y%m%d").is_ok()
         || (value.ends_with('Z')
             && NaiveDateTime::parse_from_str(&value[..value.len() - 1], "%Y%m%dT%H%M%S").is_ok())
+}
+
+/// A rule whose BYMONTH and BYMONTHDAY never meet (February 30th) would be searched for until the
+/// rule engine gives up, at a fraction of a second of CPU a request: refused instead.
+fn possible(rule: &str) -> bool {
+    let part = |name: &str| {
+        rule.split(';')
+            .find_map(|p| p.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+            .map(|v| {
+                v.split(',')
+                    .filter_map(|n| n.parse::<i32>().ok())
+                    .collect::<Vec<_>>()
+            })
+    };
+    let (Some(months), Some(days)) = (part("BYMONTH"), part("BYMONTHDAY")) else {
+        return true;
+    };
+    const LONGEST: [i32; 12] = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    months.iter().any(|m| {
+        let longest = LONGEST[(*m as usize).clamp(1, 12) - 1];
+        days.iter().any(|d| d.abs() <= longest)
+    })
 }
 
 impl Recurrence {
@@ -81,6 +103,9 @@ impl Recurrence {
         if seen.contains(&"COUNT") && seen.contains(&"UNTIL") {
             return Err("Recurrence: COUNT and UNTIL cannot both be given".into());
         }
+        if !possible(text) {
+            return Err("Recurrence: no month of BYMONTH has a day of BYMONTHDAY".into());
+        }
         Ok(Recurrence(text.to_string()))
     }
 
@@ -118,16 +143,27 @@ impl Recurrence {
             local.format("%Y%m%dT%H%M%S"),
             rule.join(";")
         );
-        let set: rrule::RRuleSet = text.parse().map_err(|e| format!("Recurrence: {e}"))?;
+        let set: rrule::RRuleSet = text.parse().map_err(|e| match e {
+            rrule::RRuleError::ValidationError(_) if self.0.contains("UNTIL=") => {
+                "Recurrence: UNTIL is before the task's due date".to_string()
+            }
+            e => format!("Recurrence: {e}"),
+        })?;
         let from = (after + chrono::Duration::seconds(1)).with_timezone(&tz);
         let found = set.after(from).all(limit);
-        let dates = found
+        let mut ended = !found.limited;
+        let mut dates: Vec<DateTime<Utc>> = found
             .dates
             .into_iter()
             .map(|d| d.with_timezone(&Utc))
             .filter(|d| *d > after)
             .collect();
-        Ok((dates, !found.limited))
+        // Past year 9999 no RFC 3339 timestamp can say when: the rule ends there.
+        if let Some(last) = dates.iter().position(|d| d.year() > 9999) {
+            dates.truncate(last);
+            ended = true;
+        }
+        Ok((dates, ended))
     }
 }
 
