@@ -32,6 +32,7 @@ DECLARE
     touched  timestamptz := CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE NEW.updated_at END;
     writer   uuid := CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE NEW.last_writer END;
     mine     bigint;
+    numbers  text;
 BEGIN
     IF TG_OP = 'UPDATE' THEN
         IF NEW.updated_at = OLD.updated_at THEN
@@ -92,7 +93,11 @@ BEGIN
         ON CONFLICT (owner, task_id) DO UPDATE
             SET change_no = EXCLUDED.change_no, touched_at = EXCLUDED.touched_at
     )
-    SELECT n INTO mine FROM b WHERE id = writer;
+    SELECT max(n) FILTER (WHERE id = writer), string_agg(id::text || ' ' || n, ',')
+    INTO mine, numbers FROM b;
+    -- Every member's new number, for the writer's RETURNING (`current_setting`): an instance
+    -- edits in place each member's cached list that was one change behind.
+    PERFORM set_config('todo.numbers', coalesce(numbers, ''), true);
     IF TG_OP = 'DELETE' THEN
         RETURN OLD;
     END IF;

@@ -318,12 +318,15 @@ fn told(app: &App, task: &tasks::TaskRow) {
     }
 }
 
-/// A write of one task, committed: the writer's cached list takes the task in place when this
-/// was the only change since the list was read (see `list_cache`).
-fn rewritten(app: &App, me: &Caller, task: &tasks::TaskRow) -> ApiResult<Response> {
-    if let (Ok(seq), Ok(id), Ok(json)) = (task.change_no(), task.id(), task.to_json()) {
-        app.lists
-            .replace(me.user, seq, id, &json, |body| list_tag(body, ""));
+/// A write of one task, committed: each member's cached list on this instance takes the task in
+/// place when this was the only change since the list was read (see `list_cache`), so a write in
+/// a shared list does not send every member's next read to PostgreSQL.
+fn rewritten(app: &App, task: &tasks::TaskRow) -> ApiResult<Response> {
+    if let (Ok(numbers), Ok(id), Ok(json)) = (task.numbers(), task.id(), task.to_json()) {
+        for (member, seq) in numbers {
+            app.lists
+                .replace(member, seq, id, &json, |body| list_tag(body, ""));
+        }
     }
     told(app, task);
     task_response(200, task)
@@ -375,7 +378,7 @@ pub fn update(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult<R
             tasks::update(conn, me, id, &change, expected.as_deref()).map_err(parent_refused)?;
         if let Some(task) = updated {
             planned(conn, &task)?;
-            return rewritten(app, me, &task);
+            return rewritten(app, &task);
         }
         let refusal = not_updated(conn, me, id, &change)?;
         let moved_on = rescheduled.is_some()
@@ -496,7 +499,7 @@ pub fn toggle(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult<R
     match toggled {
         Some(task) => {
             planned(conn, &task)?;
-            rewritten(app, me, &task)
+            rewritten(app, &task)
         }
         None => Err(unchanged(conn, me, id)?),
     }

@@ -22,22 +22,23 @@ macro_rules! task_columns {
     };
 }
 
-/// Where a write's own columns stand, after the task's.
-const CHANGE_NO: usize = 18;
+/// After the task's columns: a list in title order adds `title_key`, a write its own columns.
+const TITLE_KEY: usize = 18;
 const MEMBERS: usize = 19;
 const REFILL: usize = 20;
 const RULE_START: usize = 21;
+const NUMBERS: usize = 22;
 
 /// A write's extra columns: the writer's new change number, every member of the task's list (and
 /// of the list it left) to be told, whether the next occurrences of a recurring task need
 /// computing again, and the rule's start.
 macro_rules! write_columns {
     () => {
-        ", t.change_no, ARRAY(SELECT m.user_id FROM memberships m \
+        ", NULL, ARRAY(SELECT m.user_id FROM memberships m \
            WHERE m.list_id = t.list_id OR m.list_id = (SELECT was FROM before)), \
            t.recurrence IS NOT NULL AND NOT t.completed \
            AND (t.next_dues IS NULL OR (cardinality(t.next_dues) < 4 AND NOT t.dues_end)), \
-           t.recurrence_start"
+           t.recurrence_start, current_setting('todo.numbers', true)"
     };
 }
 pub(crate) use task_columns;
@@ -71,17 +72,25 @@ impl TaskRow {
 
     /// Only in a list in title order.
     pub fn title_key(&self) -> DbResult<String> {
-        self.0.try_get(CHANGE_NO)
-    }
-
-    /// Only from a write of one task: the change number the writer's own view took.
-    pub fn change_no(&self) -> DbResult<i64> {
-        self.0.try_get(CHANGE_NO)
+        self.0.try_get(TITLE_KEY)
     }
 
     /// Only from a write of one task: who must be told of it.
     pub fn members(&self) -> DbResult<Vec<Uuid>> {
         self.0.try_get(MEMBERS)
+    }
+
+    /// Only from a write of one task: the change number it took for each member who sees it.
+    pub fn numbers(&self) -> DbResult<Vec<(Uuid, i64)>> {
+        let text: Option<&str> = self.0.try_get(NUMBERS)?;
+        Ok(text
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|pair| {
+                let (user, n) = pair.split_once(' ')?;
+                Some((Uuid::parse_str(user).ok()?, n.parse().ok()?))
+            })
+            .collect())
     }
 
     /// Only from a write of one task: a recurring task whose next occurrences need computing

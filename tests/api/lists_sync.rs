@@ -625,3 +625,51 @@ fn a_reconnect_with_last_event_id_replays_the_list_events_and_shared_tasks_it_mi
         "replayed from after it"
     );
 }
+
+#[test]
+fn after_a_write_in_a_shared_list_every_members_list_on_this_server_is_what_another_server_reads_afresh(
+) {
+    let a = TestApp::spawn();
+    let b = a.beside(|_| {});
+    let (owner, editor, viewer) = (a.user(), a.user(), a.user());
+    let list = share(&a, &owner, &editor, "editor");
+    join(&a, &owner, &list, &viewer, "viewer");
+    let ids: Vec<i64> = (0..5)
+        .map(|i| id_of(&task_in(&a, &owner, &list, &format!("shared {i}"))))
+        .collect();
+    app_lists_agree(&a, &b, &[&owner, &editor, &viewer]);
+    for (n, id) in ids.iter().enumerate() {
+        // Every member's whole list is cached on a; a write through a edits them in place.
+        for user in [&owner, &editor, &viewer] {
+            assert_eq!(a.get(&tasks_path(user), Some(&user.token)).status, 200);
+        }
+        let writer = if n % 2 == 0 { &owner } else { &editor };
+        let resp = if n % 3 == 0 {
+            a.send(
+                "PUT",
+                &task_path(writer, id),
+                Some(&writer.token),
+                Some(json!({ "title": format!("renamed by a writer {n}") })),
+            )
+        } else {
+            a.send(
+                "PATCH",
+                &format!("{}/complete", task_path(writer, id)),
+                Some(&writer.token),
+                None,
+            )
+        };
+        assert_eq!(resp.status, 200, "{}", resp.body);
+        app_lists_agree(&a, &b, &[&owner, &editor, &viewer]);
+    }
+}
+
+/// Each user's whole list and its ETag are the same from `a` (maybe from its cache) and `b`.
+fn app_lists_agree(a: &TestApp, b: &TestApp, users: &[&User]) {
+    for user in users {
+        let here = a.get(&tasks_path(user), Some(&user.token));
+        let there = b.get(&tasks_path(user), Some(&user.token));
+        assert_eq!(here.body, there.body);
+        assert_eq!(here.header("etag"), there.header("etag"));
+    }
+}
