@@ -29,9 +29,9 @@ const REFILL: usize = 20;
 const RULE_START: usize = 21;
 const NUMBERS: usize = 22;
 
-/// A write's extra columns: the writer's new change number, every member of the task's list (and
-/// of the list it left) to be told, whether the next occurrences of a recurring task need
-/// computing again, and the rule's start.
+/// A write's extra columns (the first a placeholder where a list puts `title_key`): every member
+/// of the task's list (and of the list it left) to be told, whether the next occurrences of a
+/// recurring task need computing again, the rule's start, and each member's new change number.
 macro_rules! write_columns {
     () => {
         ", NULL, ARRAY(SELECT m.user_id FROM memberships m \
