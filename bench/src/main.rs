@@ -57,7 +57,18 @@ BENCH_SECS sets the length of the main measured runs (default 10). Server settin
 (WORKERS, DB_POOL_SIZE, HASH_CONCURRENCY, ...) pass through to todo-api.";
 
 const ALL: &[&str] = &[
-    "health", "w1", "w1shared", "tasks", "mix", "auth", "slow", "idle", "flood", "events", "fanout",
+    "health",
+    "w1",
+    "w1shared",
+    "recurring",
+    "tasks",
+    "mix",
+    "auth",
+    "slow",
+    "idle",
+    "flood",
+    "events",
+    "fanout",
 ];
 
 /// The password of every seeded user.

@@ -45,6 +45,12 @@ fn uuid_of(v: &Value, what: &str) -> Result<Uuid, String> {
         .ok_or_else(|| format!("no id in the {what}: {v}"))
 }
 
+/// `PUT /api/{user}/tasks/{id}` with `body`, which must answer 200.
+pub fn put_task(addr: SocketAddr, user: &Member, id: i64, body: &Value) -> Result<(), String> {
+    let path = format!("/api/{}/tasks/{id}", user.id);
+    call(addr, "PUT", &path, &user.token, Some(body), 200).map(|_| ())
+}
+
 /// `POST /api/{owner}/lists`: a new list of `owner`'s.
 pub fn create_list(addr: SocketAddr, owner: &Member, name: &str) -> Result<Uuid, String> {
     let body = serde_json::json!({ "name": name });

@@ -8,6 +8,7 @@ mod flood;
 mod health;
 mod idle;
 mod mix;
+mod recurring;
 mod slow;
 mod tasks;
 mod w1;
@@ -30,6 +31,7 @@ pub fn run(name: &str, ctx: &mut Ctx) -> Result<(), String> {
         "mix" => mix::run(ctx),
         "events" => events::run(ctx),
         "fanout" => fanout::run(ctx),
+        "recurring" => recurring::run(ctx),
         other => Err(format!("no scenario {other}")),
     }
 }
