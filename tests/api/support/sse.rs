@@ -1,5 +1,5 @@
-//! A reader of `text/event-stream` and of the changes feed, for the tests of sync across members.
-//! (events.rs keeps its own copy of the reader; this one is shared by the part 3 tests.)
+//! A reader of `text/event-stream` and of the changes feed, for the tests of live events and of
+//! sync across members.
 
 use super::{TestApp, User};
 use serde_json::Value;
@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 pub struct Sse {
-    stream: TcpStream,
+    pub stream: TcpStream,
     buf: String,
     pub head: String,
 }
@@ -90,6 +90,22 @@ impl Sse {
                 true
             }
         }
+    }
+
+    /// Does the server close the stream within `wait` (whatever it sends before)?
+    pub fn ends_within(&mut self, wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
+        self.stream.set_read_timeout(Some(wait)).unwrap();
+        let mut chunk = [0u8; 16384];
+        while Instant::now() < deadline {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return true,
+                Ok(_) => continue,
+                Err(e) if e.kind() == ErrorKind::ConnectionReset => return true,
+                Err(_) => return false,
+            }
+        }
+        false
     }
 
     /// The next event (comments and `retry:` skipped), within `wait`.
