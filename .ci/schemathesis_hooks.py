@@ -19,6 +19,9 @@
   ends every session of its user, so it runs as a throwaway user.
 - Password change and account deletion: positive cases run as a throwaway user whose password is
   put in the body (a made-up one is a 400 by contract).
+- Tasks: positive bodies of POST and PUT that carry `list_id` get the fuzzing user's default list,
+  and a non-null `assignee_id` becomes the fuzzing user (it must be a member of the task's list: a
+  400 by contract).
 """
 
 from __future__ import annotations
@@ -93,6 +96,29 @@ def _disposable_token() -> str:
     )
     resp.raise_for_status()
     return resp.json()["access_token"]
+
+
+def _api(method: str, path: str, token: str, json=None, ok: tuple[int, ...] = (200, 201, 204)):
+    """A request of the hooks' own; any status outside `ok` is an error of the hooks' set-up."""
+    resp = requests.request(
+        method, f"{BASE_URL}{path}", json=json, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    if resp.status_code not in ok:
+        raise RuntimeError(f"{method} {path}: {resp.status_code} {resp.text}")
+    return resp
+
+
+# Lists, members and invitations the hooks made (`session()` takes `_lock`, so not that one).
+_setup_lock = threading.RLock()
+_cache: dict[str, object] = {}
+
+
+def _default_list() -> str:
+    if "inbox" not in _cache:
+        user = session()
+        lists = _api("GET", f"/api/{user['user_id']}/lists", user["token"]).json()
+        _cache["inbox"] = next(found["id"] for found in lists if found["is_default"])
+    return _cache["inbox"]
 
 
 # Operations that check the account's password, and the body field that carries it.
@@ -174,6 +200,9 @@ def _cursor_for(query: dict, data: dict[str, str]) -> str | None:
 _LOCAL_PART = re.compile(r"^(\s*)([^@]*)@")
 _signins = 0
 
+# Where a task body names a list and an assignee.
+_TASK_WRITES = {("/api/{user_id}/tasks", "POST"), ("/api/{user_id}/tasks/{task_id}", "PUT")}
+
 
 def _is_positive(case) -> bool:
     meta = case.meta
@@ -184,6 +213,16 @@ def _is_positive(case) -> bool:
 def before_call(context, case, kwargs):
     global _signins
     if not isinstance(case.body, dict) or not _is_positive(case):
+        return
+    route = (case.operation.path, case.operation.method.upper())
+    if route in _TASK_WRITES:
+        # The assignee must be a member of the task's list (a 400 by contract): the fuzzing user is
+        # one of every list they can write, and of their default list.
+        if "list_id" in case.body:
+            with _setup_lock:
+                case.body["list_id"] = _default_list()
+        if case.body.get("assignee_id") is not None:
+            case.body["assignee_id"] = session()["user_id"]
         return
     if case.operation.path == "/api/auth/signin":
         _signins += 1
