@@ -102,8 +102,7 @@ include-path = "/api/{user_id}/tasks"
 include-method = "POST"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
 
-# An address already invited or of a member, and a list with 100 members and invitations, are a 409;
-# past 100 invitations a day, a 429 (the fuzzing user sends more than that in a run).
+# By contract: 409 for an address already invited or of a member, or a full list; 429 past 100 a day.
 [[operations]]
 include-path = "/api/{user_id}/lists/{list_id}/invitations"
 include-method = "POST"

@@ -34,6 +34,12 @@
 - Tasks: positive bodies of POST and PUT that carry `list_id` get the fuzzing user's default list,
   and a non-null `assignee_id` becomes the fuzzing user (it must be a member of the task's list: a
   400 by contract).
+- Invitations: positive cases get a fresh local part in the address, as sign-up does (an address
+  already invited to the list is a 409 by contract). Those without a list of the fuzzing user's
+  (a generated id) are sent by a throwaway inviter to a list of its own, replaced after 90
+  invitations: a user may send 100 a day (then a 429), and the fuzzing user keeps those for the
+  lists the stateful phase makes. Revoking likewise: unless the case names a pending invitation to
+  a list of the fuzzing user's, the inviter sends one more and the case revokes it.
 """
 
 from __future__ import annotations
@@ -156,6 +162,7 @@ _LIST_NEEDS = {
     ("/api/{user_id}/lists/{list_id}/members", "GET"): "read",
 }
 _MEMBER_ROUTE = "/api/{user_id}/lists/{list_id}/members/{member_id}"
+_REVOKE = ("/api/{user_id}/lists/{list_id}/invitations/{invitation_id}", "DELETE")
 _ANSWER_ROUTES = (
     "/api/{user_id}/invitations/{invitation_id}/accept",
     "/api/{user_id}/invitations/{invitation_id}/decline",
@@ -293,8 +300,19 @@ def _invitation_to_fuzzing_user() -> str:
     raise RuntimeError(f"no invitation to {user['email']}: {resp.status_code} {resp.text}")
 
 
-def _substitute_list_ids(case, negated: set, positive: bool) -> None:
-    """Real lists, members and invitations of the fuzzing user in place of generated ids."""
+def _is_pending(owner: dict[str, str], list_id, invitation_id) -> bool:
+    """Whether `invitation_id` names a pending invitation to a list `owner` owns."""
+    try:
+        uuid.UUID(str(list_id))
+    except ValueError:
+        return False
+    resp = _api("GET", f"/api/{owner['user_id']}/lists/{list_id}/invitations", owner["token"], ok=(200, 403, 404))
+    return resp.status_code == 200 and any(i["id"] == str(invitation_id) for i in resp.json())
+
+
+def _substitute_list_ids(case, negated: set, positive: bool) -> dict[str, str] | None:
+    """Real lists, members and invitations of the fuzzing user in place of generated ids. Returns
+    the user to send the case as when it is not the fuzzing user."""
     route = (case.operation.path, case.operation.method.upper())
     params = case.path_parameters or {}
 
@@ -319,6 +337,22 @@ def _substitute_list_ids(case, negated: set, positive: bool) -> None:
         if positive and not keep("invitation_id"):
             params["invitation_id"] = _invitation_to_fuzzing_user()
         return None
+    if (
+        route == _REVOKE
+        and positive
+        and not keep("list_id")
+        and not keep("invitation_id")
+        and ("user_id", ParameterLocation.PATH) not in negated
+        and not _is_pending(session(), params["list_id"], params["invitation_id"])
+    ):
+        # Invitation ids seen in earlier answers are mostly the throwaway inviter's (`share`
+        # below): it sends one more, which the case revokes.
+        inviter = _inviter()
+        inviter["sent"] += 1
+        sent = _invite(inviter["user"], inviter["list"], f"schemathesis-{uuid.uuid4().hex[:12]}@example.com")
+        if sent.status_code == 201:
+            params["list_id"], params["invitation_id"] = inviter["list"], sent.json()["id"]
+            return inviter["user"]
     need = _LIST_NEEDS.get(route)
     if need is None or keep("list_id"):
         return None
@@ -328,6 +362,13 @@ def _substitute_list_ids(case, negated: set, positive: bool) -> None:
         if positive:
             params["list_id"] = _new_list(session(), "Schemathesis (to delete)")
     elif need == "share":
+        if positive and ("user_id", ParameterLocation.PATH) not in negated:
+            # The fuzzing user keeps its 100 invitations a day for its own lists (the stateful
+            # phase's, made by POST /lists); the rest are sent by the throwaway inviter.
+            inviter = _inviter()
+            inviter["sent"] += 1
+            params["list_id"] = inviter["list"]
+            return inviter["user"]
         params["list_id"] = _shared_list()
     else:
         params["list_id"] = _default_list() if need == "read" else _shared_list()
@@ -383,7 +424,10 @@ class TodoApiAuth:
         if "user_id" in case.path_parameters and ("user_id", ParameterLocation.PATH) not in negated:
             case.path_parameters["user_id"] = data["user_id"]
         with _setup_lock:
-            _substitute_list_ids(case, negated, _is_positive(case))
+            acting = _substitute_list_ids(case, negated, _is_positive(case))
+        if acting is not None:
+            case.headers["Authorization"] = f"Bearer {acting['token']}"
+            case.path_parameters["user_id"] = acting["user_id"]
         if (
             case.query
             and case.query.get("list") is not None
@@ -426,11 +470,27 @@ _signins = 0
 
 # Where a task body names a list and an assignee.
 _TASK_WRITES = {("/api/{user_id}/tasks", "POST"), ("/api/{user_id}/tasks/{task_id}", "PUT")}
+_INVITATIONS = "/api/{user_id}/lists/{list_id}/invitations"
 
 
 def _is_positive(case) -> bool:
     meta = case.meta
     return meta is not None and meta.generation.mode.is_positive
+
+
+def _with_fresh_local_part(email: str) -> str:
+    """The address with a local part no other case used, still within the limits (a local part of
+    at most 64 characters, at most 255 once trimmed); unchanged when it is no address at all."""
+    match = _LOCAL_PART.match(email)
+    if match is None:
+        return email
+    fresh = uuid.uuid4().hex[:12]
+    local = match.group(2)
+    room = min(64, 255 - (len(email.strip()) - len(local)))
+    if room < 1:
+        return email
+    local = f"{fresh}.{local}" if len(local) + 13 <= room else fresh[:room]
+    return f"{match.group(1)}{local}@{email[match.end():]}"
 
 
 @schemathesis.hook
@@ -448,6 +508,11 @@ def before_call(context, case, kwargs):
         if case.body.get("assignee_id") is not None:
             case.body["assignee_id"] = session()["user_id"]
         return
+    if route == (_INVITATIONS, "POST"):
+        # An address already invited to the list, or of a member, is a 409 by contract.
+        if isinstance(case.body.get("email"), str):
+            case.body["email"] = _with_fresh_local_part(case.body["email"])
+        return
     if case.operation.path == "/api/auth/signin":
         _signins += 1
         if _signins % 2 == 0:
@@ -457,12 +522,5 @@ def before_call(context, case, kwargs):
     if case.operation.path != "/api/auth/signup":
         return
     email = case.body.get("email")
-    if not isinstance(email, str):
-        return
-    match = _LOCAL_PART.match(email)
-    if match is None:
-        return
-    fresh = uuid.uuid4().hex[:12]
-    local = match.group(2)
-    local = f"{fresh}.{local}" if len(local) + 13 <= 64 else fresh
-    case.body["email"] = f"{match.group(1)}{local}@{email[match.end():]}"
+    if isinstance(email, str):
+        case.body["email"] = _with_fresh_local_part(email)
