@@ -101,6 +101,12 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403",
 include-path = "/api/{user_id}/tasks"
 include-method = "POST"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
+
+# By contract: 409 for an address already invited or of a member, or a full list; 429 past 100 a day.
+[[operations]]
+include-path = "/api/{user_id}/lists/{list_id}/invitations"
+include-method = "POST"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 TOML
 
 # One worker: with several, Hypothesis parses source in threads and CPython 3.11 can fail with

@@ -19,6 +19,27 @@
   ends every session of its user, so it runs as a throwaway user.
 - Password change and account deletion: positive cases run as a throwaway user whose password is
   put in the body (a made-up one is a 400 by contract).
+- Lists: a generated `list_id` path parameter (or the task list's `list` filter) that does not name
+  a list the fuzzing user may use as the operation needs (member; owner or editor; owner; owner of
+  a list other than the default one) is replaced by one that does, made once and checked before
+  each use (a made-up id is a 404 by design). DELETE of a list gets a fresh list each time (the
+  default list cannot be deleted: a 400 by contract).
+- Members: the member routes get a list the fuzzing user owns with a second member, handed over by
+  a throwaway user (who made the list, invited the fuzzing user and made them owner), so none of
+  the fuzzing user's 100 invitations a day is spent. PATCH reuses one such list (after a PATCH that
+  made the other member owner, they hand it back before the next case); DELETE, which removes the
+  member, gets a fresh one each time.
+- Accepting and declining: a throwaway inviter invites the fuzzing user's address to a list of its
+  own, and the case answers that invitation (answering consumes it, so each case gets its own).
+- Tasks: positive bodies of POST and PUT that carry `list_id` get the fuzzing user's default list,
+  and a non-null `assignee_id` becomes the fuzzing user (it must be a member of the task's list: a
+  400 by contract).
+- Invitations: positive cases get a fresh local part in the address, as sign-up does (an address
+  already invited to the list is a 409 by contract). Those without a list of the fuzzing user's
+  (a generated id) are sent by a throwaway inviter to a list of its own, replaced after 90
+  invitations: a user may send 100 a day (then a 429), and the fuzzing user keeps those for the
+  lists the stateful phase makes. Revoking likewise: unless the case names a pending invitation to
+  a list of the fuzzing user's, the inviter sends one more and the case revokes it.
 """
 
 from __future__ import annotations
@@ -95,6 +116,265 @@ def _disposable_token() -> str:
     return resp.json()["access_token"]
 
 
+def _api(method: str, path: str, token: str, json=None, ok: tuple[int, ...] = (200, 201, 204)):
+    """A request of the hooks' own; any status outside `ok` is an error of the hooks' set-up."""
+    resp = requests.request(
+        method, f"{BASE_URL}{path}", json=json, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    if resp.status_code not in ok:
+        raise RuntimeError(f"{method} {path}: {resp.status_code} {resp.text}")
+    return resp
+
+
+def _throwaway() -> dict[str, str]:
+    email, data = _new_user()
+    return {"token": data["access_token"], "user_id": data["user_id"], "email": email}
+
+
+def _new_list(user: dict[str, str], name: str) -> str:
+    return _api("POST", f"/api/{user['user_id']}/lists", user["token"], json={"name": name}).json()["id"]
+
+
+def _invite(owner: dict[str, str], list_id: str, email: str) -> requests.Response:
+    return _api(
+        "POST",
+        f"/api/{owner['user_id']}/lists/{list_id}/invitations",
+        owner["token"],
+        json={"email": email, "role": "editor"},
+        ok=(201, 409, 429),
+    )
+
+
+def _answer(user: dict[str, str], invitation_id: str, verb: str = "accept") -> None:
+    _api("POST", f"/api/{user['user_id']}/invitations/{invitation_id}/{verb}", user["token"])
+
+
+# What an operation on `/api/{user_id}/lists/{list_id}...` needs of the list: the fuzzing user a
+# member (`read`), an owner or editor (`write`), the owner (`own`), the owner of a list that is not
+# the default one (`share`, `delete`).
+_LIST_NEEDS = {
+    ("/api/{user_id}/lists/{list_id}", "GET"): "read",
+    ("/api/{user_id}/lists/{list_id}", "PATCH"): "write",
+    ("/api/{user_id}/lists/{list_id}", "DELETE"): "delete",
+    ("/api/{user_id}/lists/{list_id}/invitations", "GET"): "own",
+    ("/api/{user_id}/lists/{list_id}/invitations", "POST"): "share",
+    ("/api/{user_id}/lists/{list_id}/invitations/{invitation_id}", "DELETE"): "own",
+    ("/api/{user_id}/lists/{list_id}/members", "GET"): "read",
+}
+_MEMBER_ROUTE = "/api/{user_id}/lists/{list_id}/members/{member_id}"
+_REVOKE = ("/api/{user_id}/lists/{list_id}/invitations/{invitation_id}", "DELETE")
+_ANSWER_ROUTES = (
+    "/api/{user_id}/invitations/{invitation_id}/accept",
+    "/api/{user_id}/invitations/{invitation_id}/decline",
+)
+
+# Lists, members and invitations the hooks made (`session()` takes `_lock`, so not that one).
+_setup_lock = threading.RLock()
+_cache: dict[str, object] = {}
+
+
+def _list_of_fuzzing_user(list_id) -> dict | None:
+    """The list as the fuzzing user sees it, or `None` when they are not a member (or it is no id)."""
+    try:
+        uuid.UUID(str(list_id))
+    except ValueError:
+        return None
+    user = session()
+    resp = _api("GET", f"/api/{user['user_id']}/lists/{list_id}", user["token"], ok=(200, 404))
+    return resp.json() if resp.status_code == 200 else None
+
+
+def _serves(found: dict | None, need: str) -> bool:
+    if found is None:
+        return False
+    if need == "read":
+        return True
+    if need == "write":
+        return found["role"] in ("owner", "editor")
+    return found["role"] == "owner" and (need == "own" or not found["is_default"])
+
+
+def _default_list() -> str:
+    if "inbox" not in _cache:
+        user = session()
+        lists = _api("GET", f"/api/{user['user_id']}/lists", user["token"]).json()
+        _cache["inbox"] = next(found["id"] for found in lists if found["is_default"])
+    return _cache["inbox"]
+
+
+def _shared_list() -> str:
+    """A list the fuzzing user owns that is not their default one (checked: a case may delete it)."""
+    cached = _cache.get("own")
+    if cached is None or not _serves(_list_of_fuzzing_user(cached), "share"):
+        _cache["own"] = cached = _new_list(session(), "Schemathesis")
+    return cached
+
+
+def _handed_over() -> tuple[str, dict[str, str]]:
+    """A list the fuzzing user owns with one other member, without an invitation of the fuzzing
+    user's (100 a day): a throwaway user makes it, invites the fuzzing user and hands it over."""
+    user, other = session(), _throwaway()
+    list_id = _new_list(other, "Schemathesis shared")
+    invitation = _invite(other, list_id, user["email"])
+    if invitation.status_code != 201:
+        raise RuntimeError(f"a new list's first invitation: {invitation.status_code} {invitation.text}")
+    _answer(user, invitation.json()["id"])
+    _api(
+        "PATCH",
+        f"/api/{other['user_id']}/lists/{list_id}/members/{user['user_id']}",
+        other["token"],
+        json={"role": "owner"},
+    )
+    return list_id, other
+
+
+def _member_to_change() -> tuple[str, str]:
+    """For PATCH of a member: one list with a second member, reused while it is still so (a PATCH
+    that made the other member owner is undone by them handing it back)."""
+    user = session()
+    cached = _cache.get("patch")
+    if cached is not None:
+        list_id, other = cached
+        resp = _api("GET", f"/api/{user['user_id']}/lists/{list_id}/members", user["token"], ok=(200, 404))
+        roles = {m["user_id"]: m["role"] for m in resp.json()} if resp.status_code == 200 else {}
+        if roles.get(other["user_id"]) == "owner" and user["user_id"] in roles:
+            _api(
+                "PATCH",
+                f"/api/{other['user_id']}/lists/{list_id}/members/{user['user_id']}",
+                other["token"],
+                json={"role": "owner"},
+            )
+        elif roles.get(user["user_id"]) != "owner" or other["user_id"] not in roles:
+            cached = None
+    if cached is None:
+        _cache["patch"] = cached = _handed_over()
+    list_id, other = cached
+    return list_id, other["user_id"]
+
+
+def _member_to_remove() -> tuple[str, str]:
+    """For DELETE of a member, which consumes the membership: a fresh list each time. The previous
+    one (the fuzzing user's, now without other members) is deleted first."""
+    user = session()
+    previous = _cache.pop("removed", None)
+    if previous is not None:
+        _api("DELETE", f"/api/{user['user_id']}/lists/{previous}", user["token"], ok=(204, 403, 404))
+    list_id, other = _handed_over()
+    _cache["removed"] = list_id
+    return list_id, other["user_id"]
+
+
+# A throwaway inviter sends at most this many invitations, to one list of its own, before the next
+# one takes over (a user may send 100 a day, and a list has at most 100 members and invitations).
+_INVITER_BUDGET = 90
+
+
+def _inviter() -> dict:
+    inviter = _cache.get("inviter")
+    if inviter is None or inviter["sent"] >= _INVITER_BUDGET:
+        owner = _throwaway()
+        inviter = _cache["inviter"] = {"user": owner, "list": _new_list(owner, "Schemathesis invites"), "sent": 0}
+    return inviter
+
+
+def _invitation_to_fuzzing_user() -> str:
+    """An invitation to the fuzzing user's address, pending, for accept and decline to answer."""
+    user = session()
+    for _ in range(3):
+        inviter = _inviter()
+        owner, list_id = inviter["user"], inviter["list"]
+        resp = _invite(owner, list_id, user["email"])
+        if resp.status_code == 201:
+            inviter["sent"] += 1
+            return resp.json()["id"]
+        detail = resp.json().get("detail")
+        if detail == "Already invited":
+            # A case that did not answer it (a negative one): it is still pending, use it.
+            pending = _api("GET", f"/api/{owner['user_id']}/lists/{list_id}/invitations", owner["token"]).json()
+            return next(i["id"] for i in pending if i["email"] == user["email"])
+        if detail == "Already a member of this list":
+            # The last case accepted: leave, to be invited again.
+            _api("DELETE", f"/api/{user['user_id']}/lists/{list_id}/members/{user['user_id']}", user["token"])
+        else:
+            inviter["sent"] = _INVITER_BUDGET
+    raise RuntimeError(f"no invitation to {user['email']}: {resp.status_code} {resp.text}")
+
+
+def _is_pending(owner: dict[str, str], list_id, invitation_id) -> bool:
+    """Whether `invitation_id` names a pending invitation to a list `owner` owns."""
+    try:
+        uuid.UUID(str(list_id))
+    except ValueError:
+        return False
+    resp = _api("GET", f"/api/{owner['user_id']}/lists/{list_id}/invitations", owner["token"], ok=(200, 403, 404))
+    return resp.status_code == 200 and any(i["id"] == str(invitation_id) for i in resp.json())
+
+
+def _substitute_list_ids(case, negated: set, positive: bool) -> dict[str, str] | None:
+    """Real lists, members and invitations of the fuzzing user in place of generated ids. Returns
+    the user to send the case as when it is not the fuzzing user."""
+    route = (case.operation.path, case.operation.method.upper())
+    params = case.path_parameters or {}
+
+    def keep(name: str) -> bool:
+        return name not in params or (name, ParameterLocation.PATH) in negated
+
+    if route[0] == _MEMBER_ROUTE:
+        if keep("list_id") and keep("member_id"):
+            return None
+        if route[1] == "DELETE":
+            if not positive:
+                return None
+            list_id, member_id = _member_to_remove()
+        else:
+            list_id, member_id = _member_to_change()
+        if not keep("list_id"):
+            params["list_id"] = list_id
+        if not keep("member_id"):
+            params["member_id"] = member_id
+        return None
+    if route[0] in _ANSWER_ROUTES:
+        if positive and not keep("invitation_id"):
+            params["invitation_id"] = _invitation_to_fuzzing_user()
+        return None
+    if (
+        route == _REVOKE
+        and positive
+        and not keep("list_id")
+        and not keep("invitation_id")
+        and ("user_id", ParameterLocation.PATH) not in negated
+        and not _is_pending(session(), params["list_id"], params["invitation_id"])
+    ):
+        # Invitation ids seen in earlier answers are mostly the throwaway inviter's (`share`
+        # below): it sends one more, which the case revokes.
+        inviter = _inviter()
+        inviter["sent"] += 1
+        sent = _invite(inviter["user"], inviter["list"], f"schemathesis-{uuid.uuid4().hex[:12]}@example.com")
+        if sent.status_code == 201:
+            params["list_id"], params["invitation_id"] = inviter["list"], sent.json()["id"]
+            return inviter["user"]
+    need = _LIST_NEEDS.get(route)
+    if need is None or keep("list_id"):
+        return None
+    if _serves(_list_of_fuzzing_user(params["list_id"]), need):
+        return None
+    if need == "delete":
+        if positive:
+            params["list_id"] = _new_list(session(), "Schemathesis (to delete)")
+    elif need == "share":
+        if positive and ("user_id", ParameterLocation.PATH) not in negated:
+            # The fuzzing user keeps its 100 invitations a day for its own lists (the stateful
+            # phase's, made by POST /lists); the rest are sent by the throwaway inviter.
+            inviter = _inviter()
+            inviter["sent"] += 1
+            params["list_id"] = inviter["list"]
+            return inviter["user"]
+        params["list_id"] = _shared_list()
+    else:
+        params["list_id"] = _default_list() if need == "read" else _shared_list()
+    return None
+
+
 # Operations that check the account's password, and the body field that carries it.
 _PASSWORD_CHECKED = {
     ("/api/auth/password", "PUT"): "current_password",
@@ -143,6 +423,20 @@ class TodoApiAuth:
         case.headers["Authorization"] = f"Bearer {token}"
         if "user_id" in case.path_parameters and ("user_id", ParameterLocation.PATH) not in negated:
             case.path_parameters["user_id"] = data["user_id"]
+        with _setup_lock:
+            acting = _substitute_list_ids(case, negated, _is_positive(case))
+        if acting is not None:
+            case.headers["Authorization"] = f"Bearer {acting['token']}"
+            case.path_parameters["user_id"] = acting["user_id"]
+        if (
+            case.query
+            and case.query.get("list") is not None
+            and ("list", ParameterLocation.QUERY) not in negated
+            and _is_positive(case)
+        ):
+            with _setup_lock:
+                if _list_of_fuzzing_user(case.query["list"]) is None:
+                    case.query["list"] = _default_list()
         if case.query and "cursor" in case.query and ("cursor", ParameterLocation.QUERY) not in negated:
             cursor = _cursor_for(case.query, data)
             if cursor is None:
@@ -174,16 +468,50 @@ def _cursor_for(query: dict, data: dict[str, str]) -> str | None:
 _LOCAL_PART = re.compile(r"^(\s*)([^@]*)@")
 _signins = 0
 
+# Where a task body names a list and an assignee.
+_TASK_WRITES = {("/api/{user_id}/tasks", "POST"), ("/api/{user_id}/tasks/{task_id}", "PUT")}
+_INVITATIONS = "/api/{user_id}/lists/{list_id}/invitations"
+
 
 def _is_positive(case) -> bool:
     meta = case.meta
     return meta is not None and meta.generation.mode.is_positive
 
 
+def _with_fresh_local_part(email: str) -> str:
+    """The address with a local part no other case used, still within the limits (a local part of
+    at most 64 characters, at most 255 once trimmed); unchanged when it is no address at all."""
+    match = _LOCAL_PART.match(email)
+    if match is None:
+        return email
+    fresh = uuid.uuid4().hex[:12]
+    local = match.group(2)
+    room = min(64, 255 - (len(email.strip()) - len(local)))
+    if room < 1:
+        return email
+    local = f"{fresh}.{local}" if len(local) + 13 <= room else fresh[:room]
+    return f"{match.group(1)}{local}@{email[match.end():]}"
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
     global _signins
     if not isinstance(case.body, dict) or not _is_positive(case):
+        return
+    route = (case.operation.path, case.operation.method.upper())
+    if route in _TASK_WRITES:
+        # The assignee must be a member of the task's list (a 400 by contract): the fuzzing user is
+        # one of every list they can write, and of their default list.
+        if "list_id" in case.body:
+            with _setup_lock:
+                case.body["list_id"] = _default_list()
+        if case.body.get("assignee_id") is not None:
+            case.body["assignee_id"] = session()["user_id"]
+        return
+    if route == (_INVITATIONS, "POST"):
+        # An address already invited to the list, or of a member, is a 409 by contract.
+        if isinstance(case.body.get("email"), str):
+            case.body["email"] = _with_fresh_local_part(case.body["email"])
         return
     if case.operation.path == "/api/auth/signin":
         _signins += 1
@@ -194,12 +522,5 @@ def before_call(context, case, kwargs):
     if case.operation.path != "/api/auth/signup":
         return
     email = case.body.get("email")
-    if not isinstance(email, str):
-        return
-    match = _LOCAL_PART.match(email)
-    if match is None:
-        return
-    fresh = uuid.uuid4().hex[:12]
-    local = match.group(2)
-    local = f"{fresh}.{local}" if len(local) + 13 <= 64 else fresh
-    case.body["email"] = f"{match.group(1)}{local}@{email[match.end():]}"
+    if isinstance(email, str):
+        case.body["email"] = _with_fresh_local_part(email)
