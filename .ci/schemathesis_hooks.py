@@ -33,7 +33,9 @@
   own, and the case answers that invitation (answering consumes it, so each case gets its own).
 - Tasks: positive bodies of POST and PUT that carry `list_id` get the fuzzing user's default list,
   and a non-null `assignee_id` becomes the fuzzing user (it must be a member of the task's list: a
-  400 by contract).
+  400 by contract); `parent_id` becomes null, `timezone` a real zone, a non-null `recurrence` a
+  rule of the subset with a due date (each otherwise a 400 by contract).
+- Tokens: deleting one gets a real token of the fuzzing user's.
 - Invitations: positive cases get a fresh local part in the address, as sign-up does (an address
   already invited to the list is a 409 by contract). Those without a list of the fuzzing user's
   (a generated id) are sent by a throwaway inviter to a list of its own, replaced after 90
@@ -423,6 +425,13 @@ class TodoApiAuth:
         case.headers["Authorization"] = f"Bearer {token}"
         if "user_id" in case.path_parameters and ("user_id", ParameterLocation.PATH) not in negated:
             case.path_parameters["user_id"] = data["user_id"]
+        if (
+            "token_id" in case.path_parameters
+            and ("token_id", ParameterLocation.PATH) not in negated
+            and _is_positive(case)
+        ):
+            # A made-up token id is a 404 by design: delete one of the fuzzing user's tokens.
+            case.path_parameters["token_id"] = _a_token_of(data)
         with _setup_lock:
             acting = _substitute_list_ids(case, negated, _is_positive(case))
         if acting is not None:
@@ -445,6 +454,19 @@ class TodoApiAuth:
                 case.query["cursor"] = cursor
         if case.query and "since" in case.query and ("since", ParameterLocation.QUERY) not in negated:
             case.query["since"] = data["since"]
+
+
+def _a_token_of(data: dict[str, str]) -> str:
+    """The id of a personal access token of the fuzzing user, made if it has none."""
+    headers = {"Authorization": f"Bearer {data['token']}"}
+    url = f"{BASE_URL}/api/{data['user_id']}/tokens"
+    tokens = requests.get(url, headers=headers, timeout=30)
+    tokens.raise_for_status()
+    if tokens.json():
+        return tokens.json()[0]["id"]
+    made = requests.post(url, json={"name": "to delete", "scope": "read"}, headers=headers, timeout=30)
+    made.raise_for_status()
+    return made.json()["id"]
 
 
 def _cursor_for(query: dict, data: dict[str, str]) -> str | None:
@@ -507,6 +529,17 @@ def before_call(context, case, kwargs):
                 case.body["list_id"] = _default_list()
         if case.body.get("assignee_id") is not None:
             case.body["assignee_id"] = session()["user_id"]
+        # A made-up parent is a 400 by contract, and so are an unknown zone and a rule outside the
+        # subset (the schema cannot say which strings those are); a recurring task needs a due date.
+        if case.body.get("parent_id") is not None:
+            case.body["parent_id"] = None
+        if "timezone" in case.body:
+            case.body["timezone"] = "Europe/Berlin"
+        if case.body.get("recurrence") is not None:
+            case.body["recurrence"] = "FREQ=WEEKLY;BYDAY=MO,TH"
+            case.body["due_at"] = "2027-01-04T09:00:00Z"
+        elif "due_at" in case.body and case.body["due_at"] is None:
+            case.body["recurrence"] = None
         return
     if route == (_INVITATIONS, "POST"):
         # An address already invited to the list, or of a member, is a 409 by contract.

@@ -421,7 +421,7 @@ impl TokenInput {
     pub fn parse(req: &Request) -> ApiResult<TokenInput> {
         let map = body::object(req)?;
         let mut f = Fields::new(&map);
-        let name = f.string("name", "Name", true).map(str::trim);
+        let name = f.string("name", "Name", true);
         let name = name.and_then(|n| {
             let ok = (1..=100).contains(&n.chars().count());
             if !ok {
@@ -439,8 +439,12 @@ impl TokenInput {
         });
         let days = match f.get("expires_in_days") {
             None | Some(Value::Null) => Some(None),
-            Some(Value::Number(n)) if n.as_i64().is_some_and(|d| (1..=3650).contains(&d)) => {
-                Some(n.as_i64().map(|d| d as i32))
+            // 30 and 30.0 are the same JSON number.
+            Some(Value::Number(n))
+                if n.as_f64()
+                    .is_some_and(|d| d.fract() == 0.0 && (1.0..=3650.0).contains(&d)) =>
+            {
+                Some(n.as_f64().map(|d| d as i32))
             }
             Some(_) => {
                 f.fail(

@@ -36,7 +36,7 @@ fn a_token_is_shown_once_starts_with_todo_and_is_stored_only_as_a_hash() {
     let resp = make(
         &app,
         &user,
-        json!({ "name": "  backup script ", "scope": "read", "expires_in_days": 30 }),
+        json!({ "name": "backup script", "scope": "read", "expires_in_days": 30.0 }),
     );
     assert_eq!(resp.status, 201, "{}", resp.body);
     let made = resp.json();
