@@ -8,7 +8,8 @@ use super::path::Path;
 use super::tasks::{LIST_NOT_FOUND, ROLE_FORBIDS};
 use super::App;
 use crate::auth::caller::Caller;
-use crate::db::lists::{self, Answer, Created, Invited, Removal, RoleChange};
+use crate::db::invitations::{self, Answer, Invited};
+use crate::db::lists::{self, Created, Removal, RoleChange};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
 use uuid::Uuid;
@@ -93,7 +94,7 @@ pub fn delete(app: &App, _: &Request, path: &Path, me: &Caller) -> ApiResult<Res
 pub fn invite(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult<Response> {
     let list = list_id(path)?;
     let input = InvitationInput::parse(req)?;
-    match lists::invite(&mut *app.db()?, me, list, &input.email, input.role)? {
+    match invitations::invite(&mut *app.db()?, me, list, &input.email, input.role)? {
         Invited::Done(invitation) => {
             tell(app, &invitation.members);
             Ok(Response::json_bytes(201, invitation.json))
@@ -112,7 +113,7 @@ pub fn invite(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult<R
 
 pub fn invitations_of(app: &App, _: &Request, path: &Path, me: &Caller) -> ApiResult<Response> {
     let list = list_id(path)?;
-    match lists::invitations_of(&mut *app.db()?, me, list)? {
+    match invitations::invitations_of(&mut *app.db()?, me, list)? {
         Some(body) => Ok(Response::json_bytes(200, body)),
         None => Err(refused(app, me, list)?),
     }
@@ -122,7 +123,7 @@ pub fn revoke_invitation(app: &App, _: &Request, path: &Path, me: &Caller) -> Ap
     let list = list_id(path)?;
     let invitation = path.invitation.ok_or(INVITATION_NOT_FOUND)?;
     let mut conn = app.db()?;
-    if let Some(members) = lists::revoke_invitation(&mut conn, me, list, invitation)? {
+    if let Some(members) = invitations::revoke_invitation(&mut conn, me, list, invitation)? {
         tell(app, &members);
         return Ok(Response::empty(204));
     }
@@ -134,13 +135,13 @@ pub fn revoke_invitation(app: &App, _: &Request, path: &Path, me: &Caller) -> Ap
 }
 
 pub fn invitations_to(app: &App, _: &Request, _: &Path, me: &Caller) -> ApiResult<Response> {
-    let body = lists::invitations_to(&mut *app.db()?, me)?.ok_or(ApiError::InvalidToken)?;
+    let body = invitations::invitations_to(&mut *app.db()?, me)?.ok_or(ApiError::InvalidToken)?;
     Ok(Response::json_bytes(200, body))
 }
 
 fn answer(app: &App, path: &Path, me: &Caller, accept: bool) -> ApiResult<Response> {
     let invitation = path.invitation.ok_or(INVITATION_NOT_FOUND)?;
-    match lists::answer(&mut *app.db()?, me, invitation, accept)? {
+    match invitations::answer(&mut *app.db()?, me, invitation, accept)? {
         Answer::Joined(body, members) => {
             tell(app, &members);
             Ok(Response::json_bytes(200, body))

@@ -12,6 +12,7 @@ mod list_query;
 pub mod lists;
 pub mod live;
 pub mod path;
+mod schedule;
 pub mod service;
 pub mod sync;
 pub mod tasks;

@@ -6,18 +6,18 @@ use super::input::{invalid, NewTask, TaskPatch};
 use super::list_cache::{Cached, Span};
 use super::list_query::ListQuery;
 use super::path::{Path, TaskId};
+use super::schedule::{plan, planned, replan, reschedule};
 use super::sync::{if_match, list_etag, list_tag, task_response, with_list_etag};
 use super::{idempotent, App};
 use crate::auth::caller::Caller;
 use crate::db::task_list::{self, Position, Whole};
-use crate::db::{self, lists, task_json, tasks};
-use crate::domain::{DueAt, Recurrence, Zone};
+use crate::db::{self, lists, schedule, task_json, tasks};
+use crate::domain::{DueAt, Zone};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
-use chrono::{DateTime, Utc};
 use serde_json::json;
 
-const NOT_FOUND: ApiError = ApiError::NotFound("Task not found");
+pub const NOT_FOUND: ApiError = ApiError::NotFound("Task not found");
 pub const LIST_NOT_FOUND: ApiError = ApiError::NotFound("List not found");
 pub const ROLE_FORBIDS: ApiError =
     ApiError::NotAllowed("Your role in this list does not allow this");
@@ -217,69 +217,6 @@ pub fn create(app: &App, req: &Request, _: &Path, me: &Caller) -> ApiResult<Resp
     }
 }
 
-/// The next occurrences of a recurring task (none for a task that does not recur): computed
-/// when its rule, zone or due date is set, and kept with it, so completing it is one statement.
-fn plan(
-    rule: Option<&Recurrence>,
-    zone: Zone,
-    start: Option<DateTime<Utc>>,
-    due: Option<DateTime<Utc>>,
-) -> ApiResult<tasks::Schedule> {
-    let mut schedule = tasks::Schedule {
-        recurrence: rule.map(|r| r.to_string()),
-        timezone: zone.name().to_string(),
-        start,
-        next: None,
-        ended: false,
-    };
-    if let Some(rule) = rule {
-        let (Some(start), Some(due)) = (start, due) else {
-            return Err(ApiError::Validation(vec![invalid(
-                "recurrence",
-                "A recurring task needs a due_at",
-            )]));
-        };
-        let (next, ended) = rule
-            .after(zone, start, due, UPCOMING)
-            .map_err(|problem| ApiError::Validation(vec![invalid("recurrence", &problem)]))?;
-        schedule.next = Some(next);
-        schedule.ended = ended;
-    }
-    Ok(schedule)
-}
-
-/// Occurrences kept ahead; a write that leaves fewer than half computes them again.
-const UPCOMING: u16 = 8;
-
-/// After a write: a recurring task that has used up most of its kept occurrences gets the next
-/// ones (a statement that is not a change: see `tasks::set_next`).
-fn planned(conn: &mut db::Conn, task: &tasks::TaskRow) -> ApiResult<()> {
-    let Some(stored) = task.refill()? else {
-        return Ok(());
-    };
-    replan(conn, task.id()?, &stored)
-}
-
-fn replan(conn: &mut db::Conn, id: i64, stored: &tasks::Stored) -> ApiResult<()> {
-    let Some(rule) = stored
-        .recurrence
-        .as_deref()
-        .and_then(|r| Recurrence::parse(r).ok())
-    else {
-        return Ok(());
-    };
-    let zone = Zone::parse(&stored.timezone).unwrap_or(Zone::UTC);
-    let (Some(start), Some(due)) = (stored.start.or(stored.due_at), stored.due_at) else {
-        return Ok(());
-    };
-    // A rule the engine cannot run (set by plain SQL) ends: the next completion completes it.
-    let (next, ended) = rule
-        .after(zone, start, due, UPCOMING)
-        .unwrap_or((Vec::new(), true));
-    tasks::set_next(conn, id, stored, &next, ended)?;
-    Ok(())
-}
-
 /// The parent rules broken by a write (the `task_tree` trigger's own SQLSTATEs), as a 400.
 fn parent_refused(e: postgres::Error) -> ApiError {
     let message = match e.code().map(|c| c.code()) {
@@ -313,7 +250,7 @@ fn not_a_member(field: &'static str) -> ApiError {
 
 /// A write's change, committed: every member's streams, on every instance, are told to look.
 fn told(app: &App, task: &tasks::TaskRow) {
-    for member in task.members().unwrap_or_default() {
+    for (member, _) in task.numbers().unwrap_or_default() {
         app.notifier.changed(member);
     }
 }
@@ -395,50 +332,6 @@ pub fn update(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult<R
 
 const RESCHEDULE_TRIES: usize = 5;
 
-/// A `PUT` that changes when the task is due or how it recurs, or completes it: the schedule it
-/// leaves, computed from the one stored (which the write checks is still the task's). `None` for a
-/// completion of a task that does not recur.
-fn reschedule(
-    conn: &mut db::Conn,
-    me: &Caller,
-    id: i64,
-    patch: &TaskPatch,
-) -> ApiResult<Option<(tasks::Schedule, tasks::Stored)>> {
-    let Some(seen) = tasks::stored(conn, me, id)? else {
-        return Err(NOT_FOUND);
-    };
-    if !patch.reschedules() && seen.recurrence.is_none() {
-        return Ok(None);
-    }
-    let rule = match &patch.recurrence {
-        Some(rule) => rule.clone(),
-        None => seen
-            .recurrence
-            .as_deref()
-            .and_then(|r| Recurrence::parse(r).ok()),
-    };
-    let zone = match patch.timezone {
-        Some(zone) => zone,
-        None => Zone::parse(&seen.timezone).unwrap_or(Zone::UTC),
-    };
-    let due = match patch.due_at {
-        Some(due) => due.map(DueAt::utc),
-        None => seen.due_at,
-    };
-    // A rule set now starts at the due date it is set with; one kept keeps its start.
-    let start = match patch.recurrence {
-        Some(_) => due,
-        None => seen.start.or(due),
-    };
-    if rule.is_some() && due.is_none() && patch.due_at.is_some() {
-        return Err(ApiError::Validation(vec![invalid(
-            "due_at",
-            "A recurring task needs a due_at",
-        )]));
-    }
-    Ok(Some((plan(rule.as_ref(), zone, start, due)?, seen)))
-}
-
 /// Why a `PUT` changed nothing, in the order a reader of the contract expects: the task (404,
 /// 403), the list it moves to (404, 403), the assignee (400), then `If-Match` (412).
 fn not_updated(
@@ -491,7 +384,7 @@ pub fn toggle(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult<R
     let mut toggled = tasks::toggle(conn, me, id, expected.as_deref())?;
     // An open recurring task whose next occurrences were never computed: compute them, once.
     if toggled.is_none() {
-        if let Some(stored) = tasks::unplanned(conn, me, id)? {
+        if let Some(stored) = schedule::unplanned(conn, me, id)? {
             replan(conn, id, &stored)?;
             toggled = tasks::toggle(conn, me, id, expected.as_deref())?;
         }

@@ -5,6 +5,7 @@
 //! (`role_in` tells which). The list and the tag counts are in `task_list`. The SQL texts are
 //! public so the bench runs the very same statements.
 
+pub use super::schedule::{Schedule, Stored};
 use super::{Conn, DbResult};
 use crate::auth::caller::Caller;
 use crate::domain::{Description, DueAt, Priority, Tags, Title};
@@ -24,19 +25,16 @@ macro_rules! task_columns {
 
 /// After the task's columns: a list in title order adds `title_key`, a write its own columns.
 const TITLE_KEY: usize = 18;
-const MEMBERS: usize = 19;
-const REFILL: usize = 20;
-const RULE_START: usize = 21;
-const NUMBERS: usize = 22;
+const REFILL: usize = 19;
+const RULE_START: usize = 20;
+const NUMBERS: usize = 21;
 
-/// A write's extra columns (the first a placeholder where a list puts `title_key`): every member
-/// of the task's list (and of the list it left) to be told, whether the next occurrences of a
-/// recurring task need computing again, the rule's start, and each member's new change number.
+/// A write's extra columns (the first a placeholder where a list puts `title_key`): whether the
+/// next occurrences of a recurring task need computing again, the rule's start, and the change
+/// number the write took for each member who saw or sees the task (the trigger's `todo.numbers`).
 macro_rules! write_columns {
     () => {
-        ", NULL, ARRAY(SELECT m.user_id FROM memberships m \
-           WHERE m.list_id = t.list_id OR m.list_id = (SELECT was FROM before)), \
-           t.recurrence IS NOT NULL AND NOT t.completed \
+        ", NULL, t.recurrence IS NOT NULL AND NOT t.completed \
            AND (t.next_dues IS NULL OR (cardinality(t.next_dues) < 4 AND NOT t.dues_end)), \
            t.recurrence_start, current_setting('todo.numbers', true)"
     };
@@ -75,22 +73,10 @@ impl TaskRow {
         self.0.try_get(TITLE_KEY)
     }
 
-    /// Only from a write of one task: who must be told of it.
-    pub fn members(&self) -> DbResult<Vec<Uuid>> {
-        self.0.try_get(MEMBERS)
-    }
-
-    /// Only from a write of one task: the change number it took for each member who sees it.
+    /// Only from a write of one task: the change number it took for each member who saw or sees
+    /// the task, every one of whom is to be told.
     pub fn numbers(&self) -> DbResult<Vec<(Uuid, i64)>> {
-        let text: Option<&str> = self.0.try_get(NUMBERS)?;
-        Ok(text
-            .unwrap_or_default()
-            .split(',')
-            .filter_map(|pair| {
-                let (user, n) = pair.split_once(' ')?;
-                Some((Uuid::parse_str(user).ok()?, n.parse().ok()?))
-            })
-            .collect())
+        Ok(numbers(self.0.try_get(NUMBERS)?))
     }
 
     /// Only from a write of one task: a recurring task whose next occurrences need computing
@@ -112,27 +98,6 @@ impl From<Row> for TaskRow {
     fn from(row: Row) -> TaskRow {
         TaskRow(row)
     }
-}
-
-/// How a task recurs, as stored.
-#[derive(Debug, Clone)]
-pub struct Stored {
-    pub recurrence: Option<String>,
-    pub timezone: String,
-    /// The rule's DTSTART.
-    pub start: Option<DateTime<Utc>>,
-    pub due_at: Option<DateTime<Utc>>,
-}
-
-/// A task's recurrence as a write sets it: the rule, its zone and start, and the occurrences after
-/// its due date (`ended`: there are no others).
-#[derive(Debug, Clone)]
-pub struct Schedule {
-    pub recurrence: Option<String>,
-    pub timezone: String,
-    pub start: Option<DateTime<Utc>>,
-    pub next: Option<Vec<DateTime<Utc>>>,
-    pub ended: bool,
 }
 
 /// The fields of a new task, all checked.
@@ -162,7 +127,7 @@ pub const CREATE_SQL: &str = concat!(
            AND ($10::uuid IS NULL OR EXISTS (
                SELECT FROM memberships a WHERE a.list_id = m.list_id AND a.user_id = $10))
            AND session_ok($1, $8)
-     ), before AS (SELECT NULL::uuid AS was)
+     )
      INSERT INTO tasks AS t (user_id, list_id, last_writer, title, description, completed,
                              priority, due_at, tags, completed_at, assignee_id, parent_id,
                              recurrence, timezone, recurrence_start, next_dues, dues_end)
@@ -253,7 +218,7 @@ macro_rules! update_sql {
                 "WITH mine AS (
                      SELECT list_id FROM memberships
                      WHERE user_id = $1 AND (role <> 'viewer' OR NOT $16)
-                 ), before AS (SELECT list_id AS was FROM tasks WHERE id = $2)
+                 )
                  UPDATE tasks t SET
                      title = COALESCE($3, title),
                      description = CASE WHEN $4 THEN $5 ELSE description END,
@@ -385,8 +350,7 @@ macro_rules! toggle_advances {
 /// [`toggle`]: `$1` user, `$2` task id, `$3` session, `$4` expected `updated_at` values (NULL: any),
 /// `$5` writes (the route's need).
 pub const TOGGLE_SQL: &str = concat!(
-    "WITH before AS (SELECT NULL::uuid AS was)
-     UPDATE tasks t SET
+    "UPDATE tasks t SET
          completed = CASE WHEN ",
     toggle_advances!(),
     " THEN false ELSE NOT completed END,
@@ -435,6 +399,17 @@ pub fn toggle(
     Ok(me.vouch(row).map(TaskRow))
 }
 
+/// `"member n,member n"`, as the change trigger leaves it for the statement that wrote.
+fn numbers(text: Option<&str>) -> Vec<(Uuid, i64)> {
+    text.unwrap_or_default()
+        .split(',')
+        .filter_map(|pair| {
+            let (user, n) = pair.split_once(' ')?;
+            Some((Uuid::parse_str(user).ok()?, n.parse().ok()?))
+        })
+        .collect()
+}
+
 /// The members to tell when the task was deleted; `None` when nothing was.
 pub fn delete(
     conn: &mut Conn,
@@ -448,10 +423,12 @@ pub fn delete(
            AND t.list_id IN (
                SELECT list_id FROM memberships WHERE user_id = $1 AND (role <> 'viewer' OR NOT $5))
            AND ($4::timestamptz[] IS NULL OR updated_at = ANY($4))
-         RETURNING ARRAY(SELECT m.user_id FROM memberships m WHERE m.list_id = t.list_id)",
+         RETURNING current_setting('todo.numbers', true)",
         &[&me.user, &id, &me.session, &expected, &me.writes()],
     )?;
-    me.vouch(row).map(|r| r.try_get(0)).transpose()
+    me.vouch(row)
+        .map(|r| Ok(numbers(r.try_get(0)?).into_iter().map(|(m, _)| m).collect()))
+        .transpose()
 }
 
 /// After a write changed nothing: the caller's role in the task's list, `None` when the caller
@@ -465,60 +442,4 @@ pub fn role_in(conn: &mut Conn, me: &Caller, id: i64) -> DbResult<Option<(String
         &[&me.user, &id],
     )?;
     row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
-}
-
-/// How a task the caller can see recurs now (for a `PUT` that reschedules or completes it).
-pub fn stored(conn: &mut Conn, me: &Caller, id: i64) -> DbResult<Option<Stored>> {
-    let row = conn.query_opt(
-        "SELECT t.recurrence, t.timezone, t.recurrence_start, t.due_at FROM tasks t
-         WHERE t.id = $2 AND t.list_id IN (SELECT list_id FROM memberships WHERE user_id = $1)",
-        &[&me.user, &id],
-    )?;
-    row.map(|r| {
-        Ok(Stored {
-            recurrence: r.try_get(0)?,
-            timezone: r.try_get(1)?,
-            start: r.try_get(2)?,
-            due_at: r.try_get(3)?,
-        })
-    })
-    .transpose()
-}
-
-/// Keeps the next occurrences of a recurring task, unless it moved on meanwhile (its due date or
-/// rule changed: the write that did it computed its own). Not a change a client sees: `updated_at`
-/// stays, so the change trigger does not number it.
-pub fn set_next(
-    conn: &mut Conn,
-    id: i64,
-    was: &Stored,
-    next: &[DateTime<Utc>],
-    ended: bool,
-) -> DbResult<bool> {
-    Ok(conn.execute(
-        "UPDATE tasks SET next_dues = $4, dues_end = $5
-         WHERE id = $1 AND due_at IS NOT DISTINCT FROM $2 AND recurrence IS NOT DISTINCT FROM $3",
-        &[&id, &was.due_at, &was.recurrence, &next, &ended],
-    )? == 1)
-}
-
-/// An open recurring task the caller can see whose next occurrences are unknown (set by plain
-/// SQL, or before this version): what they are computed from.
-pub fn unplanned(conn: &mut Conn, me: &Caller, id: i64) -> DbResult<Option<Stored>> {
-    let row = conn.query_opt(
-        "SELECT t.recurrence, t.timezone, t.recurrence_start, t.due_at FROM tasks t
-         WHERE t.id = $2 AND t.list_id IN (SELECT list_id FROM memberships WHERE user_id = $1)
-           AND t.recurrence IS NOT NULL AND NOT t.completed
-           AND (t.next_dues IS NULL OR (cardinality(t.next_dues) = 0 AND NOT t.dues_end))",
-        &[&me.user, &id],
-    )?;
-    row.map(|r| {
-        Ok(Stored {
-            recurrence: r.try_get(0)?,
-            timezone: r.try_get(1)?,
-            start: r.try_get(2)?,
-            due_at: r.try_get(3)?,
-        })
-    })
-    .transpose()
 }
