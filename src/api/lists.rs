@@ -3,7 +3,7 @@
 //! filters by the caller's membership with that need, and a refusal is told apart afterwards: not
 //! a member (404), a member whose role does not allow it (403).
 
-use super::input::{InvitationInput, ListInput, RoleInput};
+use super::list_input::{InvitationInput, ListInput, RoleInput};
 use super::path::Path;
 use super::tasks::{LIST_NOT_FOUND, ROLE_FORBIDS};
 use super::App;

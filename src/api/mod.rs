@@ -8,6 +8,7 @@ pub(crate) mod cursor;
 mod idempotent;
 pub mod input;
 mod list_cache;
+mod list_input;
 mod list_query;
 pub mod lists;
 pub mod live;

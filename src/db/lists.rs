@@ -76,11 +76,7 @@ pub fn create(
     color: Option<&str>,
 ) -> DbResult<Option<Created>> {
     super::transaction(conn, |conn| {
-        let locked = conn.query_opt(
-            "SELECT 1 FROM users WHERE id = $1 AND session_ok($1, $2) FOR UPDATE",
-            &[&me.user, &me.session],
-        )?;
-        if me.vouch(locked).is_none() {
+        if !super::users::lock_caller(conn, me)? {
             return Ok(None);
         }
         // Counted after the lock, in a statement of its own: it sees every list committed before.

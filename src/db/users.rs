@@ -119,3 +119,13 @@ pub fn delete(conn: &mut Conn, user: Uuid) -> DbResult<Option<Vec<Uuid>>> {
         Ok(Some(told))
     })
 }
+
+/// Locks the caller's row for the rest of the transaction (a limit counted after it cannot be
+/// passed by a concurrent request); `false` when the session is gone.
+pub fn lock_caller(conn: &mut Conn, me: &Caller) -> DbResult<bool> {
+    let row = conn.query_opt(
+        "SELECT 1 FROM users WHERE id = $1 AND session_ok($1, $2) FOR UPDATE",
+        &[&me.user, &me.session],
+    )?;
+    Ok(me.vouch(row).is_some())
+}
