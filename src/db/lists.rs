@@ -190,7 +190,7 @@ pub fn drop_list(conn: &mut Conn, list: Uuid) -> DbResult<Vec<Uuid>> {
     Ok(members)
 }
 
-/// The default list's facts: is `list` the caller's default one?
+/// Is `list` a default list (an Inbox, which cannot be deleted or shared)?
 pub fn is_default(conn: &mut Conn, list: Uuid) -> DbResult<bool> {
     Ok(conn
         .query_opt("SELECT 1 FROM lists WHERE id = $1 AND is_default", &[&list])?

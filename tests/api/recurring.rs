@@ -880,25 +880,6 @@ fn a_recurring_task_created_completed_reopens_at_its_next_occurrence_on_the_next
     completions_move_due_to(&app, &user, &task, &["2027-01-02T09:00:00Z"]);
 }
 
-/// Two requests at once, released together; both answers.
-fn at_once(
-    first: impl FnOnce() -> Resp + Send,
-    second: impl FnOnce() -> Resp + Send,
-) -> (Resp, Resp) {
-    let barrier = Barrier::new(2);
-    std::thread::scope(|s| {
-        let one = s.spawn(|| {
-            barrier.wait();
-            first()
-        });
-        let two = s.spawn(|| {
-            barrier.wait();
-            second()
-        });
-        (one.join().unwrap(), two.join().unwrap())
-    })
-}
-
 #[test]
 fn two_concurrent_completions_by_put_or_by_put_and_toggle_advance_the_task_exactly_twice() {
     let app = TestApp::spawn();

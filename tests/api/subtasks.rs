@@ -7,7 +7,6 @@ use crate::support::*;
 use serde_json::{json, Value};
 use std::cell::RefCell;
 use std::collections::HashSet;
-use std::sync::Barrier;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -211,25 +210,6 @@ fn a_task_of_another_user_as_parent_is_a_400_like_an_unknown_id() {
     let children = list(&app, &stranger, &format!("?parent={theirs}"));
     assert!(children.is_empty(), "{children:?}");
     assert_eq!(list(&app, &user, "").len(), 1);
-}
-
-/// Runs `first` and `second` at once (released together by a barrier) and returns both answers.
-fn at_once(
-    first: impl FnOnce() -> Resp + Send,
-    second: impl FnOnce() -> Resp + Send,
-) -> (Resp, Resp) {
-    let barrier = Barrier::new(2);
-    std::thread::scope(|s| {
-        let one = s.spawn(|| {
-            barrier.wait();
-            first()
-        });
-        let two = s.spawn(|| {
-            barrier.wait();
-            second()
-        });
-        (one.join().unwrap(), two.join().unwrap())
-    })
 }
 
 #[test]

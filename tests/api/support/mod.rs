@@ -25,6 +25,7 @@ pub use tasks::*;
 pub use users::*;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Barrier;
 
 pub const SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
 pub const PASSWORD: &str = "Passw0rd!";
@@ -54,4 +55,23 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// Runs `first` and `second` at once (released together by a barrier) and returns both answers.
+pub fn at_once(
+    first: impl FnOnce() -> Resp + Send,
+    second: impl FnOnce() -> Resp + Send,
+) -> (Resp, Resp) {
+    let barrier = Barrier::new(2);
+    std::thread::scope(|s| {
+        let one = s.spawn(|| {
+            barrier.wait();
+            first()
+        });
+        let two = s.spawn(|| {
+            barrier.wait();
+            second()
+        });
+        (one.join().unwrap(), two.join().unwrap())
+    })
 }
