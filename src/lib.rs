@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod cors;
+pub mod dav;
 pub mod db;
 pub mod domain;
 pub mod error;

@@ -1,0 +1,1 @@
+//! `calendar-query` filters (RFC 4791 9.7), evaluated against one calendar object.
