@@ -92,7 +92,10 @@ pub fn dav_caller(app: &App, req: &Request, need: Need) -> ApiResult<Caller> {
     match caller::admit(&app.keys, header, need).map_err(refused)? {
         Credential::Signed(caller) => {
             caller.vouch_if(sessions::alive(&mut *app.db()?, &caller)?);
-            caller.vouched().then_some(caller).ok_or(ApiError::InvalidToken)
+            caller
+                .vouched()
+                .then_some(caller)
+                .ok_or(ApiError::InvalidToken)
         }
         Credential::Token(hash) => {
             let mut conn = app.db()?;

@@ -300,7 +300,15 @@ pub fn update(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult<R
     let conn = &mut *conn;
     let id = task_id(path)?;
     let patch = TaskPatch::parse(req)?;
-    let task = change(app, conn, me, id, &patch, if_match(req, id).as_deref(), None)?;
+    let task = change(
+        app,
+        conn,
+        me,
+        id,
+        &patch,
+        if_match(req, id).as_deref(),
+        None,
+    )?;
     task_response(200, &task)
 }
 

@@ -33,14 +33,15 @@ fn color(raw: &str) -> Result<Color, String> {
 
 fn settings(update: &Element) -> Result<Settings, String> {
     let mut s = Settings::default();
-    for (op, remove) in update
-        .children
-        .iter()
-        .filter_map(|c| match (c.ns.as_str(), c.name.as_str()) {
-            (DAV, "set") => Some((c, false)),
-            (DAV, "remove") => Some((c, true)),
-            _ => None,
-        })
+    for (op, remove) in
+        update
+            .children
+            .iter()
+            .filter_map(|c| match (c.ns.as_str(), c.name.as_str()) {
+                (DAV, "set") => Some((c, false)),
+                (DAV, "remove") => Some((c, true)),
+                _ => None,
+            })
     {
         for prop in op.children_named(DAV, "prop").flat_map(|p| &p.children) {
             match (prop.ns.as_str(), prop.name.as_str(), remove) {

@@ -80,7 +80,11 @@ pub fn refusal(status: u16, precondition: &str, detail: &str) -> Response {
     resp.content_type = XML;
     resp.body = xml::error_body(precondition);
     // The sentence goes in a header too: clients show that, and it must stay one line.
-    let detail: String = detail.chars().filter(|c| !c.is_control()).take(300).collect();
+    let detail: String = detail
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(300)
+        .collect();
     resp.with_header("X-Detail", detail)
 }
 

@@ -51,7 +51,8 @@ pub fn put(
     }
     let found = dav::find(conn, me, c.list, name)?;
     let create_only = req.header("if-none-match").map(str::trim) == Some("*");
-    let ical_text = std::str::from_utf8(&req.body).map_err(|_| ApiError::bad_request("Not UTF-8"))?;
+    let ical_text =
+        std::str::from_utf8(&req.body).map_err(|_| ApiError::bad_request("Not UTF-8"))?;
     let parent = match &todo.parent_uid {
         Some(uid) => dav::by_uid(conn, me, c.list, uid)?,
         None => None,

@@ -88,7 +88,9 @@ pub fn propfind(app: &App, req: &Request, me: &Caller, target: &Target) -> ApiRe
             "d:current-user-principal",
             &href_value(&href::principal(user)),
         )),
-        (DAV, "principal-URL") => Some(prop("d:principal-URL", &href_value(&href::principal(user)))),
+        (DAV, "principal-URL") => {
+            Some(prop("d:principal-URL", &href_value(&href::principal(user))))
+        }
         (CALDAV, "calendar-home-set") => {
             Some(prop("c:calendar-home-set", &href_value(&href::home(user))))
         }
@@ -106,15 +108,19 @@ pub fn propfind(app: &App, req: &Request, me: &Caller, target: &Target) -> ApiRe
                 _ => None,
             })
         }),
-        Target::Principal(_) => {
-            answer(&mut out, &href::principal(user), &wanted, PRINCIPAL_PROPS, |ns, n| {
+        Target::Principal(_) => answer(
+            &mut out,
+            &href::principal(user),
+            &wanted,
+            PRINCIPAL_PROPS,
+            |ns, n| {
                 common(ns, n).or_else(|| match (ns, n) {
                     (DAV, "resourcetype") => Some(prop("d:resourcetype", "<d:principal/>")),
                     (DAV, "displayname") => Some(text_prop("d:displayname", &name)),
                     _ => None,
                 })
-            })
-        }
+            },
+        ),
         Target::Home(_) => {
             answer(&mut out, &href::home(user), &wanted, HOME_PROPS, |ns, n| {
                 common(ns, n).or_else(|| match (ns, n) {
@@ -215,33 +221,35 @@ pub fn collection_props(
     wanted: &Wanted,
 ) {
     let href = href::collection(user, &c.name);
-    answer(out, &href, wanted, COLLECTION_PROPS, |ns, n| match (ns, n) {
-        (DAV, "resourcetype") => Some(prop("d:resourcetype", "<d:collection/><c:calendar/>")),
-        (DAV, "displayname") => Some(text_prop("d:displayname", &c.display)),
-        (DAV, "owner") => Some(prop("d:owner", &href_value(&href::principal(c.owner)))),
-        (DAV, "current-user-principal") => Some(prop(
-            "d:current-user-principal",
-            &href_value(&href::principal(user)),
-        )),
-        (DAV, "current-user-privilege-set") => Some(privileges(c.writable())),
-        (DAV, "supported-report-set") => Some(prop(
-            "d:supported-report-set",
-            "<d:supported-report><d:report><c:calendar-query/></d:report></d:supported-report>\
+    answer(out, &href, wanted, COLLECTION_PROPS, |ns, n| {
+        match (ns, n) {
+            (DAV, "resourcetype") => Some(prop("d:resourcetype", "<d:collection/><c:calendar/>")),
+            (DAV, "displayname") => Some(text_prop("d:displayname", &c.display)),
+            (DAV, "owner") => Some(prop("d:owner", &href_value(&href::principal(c.owner)))),
+            (DAV, "current-user-principal") => Some(prop(
+                "d:current-user-principal",
+                &href_value(&href::principal(user)),
+            )),
+            (DAV, "current-user-privilege-set") => Some(privileges(c.writable())),
+            (DAV, "supported-report-set") => Some(prop(
+                "d:supported-report-set",
+                "<d:supported-report><d:report><c:calendar-query/></d:report></d:supported-report>\
              <d:supported-report><d:report><c:calendar-multiget/></d:report></d:supported-report>\
              <d:supported-report><d:report><d:sync-collection/></d:report></d:supported-report>",
-        )),
-        (DAV, "sync-token") => Some(text_prop("d:sync-token", &sync_token(seq))),
-        (CS, "getctag") => Some(text_prop("cs:getctag", &sync_token(seq))),
-        (CALDAV, "supported-calendar-component-set") => Some(prop(
-            "c:supported-calendar-component-set",
-            "<c:comp name=\"VTODO\"/>",
-        )),
-        (APPLE, "calendar-color") => c
-            .color
-            .as_deref()
-            .map(|color| text_prop("a:calendar-color", color)),
-        (DAV, "getcontenttype") => Some(text_prop("d:getcontenttype", "text/calendar")),
-        _ => None,
+            )),
+            (DAV, "sync-token") => Some(text_prop("d:sync-token", &sync_token(seq))),
+            (CS, "getctag") => Some(text_prop("cs:getctag", &sync_token(seq))),
+            (CALDAV, "supported-calendar-component-set") => Some(prop(
+                "c:supported-calendar-component-set",
+                "<c:comp name=\"VTODO\"/>",
+            )),
+            (APPLE, "calendar-color") => c
+                .color
+                .as_deref()
+                .map(|color| text_prop("a:calendar-color", color)),
+            (DAV, "getcontenttype") => Some(text_prop("d:getcontenttype", "text/calendar")),
+            _ => None,
+        }
     });
 }
 
@@ -256,7 +264,12 @@ fn objects_props(
 ) -> ApiResult<()> {
     if wanted.wants(CALDAV, "calendar-data") {
         for object in dav::objects(conn, me, c.list, None)? {
-            object_props(out, &href::object(user, &c.name, &object.name), &object, wanted);
+            object_props(
+                out,
+                &href::object(user, &c.name, &object.name),
+                &object,
+                wanted,
+            );
         }
         return Ok(());
     }
@@ -285,7 +298,9 @@ fn tag_value(tag: &Tag, ns: &str, n: &str) -> Option<String> {
 }
 
 pub fn tag_props(out: &mut Multistatus, href: &str, tag: &Tag, wanted: &Wanted) {
-    answer(out, href, wanted, OBJECT_PROPS, |ns, n| tag_value(tag, ns, n));
+    answer(out, href, wanted, OBJECT_PROPS, |ns, n| {
+        tag_value(tag, ns, n)
+    });
 }
 
 pub fn object_props(out: &mut Multistatus, href: &str, object: &Object, wanted: &Wanted) {

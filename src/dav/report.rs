@@ -49,7 +49,9 @@ pub fn report(app: &App, req: &Request, me: &Caller, name: &str) -> ApiResult<Re
             let mut elsewhere = Vec::new();
             for h in root.children_named(DAV, "href") {
                 match Target::parse(href::path_of(&h.text)) {
-                    Some(Target::Object(user, coll, object)) if user == me.user && coll == c.name => {
+                    Some(Target::Object(user, coll, object))
+                        if user == me.user && coll == c.name =>
+                    {
                         names.push(object)
                     }
                     _ => elsewhere.push(h.text.trim().to_string()),
@@ -94,13 +96,23 @@ pub fn report(app: &App, req: &Request, me: &Caller, name: &str) -> ApiResult<Re
                 }
             }
             if since.is_some() {
-                for gone in changes.gone.iter().filter(|g| !present.contains(&g.as_str())) {
+                for gone in changes
+                    .gone
+                    .iter()
+                    .filter(|g| !present.contains(&g.as_str()))
+                {
                     out.gone(&object_href(gone));
                 }
             }
             out.sync_token(changes.now);
         }
-        _ => return Ok(refusal(403, "d:supported-report", "This report is not supported")),
+        _ => {
+            return Ok(refusal(
+                403,
+                "d:supported-report",
+                "This report is not supported",
+            ))
+        }
     }
     Ok(out.finish())
 }

@@ -59,7 +59,7 @@ pub fn parse(body: &[u8]) -> Result<Element, String> {
             .read_resolved_event()
             .map_err(|e| format!("The body is not well-formed XML: {e}"))?;
         let ns = match ns {
-            ResolveResult::Bound(ns) => String::from_utf8_lossy(ns.as_ref()).into_owned(),
+            ResolveResult::Bound(ns) => ns.as_ref().to_string(),
             _ => String::new(),
         };
         match event {
@@ -90,7 +90,8 @@ pub fn parse(body: &[u8]) -> Result<Element, String> {
             }
             Event::CData(t) => {
                 if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&String::from_utf8_lossy(&t));
+                    let cdata: &str = t.as_ref();
+                    top.text.push_str(cdata);
                 }
             }
             Event::GeneralRef(r) => {
@@ -119,25 +120,25 @@ fn element(ns: String, e: &quick_xml::events::BytesStart) -> Result<Element, Str
     let mut attrs = Vec::new();
     for a in e.attributes() {
         let a = a.map_err(|e| format!("A malformed attribute: {e}"))?;
-        let key = String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned();
+        let key = a.key.local_name().as_ref().to_string();
         let value = a
-            .unescape_value()
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
             .map_err(|e| format!("A malformed attribute: {e}"))?
             .into_owned();
         attrs.push((key, value));
     }
     Ok(Element {
         ns,
-        name: String::from_utf8_lossy(e.local_name().as_ref()).into_owned(),
+        name: e.local_name().as_ref().to_string(),
         attrs,
         text: String::new(),
         children: Vec::new(),
     })
 }
 
-/// Text for an element's content or an attribute's value.
+/// Text for an element's content (quotes stay as they are: an `ETag` reads as one).
 pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
-    quick_xml::escape::escape(text)
+    quick_xml::escape::partial_escape(text)
 }
 
 /// The prefix we write a namespace with, `None` for one we only echo back.
@@ -177,7 +178,7 @@ pub fn empty_element(out: &mut String, ns: &str, name: &str) {
             out.push_str("<x:");
             out.push_str(name);
             out.push_str(r#" xmlns:x=""#);
-            out.push_str(&escape(ns));
+            out.push_str(&quick_xml::escape::escape(ns));
             out.push_str(r#""/>"#);
         }
     }
