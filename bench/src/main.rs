@@ -143,9 +143,10 @@ fn run(scenarios: &[&str]) -> Result<(), String> {
         &[Kind::TodoApi.database(), Kind::AxumRef.database()],
     )?;
     println!(
-        "PostgreSQL up in {:.1} s (default durability, pg_stat_statements preloaded), databases \
-         {} (todo-api) and {} (axum-ref)",
+        "PostgreSQL up in {:.1} s (default durability, pg_stat_statements preloaded; Unix socket and \
+         127.0.0.1:{}), databases {} (todo-api) and {} (axum-ref)",
         t.elapsed().as_secs_f64(),
+        pg.port(),
         Kind::TodoApi.database(),
         Kind::AxumRef.database()
     );
@@ -204,12 +205,29 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn start(&self, kind: Kind, launch: Launch) -> Result<Proc, String> {
+        self.start_over(kind, launch, server::Transport::Unix)
+    }
+
+    /// A server that reaches PostgreSQL through `transport`.
+    pub fn start_over(
+        &self,
+        kind: Kind,
+        launch: Launch,
+        transport: server::Transport,
+    ) -> Result<Proc, String> {
         let db = server::DbAddr {
             socket_dir: self.pg.socket_dir(),
             port: self.pg.port(),
+            transport,
         };
         let proc = server::start(kind, &self.bins, &db, &self.work, launch)?;
-        println!("{} up at {} (pid {})", kind.name(), proc.addr, proc.pid());
+        println!(
+            "{} up at {} (pid {}), PostgreSQL over {}",
+            kind.name(),
+            proc.addr,
+            proc.pid(),
+            transport.name()
+        );
         Ok(proc)
     }
 

@@ -8,9 +8,6 @@ use std::path::{Path, PathBuf};
 use todo_api::db::embedded::Cluster;
 use uuid::Uuid;
 
-/// Names the cluster's Unix socket only (no TCP).
-const PORT: u16 = 15432;
-
 pub struct Pg {
     cluster: Cluster,
 }
@@ -24,10 +21,17 @@ pub struct PgMark {
 
 impl Pg {
     pub fn start(dir: &Path, databases: &[&str]) -> Result<Pg, String> {
+        // The cluster listens on its Unix socket and on 127.0.0.1 (W1 runs over both), at a port
+        // that was free a moment ago (another run's cluster may hold a fixed one).
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .map_err(|e| format!("cannot find a free port: {e}"))?;
         let cluster = Cluster::start(
             dir,
-            PORT,
+            port,
             &[
+                ("listen_addresses", "127.0.0.1"),
                 ("max_connections", "300"),
                 ("shared_preload_libraries", "pg_stat_statements"),
                 ("pg_stat_statements.track", "top"),

@@ -188,3 +188,27 @@ pub fn raise_nofile() -> u64 {
     }
     limit.rlim_cur
 }
+
+/// Context switches of every thread of a process so far: (voluntary, involuntary), summed over
+/// `/proc/PID/task/*/status` (`/proc/PID/status` alone counts the main thread only). A voluntary
+/// switch is a thread going to sleep (waiting for a socket, a lock, a condition); an involuntary one
+/// is the scheduler taking the core from a thread that could run on.
+pub fn ctx_switches(pid: u32) -> Result<(u64, u64), String> {
+    let dir = format!("/proc/{pid}/task");
+    let tasks = fs::read_dir(&dir).map_err(|e| format!("{dir}: {e}"))?;
+    let (mut vol, mut invol) = (0, 0);
+    for task in tasks.flatten() {
+        let Ok(text) = fs::read_to_string(task.path().join("status")) else {
+            continue;
+        };
+        for line in text.lines() {
+            let num = |v: &str| v.trim().parse::<u64>().unwrap_or(0);
+            if let Some(v) = line.strip_prefix("voluntary_ctxt_switches:") {
+                vol += num(v);
+            } else if let Some(v) = line.strip_prefix("nonvoluntary_ctxt_switches:") {
+                invol += num(v);
+            }
+        }
+    }
+    Ok((vol, invol))
+}

@@ -212,17 +212,38 @@ fn spawn(
     })
 }
 
-/// Where the servers find PostgreSQL: the cluster's Unix socket directory and port.
+/// Where the servers find PostgreSQL: the cluster's Unix socket directory, or 127.0.0.1 over TCP
+/// (where deployments reach their database), and the port.
 pub struct DbAddr<'a> {
     pub socket_dir: &'a Path,
     pub port: u16,
+    pub transport: Transport,
+}
+
+/// How a server reaches PostgreSQL.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Transport {
+    Unix,
+    Tcp,
+}
+
+impl Transport {
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Unix => "Unix socket",
+            Transport::Tcp => "TCP",
+        }
+    }
 }
 
 impl DbAddr<'_> {
     pub fn url(&self, database: &str) -> String {
+        let host = match self.transport {
+            Transport::Unix => self.socket_dir.display().to_string(),
+            Transport::Tcp => "127.0.0.1".to_string(),
+        };
         format!(
-            "host={} port={} user=postgres dbname={database}",
-            self.socket_dir.display(),
+            "host={host} port={} user=postgres dbname={database}",
             self.port
         )
     }

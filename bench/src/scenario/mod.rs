@@ -45,6 +45,8 @@ pub struct Measured {
     pub pg_cpu_us: u64,
     /// Statements executed in the server's database (pg_stat_statements calls).
     pub statements: i64,
+    /// Context switches of the server's threads over the run: voluntary, involuntary.
+    pub ctx_switches: (u64, u64),
 }
 
 impl Measured {
@@ -66,13 +68,23 @@ impl Measured {
     pub fn statements_per_request(&self) -> f64 {
         self.per_request(self.statements as f64)
     }
+
+    pub fn voluntary_per_request(&self) -> f64 {
+        self.per_request(self.ctx_switches.0 as f64)
+    }
+
+    pub fn involuntary_per_request(&self) -> f64 {
+        self.per_request(self.ctx_switches.1 as f64)
+    }
 }
 
 /// Runs `load` against `server` and counts the CPU and statements around it.
 pub fn measure(ctx: &Ctx, server: &Proc, kind: Kind, load: &Load) -> Result<Measured, String> {
     let pg0 = ctx.pg.mark(kind.database())?;
     let cpu0 = procstat::cpu_us(server.pid())?;
+    let cs0 = procstat::ctx_switches(server.pid())?;
     let wrk = load.run(&ctx.work)?;
+    let cs1 = procstat::ctx_switches(server.pid())?;
     let cpu1 = procstat::cpu_us(server.pid())?;
     let pg1 = ctx.pg.mark(kind.database())?;
     let (pg_cpu_us, statements) = pg1.since(&pg0);
@@ -81,17 +93,20 @@ pub fn measure(ctx: &Ctx, server: &Proc, kind: Kind, load: &Load) -> Result<Meas
         server_cpu_us: cpu1.saturating_sub(cpu0),
         pg_cpu_us,
         statements,
+        ctx_switches: (cs1.0.saturating_sub(cs0.0), cs1.1.saturating_sub(cs0.1)),
     };
     println!(
         "{} {} -c {}: {}; CPU per request: server {:.0} us, PostgreSQL {:.0} us; {:.2} statements \
-         per request",
+         per request; server context switches per request {:.2} voluntary, {:.2} involuntary",
         kind.name(),
         load.script,
         load.conns,
         m.wrk.summary(),
         m.server_cpu_per_request(),
         m.pg_cpu_per_request(),
-        m.statements_per_request()
+        m.statements_per_request(),
+        m.voluntary_per_request(),
+        m.involuntary_per_request()
     );
     if m.wrk.non_2xx > 0 || m.wrk.errors > 0 {
         println!(

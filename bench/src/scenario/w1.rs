@@ -1,36 +1,53 @@
-//! Workload W1 (../shared/baselines/README.md) at 16 and 64 connections, todo-api next to axum-ref:
-//! both servers up on the one cluster, measured one after the other at each connection count, in
-//! rounds (`W1_ROUNDS`, default 3) whose medians are reported.
+//! Workload W1 (../shared/baselines/README.md) at 16 and 64 connections, todo-api next to axum-ref,
+//! with both servers reaching PostgreSQL over TCP (127.0.0.1, as every deployment does) and then
+//! over the cluster's Unix socket: at each transport both servers are up on the one cluster,
+//! measured one after the other at each connection count, in rounds (`W1_ROUNDS`, default 3) whose
+//! medians are reported; then toggles only (W1's toggle alone, 16 connections) the same way.
+//! `W1_TRANSPORTS=tcp` or `unix` measures one transport; `W1_TOGGLES=0` leaves out toggles only.
 
 use super::{measure, quantile, Measured};
 use crate::report::{int, ms, ratio, us};
-use crate::server::{Kind, Launch};
+use crate::server::{Kind, Launch, Transport};
 use crate::wrk::Load;
 use crate::Ctx;
 
 pub fn run(ctx: &mut Ctx) -> Result<(), String> {
-    let todo = ctx.start(Kind::TodoApi, Launch::plain())?;
-    let axum = ctx.start(Kind::AxumRef, Launch::plain())?;
+    let transports: Vec<Transport> = match std::env::var("W1_TRANSPORTS").as_deref() {
+        Ok("tcp") => vec![Transport::Tcp],
+        Ok("unix") => vec![Transport::Unix],
+        _ => vec![Transport::Tcp, Transport::Unix],
+    };
+    let toggles = std::env::var("W1_TOGGLES").as_deref() != Ok("0");
+    for transport in transports {
+        over(ctx, transport, toggles)?;
+    }
+    Ok(())
+}
+
+fn over(ctx: &mut Ctx, transport: Transport, toggles: bool) -> Result<(), String> {
+    let todo = ctx.start_over(Kind::TodoApi, Launch::plain(), transport)?;
+    let axum = ctx.start_over(Kind::AxumRef, Launch::plain(), transport)?;
     let todo_users = ctx.w1_users(Kind::TodoApi, &todo)?;
     let axum_users = ctx.w1_users(Kind::AxumRef, &axum)?;
     let targets = [
         (Kind::TodoApi, &todo, todo_users),
         (Kind::AxumRef, &axum, axum_users),
     ];
-    let w1 =
-        |server: &crate::server::Proc, users: &std::path::Path, conns: usize, secs: u64| Load {
-            url: Ctx::url(server),
-            conns,
-            secs,
-            script: "w1",
-            args: vec![
-                users.display().to_string(),
-                std::env::var("W1_WRITES").unwrap_or("10".into()),
-            ],
-        };
+    let w1 = |server: &crate::server::Proc,
+              users: &std::path::Path,
+              conns: usize,
+              secs: u64,
+              writes: String| Load {
+        url: Ctx::url(server),
+        conns,
+        secs,
+        script: "w1",
+        args: vec![users.display().to_string(), writes],
+    };
+    let mix = std::env::var("W1_WRITES").unwrap_or("10".into());
     // Warm-up (connections, caches, prepared statements), not counted.
     for (_, server, users) in &targets {
-        w1(server, users, 16, 2).run(&ctx.work)?;
+        w1(server, users, 16, 2, mix.clone()).run(&ctx.work)?;
     }
     // Stalls of 100 ms and more hit this shared machine now and then, whichever server runs: each
     // figure is the median of a few rounds, each round measuring todo-api then axum-ref.
@@ -39,7 +56,15 @@ pub fn run(ctx: &mut Ctx) -> Result<(), String> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(3)
         .max(1);
-    for conns in [16, 64] {
+    let mut loads = vec![(16, mix.clone(), ""), (64, mix, "")];
+    if toggles {
+        loads.push((16, "100".to_string(), "toggles only, "));
+    }
+    let via = match transport {
+        Transport::Tcp => "PostgreSQL over TCP",
+        Transport::Unix => "PostgreSQL over Unix socket",
+    };
+    for (conns, writes, what) in loads {
         let mut got: [Vec<Measured>; 2] = [Vec::new(), Vec::new()];
         for _ in 0..rounds {
             for (i, (kind, server, users)) in targets.iter().enumerate() {
@@ -47,7 +72,7 @@ pub fn run(ctx: &mut Ctx) -> Result<(), String> {
                     ctx,
                     server,
                     *kind,
-                    &w1(server, users, conns, ctx.secs),
+                    &w1(server, users, conns, ctx.secs, writes.clone()),
                 )?);
             }
         }
@@ -61,6 +86,8 @@ pub fn run(ctx: &mut Ctx) -> Result<(), String> {
         let server = of_both(&|m| m.server_cpu_per_request());
         let pg = of_both(&|m| m.pg_cpu_per_request());
         let statements = of_both(&|m| m.statements_per_request());
+        let vol = of_both(&|m| m.voluntary_per_request());
+        let invol = of_both(&|m| m.involuntary_per_request());
         let r = &mut ctx.report;
         let base = |v: String| format!("{v} axum-ref");
         let of = if rounds > 1 {
@@ -68,37 +95,45 @@ pub fn run(ctx: &mut Ctx) -> Result<(), String> {
         } else {
             String::new()
         };
+        let tail = format!("{what}{conns} conns, {via}{of}");
         r.add(
             "w1",
-            format!("req/s, {conns} conns{of}"),
+            format!("req/s, {tail}"),
             int(rate.0),
             base(int(rate.1)),
             ratio(rate.0, rate.1),
         );
         r.add(
             "w1",
-            format!("p99, {conns} conns{of}"),
+            format!("p99, {tail}"),
             ms(p99.0),
             base(ms(p99.1)),
             ratio(p99.0, p99.1),
         );
         r.add(
             "w1",
-            format!("server CPU per request, {conns} conns{of}"),
+            format!("server CPU per request, {tail}"),
             us(server.0),
             base(us(server.1)),
             ratio(server.0, server.1),
         );
         r.add(
             "w1",
-            format!("PostgreSQL CPU per request, {conns} conns{of}"),
+            format!("PostgreSQL CPU per request, {tail}"),
             us(pg.0),
             base(us(pg.1)),
             ratio(pg.0, pg.1),
         );
         r.add(
             "w1",
-            format!("statements per request (pg_stat_statements calls), {conns} conns{of}"),
+            format!("server context switches per request, voluntary / involuntary, {tail}"),
+            format!("{:.2} / {:.2}", vol.0, invol.0),
+            base(format!("{:.2} / {:.2}", vol.1, invol.1)),
+            format!("{} / {}", ratio(vol.0, vol.1), ratio(invol.0, invol.1)),
+        );
+        r.add(
+            "w1",
+            format!("statements per request (pg_stat_statements calls), {tail}"),
             format!("{:.2}", statements.0),
             base(format!("{:.2}", statements.1)),
             ratio(statements.0, statements.1),
