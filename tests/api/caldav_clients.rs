@@ -203,9 +203,17 @@ fn python_caldav_discovers_makes_a_calendar_and_its_tasks_and_syncs_and_rest_see
         "DUE;VALUE=DATE:20300115: {task}"
     );
     assert_eq!(task["completed"], true, "{task}");
-    assert!(task["completed_at"].is_string(), "{task}");
+    let complete = run.step("complete");
+    assert_eq!(
+        timestamp(&task["completed_at"]),
+        timestamp(&complete["completed_at"]),
+        "the COMPLETED the client wrote: {task}"
+    );
     assert_eq!(task["list_id"], groceries_id.as_str(), "{task}");
     assert_eq!(task["created_by"], owner.id.as_str(), "{task}");
+    // One task, one ETag: what the client last read over CalDAV is the REST one.
+    let rest = app.get(&task_path(&owner, id_of(&task)), Some(&owner.token));
+    assert_eq!(rest.header("etag"), complete["etag"].as_str(), "{complete}");
 
     // Deleted over CalDAV: gone over REST.
     assert_eq!(run.step("delete")["uid"], drop_uid);

@@ -31,7 +31,7 @@ import sys
 import traceback
 import uuid
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import caldav
 from caldav.lib import error
@@ -174,18 +174,25 @@ def run(args):
         emit("edit", uid=keep_uid, href=str(keep.url), title=summary, etag=got.etag)
 
     with step("complete"):
+        # Done a day ago on a phone that was offline until now: the COMPLETED it wrote stands.
+        done_at = (datetime.now(timezone.utc) - timedelta(days=1)).replace(microsecond=0)
         obj = fetch(calendar, keep.url)
-        obj.complete()
-        got = fetch(calendar, keep.url).icalendar_component
+        obj.complete(completion_timestamp=done_at)
+        done = fetch(calendar, keep.url)
+        got = done.icalendar_component
         check(text(got, "STATUS") == "COMPLETED", f"STATUS {text(got, 'STATUS')}")
-        check(got.get("COMPLETED") is not None, "no COMPLETED after complete()")
+        completed = got.get("COMPLETED")
+        check(completed is not None and completed.dt == done_at,
+              f"COMPLETED written {done_at:%Y%m%dT%H%M%SZ}, read back {completed and completed.dt}:"
+              f"\n{done.data}")
         pending = calendar.todos()
         everything = calendar.todos(include_completed=True)
         check(keep.url.canonical() not in [o.url.canonical() for o in pending],
               f"a completed task among the pending ones: {hrefs(pending)}")
         check(hrefs(everything) == hrefs([keep, drop]),
               f"todos(include_completed=True): {hrefs(everything)}")
-        emit("complete", uid=keep_uid, href=str(keep.url), pending=hrefs(pending))
+        emit("complete", uid=keep_uid, href=str(keep.url), etag=done.etag,
+             completed_at=done_at.strftime("%Y-%m-%dT%H:%M:%SZ"), pending=hrefs(pending))
 
     with step("delete"):
         drop.delete()
