@@ -4,6 +4,7 @@ mod access;
 mod access_tokens;
 mod account;
 mod binary;
+mod caldav_clients;
 mod changes_feed;
 mod cors;
 mod database;
