@@ -53,7 +53,7 @@ pub fn serve(app: &App, req: &Request, path: &Path, access: Access) -> ApiResult
         // statements check it again, so a deleted token is refused at once.
         Ok(Credential::Token(hash)) => {
             let mut conn = app.db()?;
-            let token = tokens::find(&mut conn, &hash)?.ok_or(ApiError::InvalidToken)?;
+            let token = tokens::find(&mut conn, &hash, None)?.ok_or(ApiError::InvalidToken)?;
             if app.seen.due(token.id) {
                 tokens::touch(&mut conn, token.id)?;
             }
@@ -69,6 +69,55 @@ pub fn serve(app: &App, req: &Request, path: &Path, access: Access) -> ApiResult
     }
     let answer = path_user(path, &caller).and_then(|()| handler(app, req, path, &caller));
     settle(app, &caller, answer)
+}
+
+/// The caller of a CalDAV request: HTTP Basic with the account's e-mail and a personal access
+/// token (what CalDAV apps can send), or a Bearer token as on the REST routes. Checked once for
+/// the request, against the database, so a deleted token or ended session is refused at once.
+pub fn dav_caller(app: &App, req: &Request, need: Need) -> ApiResult<Caller> {
+    let header = req.header("authorization");
+    if let Some((email, secret)) = header.and_then(basic) {
+        if !secret.starts_with(caller::TOKEN_PREFIX) {
+            return Err(ApiError::InvalidToken);
+        }
+        let mut conn = app.db()?;
+        let email = crate::domain::email::normalize(&email);
+        let token = tokens::find(&mut conn, &caller::token_hash(&secret), Some(&email))?
+            .ok_or(ApiError::InvalidToken)?;
+        if app.seen.due(token.id) {
+            tokens::touch(&mut conn, token.id)?;
+        }
+        return caller::by_token(token, need).map_err(refused);
+    }
+    match caller::admit(&app.keys, header, need).map_err(refused)? {
+        Credential::Signed(caller) => {
+            caller.vouch_if(sessions::alive(&mut *app.db()?, &caller)?);
+            caller
+                .vouched()
+                .then_some(caller)
+                .ok_or(ApiError::InvalidToken)
+        }
+        Credential::Token(hash) => {
+            let mut conn = app.db()?;
+            let token = tokens::find(&mut conn, &hash, None)?.ok_or(ApiError::InvalidToken)?;
+            caller::by_token(token, need).map_err(refused)
+        }
+    }
+}
+
+/// `Basic base64(user:password)`, decoded.
+fn basic(header: &str) -> Option<(String, String)> {
+    use base64::Engine;
+    let (scheme, value) = header.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(value.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
 }
 
 fn refused(refusal: Refusal) -> ApiError {

@@ -46,7 +46,7 @@ pub fn create(app: &App, req: &Request, _: &Path, me: &Caller) -> ApiResult<Resp
     let input = ListInput::parse(req, true)?;
     let name = input.name.as_deref().unwrap_or_default();
     let color = input.color.flatten();
-    match lists::create(&mut *app.db()?, me, name, color.as_deref())? {
+    match lists::create(&mut *app.db()?, me, name, color.as_deref(), None)? {
         None => Err(ApiError::InvalidToken),
         Some(Created::TooMany) => Err(ApiError::Conflict("Too many lists")),
         Some(Created::List(body)) => {

@@ -78,6 +78,13 @@ impl App {
         }
     }
 
+    /// Every member's streams, on every instance, are told to look.
+    pub fn tell(&self, members: &[uuid::Uuid]) {
+        for member in members {
+            self.notifier.changed(*member);
+        }
+    }
+
     /// Event streams open on this instance.
     pub fn open_streams(&self) -> usize {
         self.hub.count()
@@ -114,6 +121,7 @@ impl App {
         db::throttle::purge_expired(conn)?;
         db::sessions::purge_expired(conn)?;
         db::changes::purge(conn, self.config.tombstone_days)?;
+        db::dav::purge(conn, self.config.tombstone_days)?;
         db::idempotency::purge_expired(conn)?;
         db::events::purge_expired(conn)?;
         Ok(())
@@ -139,7 +147,9 @@ impl App {
 impl Service for App {
     fn handle(&self, req: &Request) -> Response {
         let started = Instant::now();
-        let resp = if req.method == "OPTIONS" {
+        let resp = if crate::dav::owns(&req.path) {
+            Ok(crate::dav::handle(self, req))
+        } else if req.method == "OPTIONS" {
             self.cors
                 .preflight(req)
                 .map_or_else(|| self.dispatch(req), Ok)

@@ -20,11 +20,12 @@ pub const CURSOR_EXPIRED: &str = "Sync cursor expired; fetch the full list again
 /// A task's tag names its id and `updated_at`, which every write moves forward (by at least a
 /// microsecond), so the tag changes whenever the task does, and a write can compare it in SQL.
 pub fn task_etag(task: &TaskRow) -> ApiResult<String> {
-    Ok(format!(
-        "\"{:x}-{:x}\"",
-        task.id()?,
-        task.updated_at()?.timestamp_micros() as u64
-    ))
+    Ok(etag(task.id()?, task.updated_at()?))
+}
+
+/// The tag itself: CalDAV's `ETag` of a task is this very value.
+pub fn etag(id: i64, updated_at: DateTime<Utc>) -> String {
+    format!("\"{:x}-{:x}\"", id, updated_at.timestamp_micros() as u64)
 }
 
 /// The task's JSON with its `ETag`.

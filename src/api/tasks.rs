@@ -181,39 +181,49 @@ pub fn create(app: &App, req: &Request, _: &Path, me: &Caller) -> ApiResult<Resp
     let conn = &mut *conn;
     let key = idempotent::key(req)?;
     let new = NewTask::parse(req)?;
+    let write = |conn: &mut db::Conn| task_response(201, &insert(app, conn, me, &new, None)?);
+    match key {
+        Some(key) => idempotent::once(conn, me, key, req, write),
+        None => write(conn),
+    }
+}
+
+/// A new task, over REST or CalDAV (`dav`), committed and told to every member.
+pub(crate) fn insert(
+    app: &App,
+    conn: &mut db::Conn,
+    me: &Caller,
+    new: &NewTask,
+    dav: Option<tasks::Dav>,
+) -> ApiResult<tasks::TaskRow> {
     let due = new.due_at.map(DueAt::utc);
     let zone = new.timezone.unwrap_or(Zone::UTC);
     let schedule = plan(new.recurrence.as_ref(), zone, due, due)?;
-    let insert = |conn: &mut db::Conn| {
-        let task = tasks::create(
-            conn,
-            me,
-            &tasks::NewTask {
-                title: &new.title,
-                description: new.description.as_ref(),
-                completed: new.completed,
-                priority: new.priority,
-                due_at: new.due_at,
-                tags: &new.tags,
-                list: new.list,
-                assignee: new.assignee,
-                parent: new.parent,
-                schedule: &schedule,
-            },
-        )
-        .map_err(parent_refused)?;
-        match task {
-            Some(task) => {
-                planned(conn, &task)?;
-                told(app, &task);
-                task_response(201, &task)
-            }
-            None => Err(not_created(conn, me, &new)?),
+    let task = tasks::create(
+        conn,
+        me,
+        &tasks::NewTask {
+            title: &new.title,
+            description: new.description.as_ref(),
+            completed: new.completed,
+            priority: new.priority,
+            due_at: new.due_at,
+            tags: &new.tags,
+            list: new.list,
+            assignee: new.assignee,
+            parent: new.parent,
+            schedule: &schedule,
+            dav,
+        },
+    )
+    .map_err(parent_refused)?;
+    match task {
+        Some(task) => {
+            planned(conn, &task)?;
+            told(app, &task);
+            Ok(task)
         }
-    };
-    match key {
-        Some(key) => idempotent::once(conn, me, key, req, insert),
-        None => insert(conn),
+        None => Err(not_created(conn, me, new)?),
     }
 }
 
@@ -249,7 +259,7 @@ fn not_a_member(field: &'static str) -> ApiError {
 }
 
 /// A write's change, committed: every member's streams, on every instance, are told to look.
-fn told(app: &App, task: &tasks::TaskRow) {
+pub(crate) fn told(app: &App, task: &tasks::TaskRow) {
     for (member, _) in task.numbers().unwrap_or_default() {
         app.notifier.changed(member);
     }
@@ -257,8 +267,8 @@ fn told(app: &App, task: &tasks::TaskRow) {
 
 /// A write of one task, committed: each member's cached list on this instance takes the task in
 /// place when this was the only change since the list was read (see `list_cache`), so a write in
-/// a shared list does not send every member's next read to PostgreSQL.
-fn rewritten(app: &App, task: &tasks::TaskRow) -> ApiResult<Response> {
+/// a shared list does not send every member's next read to PostgreSQL; then every member is told.
+fn recached(app: &App, task: &tasks::TaskRow) {
     if let (Ok(numbers), Ok(id), Ok(json)) = (task.numbers(), task.id(), task.to_json()) {
         for (member, seq) in numbers {
             app.lists
@@ -266,7 +276,6 @@ fn rewritten(app: &App, task: &tasks::TaskRow) -> ApiResult<Response> {
         }
     }
     told(app, task);
-    task_response(200, task)
 }
 
 /// A write that changed nothing: the caller cannot see the task (404), their role does not allow
@@ -291,12 +300,34 @@ pub fn update(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult<R
     let conn = &mut *conn;
     let id = task_id(path)?;
     let patch = TaskPatch::parse(req)?;
-    let expected = if_match(req, id);
+    let task = change(
+        app,
+        conn,
+        me,
+        id,
+        &patch,
+        if_match(req, id).as_deref(),
+        None,
+    )?;
+    task_response(200, &task)
+}
+
+/// A change of one task, over REST or CalDAV (`ical`: the calendar object the client sent),
+/// committed, and told to every member.
+pub(crate) fn change(
+    app: &App,
+    conn: &mut db::Conn,
+    me: &Caller,
+    id: i64,
+    patch: &TaskPatch,
+    expected: tasks::Expected,
+    ical: Option<&str>,
+) -> ApiResult<tasks::TaskRow> {
     // A schedule is computed from the stored one, which a concurrent completion may move on: the
     // write then matches nothing, and the schedule is computed again.
     for _ in 0..RESCHEDULE_TRIES {
         let rescheduled = match patch.reschedules() || patch.completed == Some(true) {
-            true => reschedule(conn, me, id, &patch)?,
+            true => reschedule(conn, me, id, patch)?,
             false => None,
         };
         let change = tasks::TaskChange {
@@ -310,12 +341,13 @@ pub fn update(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult<R
             assignee: patch.assignee,
             parent: patch.parent,
             schedule: rescheduled.as_ref().map(|(new, seen)| (new, seen)),
+            ical,
         };
-        let updated =
-            tasks::update(conn, me, id, &change, expected.as_deref()).map_err(parent_refused)?;
+        let updated = tasks::update(conn, me, id, &change, expected).map_err(parent_refused)?;
         if let Some(task) = updated {
             planned(conn, &task)?;
-            return rewritten(app, &task);
+            recached(app, &task);
+            return Ok(task);
         }
         let refusal = not_updated(conn, me, id, &change)?;
         let moved_on = rescheduled.is_some()
@@ -365,15 +397,26 @@ pub fn delete(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult<R
     let mut conn = app.db()?;
     let conn = &mut *conn;
     let id = task_id(path)?;
-    let expected = if_match(req, id);
-    let Some(members) = tasks::delete(conn, me, id, expected.as_deref())? else {
+    remove(app, conn, me, id, if_match(req, id).as_deref())?;
+    let deleted = json!({ "message": "Task deleted successfully" });
+    Ok(Response::json(200, &deleted))
+}
+
+/// Deletes one task (and its subtasks), over REST or CalDAV, and tells every member.
+pub(crate) fn remove(
+    app: &App,
+    conn: &mut db::Conn,
+    me: &Caller,
+    id: i64,
+    expected: tasks::Expected,
+) -> ApiResult<()> {
+    let Some(members) = tasks::delete(conn, me, id, expected)? else {
         return Err(unchanged(conn, me, id)?);
     };
     for member in members {
         app.notifier.changed(member);
     }
-    let deleted = json!({ "message": "Task deleted successfully" });
-    Ok(Response::json(200, &deleted))
+    Ok(())
 }
 
 pub fn toggle(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult<Response> {
@@ -392,7 +435,8 @@ pub fn toggle(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult<R
     match toggled {
         Some(task) => {
             planned(conn, &task)?;
-            rewritten(app, &task)
+            recached(app, &task);
+            task_response(200, &task)
         }
         None => Err(unchanged(conn, me, id)?),
     }

@@ -67,13 +67,14 @@ pub enum Created {
     TooMany,
 }
 
-/// A new list, owned by the caller. The owner's row is locked first, so two concurrent creations
-/// cannot both pass the limit.
+/// A new list, owned by the caller, with the name a CalDAV client gave it (`dav_name`). The owner's
+/// row is locked first, so two concurrent creations cannot both pass the limit.
 pub fn create(
     conn: &mut Conn,
     me: &Caller,
     name: &str,
     color: Option<&str>,
+    dav_name: Option<&str>,
 ) -> DbResult<Option<Created>> {
     super::transaction(conn, |conn| {
         if !super::users::lock_caller(conn, me)? {
@@ -93,10 +94,11 @@ pub fn create(
                  INSERT INTO lists (id, owner_id, name, color) VALUES ($2, $1, $3, $4)
                  RETURNING *
              ), m AS (
-                 INSERT INTO memberships (user_id, list_id, role) VALUES ($1, $2, 'owner')
+                 INSERT INTO memberships (user_id, list_id, role, dav_name)
+                 VALUES ($1, $2, 'owner', $5)
              )
              SELECT list_json(l, 'owner')::text FROM l",
-            &[&me.user, &id, &name, &color],
+            &[&me.user, &id, &name, &color, &dav_name],
         )?;
         conn.execute("SELECT list_changed($1, 'created')", &[&id])?;
         Ok(Some(Created::List(

@@ -26,6 +26,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0009_access_tokens",
         include_str!("../../sql/0009_access_tokens.sql"),
     ),
+    ("0010_caldav", include_str!("../../sql/0010_caldav.sql")),
 ];
 
 /// Every migration's version, in the order they are applied.

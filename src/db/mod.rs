@@ -1,6 +1,7 @@
 //! PostgreSQL: the pool, migrations, the embedded server, and the queries by resource.
 
 pub mod changes;
+pub mod dav;
 pub mod embedded;
 pub mod events;
 pub mod idempotency;

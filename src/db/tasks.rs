@@ -113,12 +113,24 @@ pub struct NewTask<'a> {
     pub assignee: Option<Uuid>,
     pub parent: Option<i64>,
     pub schedule: &'a Schedule,
+    /// Written over CalDAV: what the client sent, and where.
+    pub dav: Option<Dav<'a>>,
+}
+
+/// A write over CalDAV: the calendar object as the client sent it, its UID, and the name it was
+/// put at (`None`: `{uid}.ics`).
+#[derive(Clone, Copy)]
+pub struct Dav<'a> {
+    pub ical: &'a str,
+    pub uid: &'a str,
+    pub name: Option<&'a str>,
 }
 
 /// [`create`]: `$1` user, `$2` title, `$3` description, `$4` completed, `$5` priority rank, `$6`
 /// due, `$7` tags, `$8` session, `$9` list (NULL: the default), `$10` assignee, `$11` writes (the
 /// route's need: a viewer may not), `$12` parent, `$13` recurrence, `$14` time zone, `$15` next
-/// occurrences, `$16` whether they are the last.
+/// occurrences, `$16` whether they are the last, `$17` the CalDAV text, `$18` its UID (NULL: a new
+/// one), `$19` its name.
 pub const CREATE_SQL: &str = concat!(
     "WITH target AS (
          SELECT m.list_id FROM memberships m
@@ -130,9 +142,11 @@ pub const CREATE_SQL: &str = concat!(
      )
      INSERT INTO tasks AS t (user_id, list_id, last_writer, title, description, completed,
                              priority, due_at, tags, completed_at, assignee_id, parent_id,
-                             recurrence, timezone, recurrence_start, next_dues, dues_end)
+                             recurrence, timezone, recurrence_start, next_dues, dues_end,
+                             ical, uid, dav_name)
      SELECT $1, list_id, $1, $2, $3, $4, $5, $6::timestamptz, $7, CASE WHEN $4 THEN now() END, $10, $12,
-            $13, $14, CASE WHEN $13::text IS NOT NULL THEN $6::timestamptz END, $15, $16
+            $13, $14, CASE WHEN $13::text IS NOT NULL THEN $6::timestamptz END, $15, $16,
+            $17, coalesce($18, gen_random_uuid()::text), $19
      FROM target
      RETURNING ",
     task_columns!(),
@@ -160,6 +174,9 @@ pub fn create(conn: &mut Conn, me: &Caller, new: &NewTask) -> DbResult<Option<Ta
             &new.schedule.timezone,
             &new.schedule.next,
             &new.schedule.ended,
+            &new.dav.map(|d| d.ical),
+            &new.dav.map(|d| d.uid),
+            &new.dav.and_then(|d| d.name),
         ],
     )?;
     Ok(me.vouch(row).map(TaskRow))
@@ -197,6 +214,8 @@ pub struct TaskChange<'a> {
     pub parent: Option<Option<i64>>,
     /// A new schedule, computed from the stored one (`seen`), which must still be the task's.
     pub schedule: Option<(&'a Schedule, &'a Stored)>,
+    /// Written over CalDAV: the calendar object the client sent (REST keeps the one stored).
+    pub ical: Option<&'a str>,
 }
 
 /// A completion that moves a recurring task to its next occurrence (the `SET` of a toggle or a
@@ -258,6 +277,7 @@ macro_rules! update_sql {
                      recurrence_start = CASE WHEN $17 THEN $20::timestamptz ELSE recurrence_start END,
                      dues_end = CASE WHEN $17 THEN $22::bool ELSE dues_end END,
                      tags = COALESCE($10, tags),
+                     ical = COALESCE($28, ical),
     ",
                 $move,
                 "                 parent_id = CASE
@@ -335,6 +355,7 @@ pub fn update(
             &seen.and_then(|s| s.due_at),
             &c.parent.is_some(),
             &c.parent.flatten(),
+            &c.ical,
         ],
     )?;
     Ok(me.vouch(row).map(TaskRow))

@@ -8,12 +8,15 @@ use uuid::Uuid;
 /// At most this many tokens a user.
 pub const MAX_PER_USER: i64 = 50;
 
-/// A live (unexpired) token by the hash of its secret.
-pub fn find(conn: &mut Conn, hash: &[u8]) -> DbResult<Option<Token>> {
+/// A live (unexpired) token by the hash of its secret; with `email` (HTTP Basic), only the
+/// account's with that e-mail.
+pub fn find(conn: &mut Conn, hash: &[u8], email: Option<&str>) -> DbResult<Option<Token>> {
     let row = conn.query_opt(
-        "SELECT id, user_id, scope = 'write' FROM access_tokens
-         WHERE token_hash = $1 AND coalesce(expires_at > now(), true)",
-        &[&hash],
+        "SELECT t.id, t.user_id, t.scope = 'write' FROM access_tokens t
+         WHERE t.token_hash = $1 AND coalesce(t.expires_at > now(), true)
+           AND ($2::text IS NULL OR EXISTS (
+               SELECT FROM users u WHERE u.id = t.user_id AND u.email = $2))",
+        &[&hash, &email],
     )?;
     row.map(|r| {
         Ok(Token {

@@ -19,6 +19,15 @@ impl DueAt {
         }
     }
 
+    /// An instant read from elsewhere (an iCalendar `DUE`), held to the same years.
+    pub fn from_utc(t: DateTime<Utc>) -> Result<DueAt, String> {
+        if (1..=9999).contains(&t.year()) {
+            Ok(DueAt(t))
+        } else {
+            Err("Due date must be in the years 1 to 9999".into())
+        }
+    }
+
     pub fn utc(self) -> DateTime<Utc> {
         self.0
     }
@@ -37,5 +46,13 @@ mod tests {
         assert!(DueAt::parse("tomorrow", "Due date")
             .unwrap_err()
             .starts_with("Due date must be"));
+    }
+
+    #[test]
+    fn an_instant_from_elsewhere_is_held_to_years_1_to_9999() {
+        let t = DateTime::parse_from_rfc3339("9999-12-31T23:00:00-05:00").unwrap();
+        assert!(DueAt::from_utc(t.with_timezone(&Utc)).is_err());
+        let t = DateTime::parse_from_rfc3339("2027-01-05T00:00:00Z").unwrap();
+        assert_eq!(DueAt::from_utc(t.with_timezone(&Utc)).unwrap().utc(), t);
     }
 }

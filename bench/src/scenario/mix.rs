@@ -94,6 +94,15 @@ fn pgbench(
             "NULL::uuid",
             "NULL::uuid",
             "true",
+            // No parent, no recurrence (UTC), not written over CalDAV.
+            "NULL::bigint",
+            "NULL::text",
+            "'UTC'",
+            "NULL::timestamptz[]",
+            "false",
+            "NULL::text",
+            "NULL::text",
+            "NULL::text",
         ],
     );
     let toggle = script(

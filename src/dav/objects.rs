@@ -1,0 +1,176 @@
+//! Calendar objects (tasks): `GET`, `PUT` and `DELETE` with `ETag`, `If-Match` and
+//! `If-None-Match: *`, at the names clients choose, through the task functions REST uses.
+
+use super::ical::{self, Todo};
+use super::props::render;
+use super::{collection, refusal, CALENDAR};
+use crate::api::input::{NewTask, TaskPatch};
+use crate::api::sync::{etag, if_match};
+use crate::api::{tasks as task_routes, App};
+use crate::auth::caller::Caller;
+use crate::db::{self, dav, tasks};
+use crate::error::{ApiError, ApiResult};
+use crate::http::{Request, Response};
+
+const NOT_FOUND: ApiError = ApiError::NotFound("Not Found");
+
+pub fn get(app: &App, me: &Caller, collection_name: &str, name: &str) -> ApiResult<Response> {
+    let mut conn = app.db()?;
+    let c = collection(&mut conn, me, collection_name)?;
+    let names = [name.to_string()];
+    let object = dav::objects(&mut conn, me, c.list, Some(&names))?
+        .into_iter()
+        .next()
+        .ok_or(NOT_FOUND)?;
+    let mut resp = Response::empty(200);
+    resp.content_type = CALENDAR;
+    resp.body = render(&object).into_bytes();
+    Ok(resp.with_header("ETag", etag(object.id, object.updated_at)))
+}
+
+pub fn put(
+    app: &App,
+    req: &Request,
+    me: &Caller,
+    collection_name: &str,
+    name: &str,
+) -> ApiResult<Response> {
+    let todo = match ical::parse(&req.body) {
+        Ok(todo) => todo,
+        Err(r) => return Ok(refusal(403, &format!("c:{}", r.precondition), &r.detail)),
+    };
+    let mut conn = app.db()?;
+    let conn = &mut *conn;
+    let c = collection(conn, me, collection_name)?;
+    if !c.writable() {
+        return Ok(refusal(
+            403,
+            "d:need-privileges",
+            "Your role in this list does not allow this",
+        ));
+    }
+    let found = dav::find(conn, me, c.list, name)?;
+    let create_only = req.header("if-none-match").map(str::trim) == Some("*");
+    let ical_text =
+        std::str::from_utf8(&req.body).map_err(|_| ApiError::bad_request("Not UTF-8"))?;
+    let parent = match &todo.parent_uid {
+        Some(uid) => dav::by_uid(conn, me, c.list, uid)?,
+        None => None,
+    };
+    let existed = found.is_some();
+    let task = match found {
+        Some(_) if create_only => return Err(ApiError::PreconditionFailed),
+        None if req.header("if-match").is_some() => return Err(ApiError::PreconditionFailed),
+        Some(found) => {
+            if found.uid != todo.uid {
+                return Ok(refusal(
+                    403,
+                    "c:no-uid-conflict",
+                    "An object's UID cannot change",
+                ));
+            }
+            let patch = patch(&todo, &found, parent);
+            let expected = if_match(req, found.id);
+            task_routes::change(
+                app,
+                conn,
+                me,
+                found.id,
+                &patch,
+                expected.as_deref(),
+                Some(ical_text),
+            )?
+        }
+        None => {
+            if dav::by_uid(conn, me, c.list, &todo.uid)?.is_some() {
+                return Ok(uid_taken());
+            }
+            let new = NewTask {
+                title: todo.title.clone(),
+                description: todo.description.clone(),
+                completed: todo.completed,
+                priority: todo.priority,
+                due_at: todo.due_at,
+                tags: todo.tags.clone(),
+                list: Some(c.list),
+                assignee: None,
+                parent,
+                recurrence: todo.recurrence.clone(),
+                timezone: todo.timezone,
+            };
+            let dav = tasks::Dav {
+                ical: ical_text,
+                uid: &todo.uid,
+                // `{uid}.ics` is every task's name already.
+                name: (name != format!("{}.ics", todo.uid)).then_some(name),
+            };
+            match task_routes::insert(app, conn, me, &new, Some(dav)) {
+                Ok(task) => task,
+                // Another write took the UID or the name meanwhile.
+                Err(ApiError::Internal(e)) if e.contains("tasks_list_uid_key") => {
+                    return Ok(uid_taken())
+                }
+                Err(ApiError::Internal(e)) if e.contains("tasks_list_dav_name_idx") => {
+                    return Err(ApiError::PreconditionFailed)
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    let status = if existed { 204 } else { 201 };
+    Ok(Response::empty(status).with_header("ETag", etag(task.id()?, task.updated_at()?)))
+}
+
+/// Every field the model holds, from the client's object; those that would reschedule a
+/// recurring task only when they differ from what is stored (a rule set again restarts).
+fn patch(todo: &Todo, found: &dav::Found, parent: Option<i64>) -> TaskPatch {
+    let due = todo.due_at.map(|d| d.utc());
+    let rule = todo.recurrence.as_ref().map(|r| r.to_string());
+    let zone = todo.timezone.map(|z| z.name().to_string());
+    TaskPatch {
+        title: Some(todo.title.clone()),
+        description: Some(todo.description.clone()),
+        completed: Some(todo.completed),
+        priority: Some(todo.priority),
+        due_at: (due != found.due_at).then_some(todo.due_at),
+        tags: Some(todo.tags.clone()),
+        list: None,
+        assignee: None,
+        parent: Some(parent),
+        recurrence: (rule != found.recurrence).then(|| todo.recurrence.clone()),
+        timezone: todo
+            .timezone
+            .filter(|_| zone.as_deref() != Some(found.timezone.as_str())),
+    }
+}
+
+fn uid_taken() -> Response {
+    refusal(
+        403,
+        "c:no-uid-conflict",
+        "Another task in this list has this UID",
+    )
+}
+
+pub fn delete(
+    app: &App,
+    req: &Request,
+    me: &Caller,
+    collection_name: &str,
+    name: &str,
+) -> ApiResult<Response> {
+    let mut conn = app.db()?;
+    let conn: &mut db::Conn = &mut conn;
+    let c = collection(conn, me, collection_name)?;
+    if !c.writable() {
+        return Ok(refusal(
+            403,
+            "d:need-privileges",
+            "Your role in this list does not allow this",
+        ));
+    }
+    let found = dav::find(conn, me, c.list, name)?.ok_or(NOT_FOUND)?;
+    let expected = if_match(req, found.id);
+    task_routes::remove(app, conn, me, found.id, expected.as_deref())?;
+    Ok(Response::empty(204))
+}
