@@ -802,3 +802,24 @@ pub fn rest_count(app: &TestApp, user: &User) -> usize {
     assert_eq!(resp.status, 200, "{}", resp.body);
     resp.json().as_array().expect("an array").len()
 }
+
+/// A refused PROPPATCH: `403` outright, or (RFC 4918 9.2) a `207` whose every property failed
+/// with `403` and none was set.
+pub fn assert_proppatch_refused(resp: &Resp, what: &str) {
+    if resp.status == 207 {
+        let answer = Multistatus::of(resp);
+        let r = answer.one();
+        assert!(
+            r.found.is_empty(),
+            "{what}: a property was set: {}",
+            resp.body
+        );
+        assert!(
+            !r.missing.is_empty() && r.missing.iter().all(|(s, _)| *s == 403),
+            "{what}: {}",
+            resp.body
+        );
+    } else {
+        assert_eq!(resp.status, 403, "{what}: {}", resp.body);
+    }
+}
