@@ -248,3 +248,23 @@ fn a_list_renamed_over_rest_shows_its_new_name_and_colour() {
         .to_ascii_lowercase();
     assert!(color == "#00ff00" || color == "#00ff00ff", "{color}");
 }
+
+#[test]
+fn a_task_made_over_rest_in_a_list_made_with_mkcalendar_is_under_the_clients_collection_name() {
+    let app = TestApp::spawn();
+    let du = dav_user(&app);
+    assert_eq!(
+        du.mkcalendar(&app, &du.collection("chores"), "Chores")
+            .status,
+        201
+    );
+    let lists = lists_of(&app, &du.user);
+    let list_id = id_str(list_named(&lists, "Chores").expect("Chores"));
+    let task = task_in(&app, &du.user, &list_id, "Hoover");
+    let path = du.object_of_uid("chores", task["uid"].as_str().unwrap());
+    let got = du.get(&app, &path);
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(vtodo_value(&got.body, "SUMMARY").as_deref(), Some("Hoover"));
+    let listed = du.props(&app, &du.collection("chores"), "1", &["d:getetag"]);
+    assert!(listed.find(&path).is_some(), "{}", listed.body);
+}

@@ -421,7 +421,12 @@ fn a_rest_completion_shows_as_status_completed_and_a_second_toggle_reopens() {
     assert_eq!(done.status, 200, "{}", done.body);
     let (ics, etag) = fetch(&app, &du, &path);
     assert_eq!(vtodo_value(&ics, "STATUS").as_deref(), Some("COMPLETED"));
-    assert!(vtodo_line(&ics, "COMPLETED").is_some(), "{ics}");
+    let completed_at = timestamp(&done.json()["completed_at"]);
+    assert_eq!(
+        vtodo_value(&ics, "COMPLETED"),
+        Some(completed_at.format("%Y%m%dT%H%M%SZ").to_string()),
+        "COMPLETED is completed_at: {ics}"
+    );
     assert_eq!(etag, etag_of(&done), "the toggle's ETag");
     let undone = app.send("PATCH", &toggle, Some(&du.user.token), None);
     assert_eq!(undone.status, 200, "{}", undone.body);
@@ -786,4 +791,66 @@ fn a_second_object_with_a_uid_already_in_use_is_refused_with_no_uid_conflict() {
     assert_precondition(&resp, resp.status, CALDAV, "no-uid-conflict");
     assert_eq!(rest_count(&app, &du.user), 1);
     assert_eq!(rest_task(&app, &du.user, &uid)["title"], "First");
+}
+
+#[test]
+fn a_put_over_an_object_without_preconditions_replaces_it() {
+    let app = TestApp::spawn();
+    let (du, inbox) = setup(&app);
+    let (path, uid, etag) = put_new(&app, &du, &inbox, "plain.ics", &["SUMMARY:First"]);
+    let resp = du.put(&app, &path, &vtodo(&uid, &["SUMMARY:Second"]), &[]);
+    assert_updated(&resp, "an unconditional PUT");
+    assert_eq!(rest_task(&app, &du.user, &uid)["title"], "Second");
+    assert_ne!(fetch(&app, &du, &path).1, etag);
+    assert_eq!(rest_count(&app, &du.user), 1);
+}
+
+#[test]
+fn a_name_with_percent_encoded_characters_is_reachable_and_listed_once() {
+    let app = TestApp::spawn();
+    let (du, inbox) = setup(&app);
+    let uid = new_uid();
+    let encoded = du.object(&inbox, "Task%20from%20Thunderbird%40home.ics");
+    let etag = du.create(&app, &encoded, &vtodo(&uid, &["SUMMARY:encoded"]));
+    let (_, got) = fetch(&app, &du, &encoded);
+    assert_eq!(got, etag);
+    let listed = du.props(&app, &du.collection(&inbox), "1", &["d:getetag"]);
+    let decoded = du.object(&inbox, "Task from Thunderbird@home.ics");
+    assert_eq!(listed.get(&decoded).etag(), etag, "{}", listed.body);
+    let objects = listed
+        .hrefs()
+        .into_iter()
+        .filter(|h| h.ends_with(".ics"))
+        .count();
+    assert_eq!(objects, 1, "{}", listed.body);
+    let gone = du.delete(&app, &encoded, &[]);
+    assert_updated(&gone, "DELETE");
+    assert!(rest_task_by_uid(&app, &du.user, &uid).is_none());
+}
+
+#[test]
+fn a_depth_1_propfind_on_a_calendar_lists_each_task_with_its_etag_and_content_type() {
+    let app = TestApp::spawn();
+    let (du, inbox) = setup(&app);
+    let (by_dav, _, dav_etag) = put_new(&app, &du, &inbox, "by-dav.ics", &["SUMMARY:by dav"]);
+    let rest = app.task(&du.user, "by rest");
+    let by_rest = du.object_of_uid(&inbox, rest["uid"].as_str().unwrap());
+    let listed = du.props(
+        &app,
+        &du.collection(&inbox),
+        "1",
+        &["d:getetag", "d:getcontenttype", "d:resourcetype"],
+    );
+    assert_eq!(
+        listed.hrefs(),
+        sorted(&[du.collection(&inbox), by_dav.clone(), by_rest.clone()])
+    );
+    assert_eq!(listed.get(&by_dav).etag(), dav_etag);
+    assert_eq!(listed.get(&by_rest).etag(), rest_etag(&app, &du, &rest));
+    for path in [&by_dav, &by_rest] {
+        let r = listed.get(path);
+        let kind = r.text(DAV, "getcontenttype");
+        assert!(kind.starts_with("text/calendar"), "{path}: {kind}");
+        assert!(!r.is_calendar(), "an object is not a collection");
+    }
 }
