@@ -77,8 +77,39 @@ pub struct Fields<'a> {
     pub updated_at: DateTime<Utc>,
 }
 
+/// ical-rs reads nested components by recursion, and a 64 KiB body nesting a few thousand deep
+/// overflows a worker's stack (aborting the server), so depth is counted before it reads. A BEGIN
+/// counts even on an indented line (ical-rs takes one after a blank line as a line of its own); an
+/// END only where it cannot be a folded continuation: the count errs towards too deep.
+const MAX_DEPTH: usize = 16;
+
+fn too_deep(text: &str) -> bool {
+    let named = |line: &str, name: &str| {
+        line.split([':', ';'])
+            .next()
+            .is_some_and(|head| head.eq_ignore_ascii_case(name))
+    };
+    let mut depth = 0_usize;
+    for line in text.split('\n') {
+        if named(line.trim_start_matches([' ', '\t', '\r']), "BEGIN") {
+            depth += 1;
+            if depth > MAX_DEPTH {
+                return true;
+            }
+        } else if named(line, "END") {
+            depth = depth.saturating_sub(1);
+        }
+    }
+    false
+}
+
 /// The one VCALENDAR in `text`; anything after it (a second calendar) is refused, not dropped.
 pub(crate) fn calendar(text: &str) -> Result<IcalCst<'_>, String> {
+    if too_deep(text) {
+        return Err(format!(
+            "The calendar nests components more than {MAX_DEPTH} deep"
+        ));
+    }
     let mut all = IcalCst::parse_many(text);
     let calendar = match all.next() {
         Some(Ok(calendar)) => calendar,

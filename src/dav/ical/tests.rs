@@ -246,3 +246,21 @@ fn a_recurring_task_without_a_due_date_is_refused() {
         refused.detail
     );
 }
+
+#[test]
+fn a_body_nesting_components_deeper_than_any_calendar_does_is_refused_before_it_is_read() {
+    let deep = |n: usize| {
+        format!(
+            "BEGIN:VCALENDAR\r\n{}{}END:VCALENDAR\r\n",
+            "BEGIN:X-A\r\n\r\n ".repeat(n),
+            "END:X-A\r\n".repeat(n)
+        )
+    };
+    assert_eq!(refusal(&deep(5_000)).precondition, "valid-calendar-data");
+    let hidden = deep(40).replace("\r\n\r\n BEGIN", "\r\nX-P:a\r\n END:X-A\r\n\r\n BEGIN");
+    assert_eq!(refusal(&hidden).precondition, "valid-calendar-data");
+    assert_eq!(
+        refusal(&deep(3)).precondition,
+        "supported-calendar-component"
+    );
+}

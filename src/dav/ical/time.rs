@@ -63,6 +63,7 @@ impl Stamp {
             None => (raw, false),
         };
         let shaped = text.len() == 15
+            && text.is_ascii()
             && text.as_bytes()[8] == b'T'
             && digits(&text[..8])
             && digits(&text[9..]);
@@ -185,6 +186,7 @@ mod tests {
             "DUE:2027-01-05\r\n",
             "DUE:20271305T090000Z\r\n",
             "DUE;VALUE=DATE:2027010\r\n",
+            "DUE:2027010éT09000Z\r\n",
         ] {
             let (line, _) = IcalLine::take(bad.as_bytes()).unwrap();
             assert!(Stamp::read(&line).is_err(), "{bad}");
