@@ -268,3 +268,61 @@ fn a_task_made_over_rest_in_a_list_made_with_mkcalendar_is_under_the_clients_col
     let listed = du.props(&app, &du.collection("chores"), "1", &["d:getetag"]);
     assert!(listed.find(&path).is_some(), "{}", listed.body);
 }
+
+/// A PROPPATCH refusal: `4xx` outright, or a `207` in which no property was set.
+fn assert_nothing_set(resp: &Resp, what: &str) {
+    if resp.status == 207 {
+        let answer = Multistatus::of(resp);
+        let r = answer.one();
+        assert!(r.found.is_empty(), "{what}: {}", resp.body);
+        assert!(
+            r.missing.iter().all(|(s, _)| *s >= 400),
+            "{what}: {}",
+            resp.body
+        );
+    } else {
+        assert!(
+            resp.status / 100 == 4,
+            "{what}: {} {}",
+            resp.status,
+            resp.body
+        );
+    }
+}
+
+#[test]
+fn names_and_colours_past_the_list_limits_are_refused_and_change_nothing() {
+    let app = TestApp::spawn();
+    let du = dav_user(&app);
+    let made = post_list(
+        &app,
+        &du.user,
+        json!({ "name": "Kept", "color": "#123456" }),
+    );
+    assert_eq!(made.status, 201, "{}", made.body);
+    let list_id = id_str(&made.json());
+    let path = du.collection(&list_id);
+    let long = "n".repeat(101);
+    for (what, props) in [
+        (
+            "a 101-character name",
+            format!("<d:displayname>{long}</d:displayname>"),
+        ),
+        (
+            "an empty name",
+            "<d:displayname>   </d:displayname>".to_string(),
+        ),
+        (
+            "a colour that is not one",
+            "<a:calendar-color>red</a:calendar-color>".to_string(),
+        ),
+    ] {
+        assert_nothing_set(&du.proppatch(&app, &path, &props), what);
+        let list = list_of(&app, &du.user, &list_id);
+        assert_eq!(list["name"], "Kept", "{what}");
+        assert_eq!(list["color"], "#123456", "{what}");
+    }
+    let resp = du.mkcalendar(&app, &du.collection("too-long"), &long);
+    assert!(resp.status / 100 == 4, "{} {}", resp.status, resp.body);
+    assert_eq!(lists_of(&app, &du.user).len(), 2, "no list made");
+}

@@ -319,3 +319,22 @@ fn another_users_principal_home_calendars_and_tasks_are_out_of_reach() {
     );
     assert_eq!(through_own.status, 404, "{}", through_own.body);
 }
+
+/// RFC 4918 9.1: a PROPFIND without a body is an `allprop`.
+#[test]
+fn a_propfind_without_a_body_answers_the_calendars_properties() {
+    let app = TestApp::spawn();
+    let du = dav_user(&app);
+    let list = id_str(&new_list(&app, &du.user, "Errands"));
+    let resp = du.request(
+        &app,
+        "PROPFIND",
+        &du.collection(&list),
+        &[("Depth", "0")],
+        "",
+    );
+    let found = Multistatus::of(&resp);
+    let calendar = found.one();
+    assert!(calendar.is_calendar(), "{}", found.body);
+    assert_eq!(calendar.text(DAV, "displayname"), "Errands");
+}

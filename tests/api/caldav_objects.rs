@@ -854,3 +854,102 @@ fn a_depth_1_propfind_on_a_calendar_lists_each_task_with_its_etag_and_content_ty
         assert!(!r.is_calendar(), "an object is not a collection");
     }
 }
+
+#[test]
+fn the_caldav_etag_is_a_valid_if_match_over_rest_and_the_rest_etag_over_caldav() {
+    let app = TestApp::spawn();
+    let (du, inbox) = setup(&app);
+    let (path, uid, dav_etag) = put_new(&app, &du, &inbox, "shared-tag.ics", &["SUMMARY:one"]);
+    let task = rest_task(&app, &du.user, &uid);
+    let resp = app.request(
+        "PUT",
+        &task_path(&du.user, id_of(&task)),
+        &[
+            ("Authorization", &format!("Bearer {}", du.user.token)),
+            ("Content-Type", "application/json"),
+            ("If-Match", &dav_etag),
+        ],
+        Some(br#"{"title": "two"}"#),
+    );
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let rest_tag = etag_of(&resp);
+    let over = du.put(
+        &app,
+        &path,
+        &vtodo(&uid, &["SUMMARY:three"]),
+        &[("If-Match", &rest_tag)],
+    );
+    assert_updated(&over, "PUT with the REST ETag");
+    let stale = app.request(
+        "PUT",
+        &task_path(&du.user, id_of(&task)),
+        &[
+            ("Authorization", &format!("Bearer {}", du.user.token)),
+            ("Content-Type", "application/json"),
+            ("If-Match", &rest_tag),
+        ],
+        Some(br#"{"title": "four"}"#),
+    );
+    assert_eq!(
+        stale.status, 412,
+        "a CalDAV write moved the REST ETag: {}",
+        stale.body
+    );
+    assert_eq!(rest_task(&app, &du.user, &uid)["title"], "three");
+}
+
+#[test]
+fn a_long_non_ascii_title_and_a_multi_line_description_made_over_rest_are_folded_and_escaped() {
+    let app = TestApp::spawn();
+    let (du, inbox) = setup(&app);
+    let title = "Grüße an Zoë – ".repeat(10).trim().to_string();
+    let task = create(
+        &app,
+        &du.user,
+        json!({
+            "title": title,
+            "description": "line one\nline two, with; a \\ backslash",
+        }),
+    );
+    let resp = du.get(
+        &app,
+        &du.object_of_uid(&inbox, task["uid"].as_str().unwrap()),
+    );
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let ics = resp.body;
+    for line in ics.split("\r\n") {
+        assert!(
+            line.len() <= 75,
+            "RFC 5545 3.1: lines of at most 75 octets ({}): {line:?}",
+            line.len()
+        );
+    }
+    assert!(ics.ends_with("\r\n"), "CRLF line ends: {ics:?}");
+    assert_eq!(
+        vtodo_value(&ics, "SUMMARY").as_deref(),
+        Some(title.as_str())
+    );
+    assert_eq!(
+        vtodo_value(&ics, "DESCRIPTION").as_deref(),
+        Some(r"line one\nline two\, with\; a \\ backslash")
+    );
+}
+
+#[test]
+fn a_put_into_a_collection_that_does_not_exist_stores_nothing() {
+    let app = TestApp::spawn();
+    let (du, _) = setup(&app);
+    let resp = du.put(
+        &app,
+        &du.object("no-such-calendar", "orphan.ics"),
+        &vtodo(&new_uid(), &["SUMMARY:orphan"]),
+        &[("If-None-Match", "*")],
+    );
+    assert!(
+        matches!(resp.status, 403 | 404 | 409),
+        "{} {}",
+        resp.status,
+        resp.body
+    );
+    assert_eq!(rest_count(&app, &du.user), 0);
+}
