@@ -256,3 +256,55 @@ fn a_member_who_is_removed_loses_the_calendar_at_once() {
     let query = viewer.report(&app, &viewer.collection(&list_id), "1", &calendar_query(""));
     assert_eq!(query.status, 404, "{}", query.body);
 }
+
+#[test]
+fn changes_by_one_member_reach_the_others_sync_and_ctag() {
+    let app = TestApp::spawn();
+    let owner = dav_user(&app);
+    let viewer = dav_user(&app);
+    let editor = dav_user(&app);
+    let list_id = id_str(&new_list(&app, &owner.user, "Team"));
+    join(&app, &owner.user, &list_id, &viewer.user, "viewer");
+    join(&app, &owner.user, &list_id, &editor.user, "editor");
+    let task = task_in(&app, &owner.user, &list_id, "shared work");
+    let name = format!("{}.ics", task["uid"].as_str().unwrap());
+    let viewer_coll = viewer.collection(&list_id);
+    let ctag = |du: &DavUser| {
+        du.props(&app, &du.collection(&list_id), "0", &["cs:getctag"])
+            .one()
+            .text(CS, "getctag")
+    };
+    let first = viewer.sync(&app, &viewer_coll, "");
+    assert_eq!(first.present(), vec![viewer.object(&list_id, &name)]);
+    let ctag0 = ctag(&viewer);
+    // The owner changes it over REST: the viewer's next sync lists it.
+    rest_put(
+        &app,
+        &owner.user,
+        &task,
+        json!({ "title": "shared work, v2" }),
+    );
+    let second = viewer.sync(&app, &viewer_coll, &first.token());
+    assert_eq!(second.present(), vec![viewer.object(&list_id, &name)]);
+    let ctag1 = ctag(&viewer);
+    assert_ne!(ctag1, ctag0);
+    // The editor deletes it over CalDAV: a 404 for the viewer and the owner.
+    let owner_first = owner.sync(&app, &owner.collection(&list_id), "");
+    let gone = editor.delete(&app, &editor.object(&list_id, &name), &[]);
+    assert!(gone.status == 204 || gone.status == 200, "{}", gone.body);
+    let third = viewer.sync(&app, &viewer_coll, &second.token());
+    assert_eq!(
+        third.gone(),
+        vec![viewer.object(&list_id, &name)],
+        "{}",
+        third.body
+    );
+    assert_ne!(ctag(&viewer), ctag1);
+    let owner_second = owner.sync(&app, &owner.collection(&list_id), &owner_first.token());
+    assert_eq!(
+        owner_second.gone(),
+        vec![owner.object(&list_id, &name)],
+        "{}",
+        owner_second.body
+    );
+}
