@@ -363,7 +363,7 @@ fn run_client(load: &Load, addr: SocketAddr, n: usize, user_id: &str, token: &st
             );
             let one = format!("{tasks}/{id}");
             load.expect(&mut client, ("GET", &one, token), None, 200);
-            if i % 3 == 0 {
+            if i.is_multiple_of(3) {
                 let title = format!("client {n} task {i} renamed");
                 let put = load.expect(
                     &mut client,
@@ -375,7 +375,7 @@ fn run_client(load: &Load, addr: SocketAddr, n: usize, user_id: &str, token: &st
                     a.title = put.map(|_| title);
                 }
             }
-            if i % 4 == 0 {
+            if i.is_multiple_of(4) {
                 let toggle = format!("{one}/complete");
                 let done = load.expect(&mut client, ("PATCH", &toggle, token), None, 200);
                 if let Some(a) = load.acked.lock().unwrap().get_mut(&id) {
@@ -383,7 +383,7 @@ fn run_client(load: &Load, addr: SocketAddr, n: usize, user_id: &str, token: &st
                 }
             }
         }
-        if i % 5 == 0 {
+        if i.is_multiple_of(5) {
             load.expect(
                 &mut client,
                 ("GET", &format!("{tasks}?limit=10"), token),
