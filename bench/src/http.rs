@@ -7,7 +7,7 @@ use std::time::Duration;
 
 // The tests' raw client, shared rather than shipped in the server.
 #[path = "../../tests/api/support/raw_client.rs"]
-mod raw_client;
+pub mod raw_client;
 
 pub use raw_client::{content_length, status, RawResponse as Reply};
 

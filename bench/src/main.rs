@@ -3,14 +3,16 @@
 //! ratio. See the README's "Benchmarks" section.
 //!
 //! ```text
-//! cargo run --release -p todo-bench -- [w1|w1shared|idle|flood|slow|health|auth|tasks|mix|events|fanout|all]...
+//! cargo run --release -p todo-bench -- [w1|w1shared|recurring|idle|flood|slow|health|auth|tasks|mix|events|fanout|caldav|all]...
 //! ```
 
 mod binaries;
+mod dav;
 mod http;
 mod opener;
 mod postgres;
 mod procstat;
+mod radicale;
 mod report;
 mod scenario;
 mod server;
@@ -48,8 +50,11 @@ scenarios:
   fanout  a list of 100 members, each with a stream open on instance B, written through A: time
           to reach all 100 streams (p50/p99); the writer's statements and PostgreSQL CPU per write
           next to a write in an unshared list
-  all     every scenario above, in this order: health w1 w1shared tasks mix auth slow idle flood
-          events fanout
+  caldav  CalDAV sync of 1,000 and of 10,000 tasks next to Radicale (apt-get install radicale):
+          the initial sync (PROPFIND Depth 1, then calendar-multiget in batches of 100) median
+          time and CPU; an empty incremental sync (sync-collection) by wrk: p50, p95, answers/s
+  all     every scenario above, in this order: health w1 w1shared recurring tasks mix auth slow
+          idle flood events fanout caldav
 
 It builds the release todo-api and axum-ref (from AXUM_REF_DIR, default ../shared/baselines/axum-ref
 next to the repository) first, starts a throwaway PostgreSQL, and needs wrk (apt-get install wrk).
@@ -69,6 +74,7 @@ const ALL: &[&str] = &[
     "flood",
     "events",
     "fanout",
+    "caldav",
 ];
 
 /// The password of every seeded user.

@@ -99,7 +99,20 @@ impl Proc {
             .or_else(|| log.last.clone())
     }
 
-    fn wait_ready(mut self, within: Duration) -> Result<Proc, String> {
+    fn wait_ready(self, within: Duration) -> Result<Proc, String> {
+        self.wait_until(within, "answer /health with 200", |addr| {
+            crate::http::wait_healthy(addr, Duration::from_millis(200))
+        })
+    }
+
+    /// Waits until `ready` (one probe; it may take a while) says yes, the child exits, or `within`
+    /// passes.
+    fn wait_until(
+        mut self,
+        within: Duration,
+        what: &str,
+        ready: impl Fn(SocketAddr) -> bool,
+    ) -> Result<Proc, String> {
         let deadline = Instant::now() + within;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -110,14 +123,11 @@ impl Proc {
                     log.first.join("\n")
                 ));
             }
-            if crate::http::wait_healthy(self.addr, Duration::from_millis(200)) {
+            if ready(self.addr) {
                 return Ok(self);
             }
             if Instant::now() > deadline {
-                return Err(format!(
-                    "{} did not answer /health with 200 within {within:?}",
-                    self.name
-                ));
+                return Err(format!("{} did not {what} within {within:?}", self.name));
             }
         }
     }
@@ -148,7 +158,7 @@ impl Drop for Proc {
 
 /// A port that was free a moment ago (todo-api logs its address only at `info`; the bench runs it
 /// at `warn`).
-fn free_port() -> Result<u16, String> {
+pub fn free_port() -> Result<u16, String> {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -291,6 +301,24 @@ pub fn start(
     cmd.envs(launch.env.iter().map(|(k, v)| (k, v)))
         .current_dir(work);
     spawn(kind.name(), cmd, port, launch.nofile)?.wait_ready(Duration::from_secs(60))
+}
+
+/// Another HTTP server (Radicale), already told to listen on `port`: started, and ready once `path`
+/// answers with any status.
+pub fn start_program(
+    name: &'static str,
+    cmd: Command,
+    port: u16,
+    path: &str,
+) -> Result<Proc, String> {
+    spawn(name, cmd, port, None)?.wait_until(Duration::from_secs(30), "answer", |addr| {
+        let answered =
+            crate::http::request(addr, "GET", path, None, None, Duration::from_secs(1)).is_ok();
+        if !answered {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        answered
+    })
 }
 
 /// The trivial baseline: this executable answering every request head with `response`, a thread

@@ -10,6 +10,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("w1", include_str!("../lua/w1.lua")),
     ("signin", include_str!("../lua/signin.lua")),
     ("mix", include_str!("../lua/mix.lua")),
+    ("dav", include_str!("../lua/dav.lua")),
 ];
 
 /// Writes each script, with the common part appended, into `dir`.

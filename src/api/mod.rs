@@ -147,7 +147,7 @@ impl App {
 impl Service for App {
     fn handle(&self, req: &Request) -> Response {
         let started = Instant::now();
-        let resp = if crate::dav::owns(&req.path) {
+        let resp = if crate::dav::owns(&req.method, &req.path) {
             Ok(crate::dav::handle(self, req))
         } else if req.method == "OPTIONS" {
             self.cors

@@ -15,6 +15,7 @@ use crate::db::{self, lists, schedule, task_json, tasks};
 use crate::domain::{DueAt, Zone};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
+use chrono::{DateTime, Utc};
 use serde_json::json;
 
 pub const NOT_FOUND: ApiError = ApiError::NotFound("Task not found");
@@ -312,7 +313,8 @@ pub fn update(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult<R
     task_response(200, &task)
 }
 
-/// A change of one task, over REST or CalDAV (`ical`: the calendar object the client sent),
+/// A change of one task, over REST or CalDAV (`dav`: the calendar object the client sent, and
+/// the completion time it names),
 /// committed, and told to every member.
 pub(crate) fn change(
     app: &App,
@@ -321,7 +323,7 @@ pub(crate) fn change(
     id: i64,
     patch: &TaskPatch,
     expected: tasks::Expected,
-    ical: Option<&str>,
+    dav: Option<(&str, Option<DateTime<Utc>>)>,
 ) -> ApiResult<tasks::TaskRow> {
     // A schedule is computed from the stored one, which a concurrent completion may move on: the
     // write then matches nothing, and the schedule is computed again.
@@ -341,7 +343,8 @@ pub(crate) fn change(
             assignee: patch.assignee,
             parent: patch.parent,
             schedule: rescheduled.as_ref().map(|(new, seen)| (new, seen)),
-            ical,
+            ical: dav.map(|(ical, _)| ical),
+            completed_at: dav.and_then(|(_, at)| at),
         };
         let updated = tasks::update(conn, me, id, &change, expected).map_err(parent_refused)?;
         if let Some(task) = updated {

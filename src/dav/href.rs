@@ -19,6 +19,10 @@ pub enum Target {
 impl Target {
     /// `None` for a path outside the tree (a 404); a user segment that is no UUID is one too.
     pub fn parse(path: &str) -> Option<Target> {
+        // Clients given the server's bare address ask its root for the principal.
+        if path == "/" {
+            return Some(Target::Root);
+        }
         let rest = path.strip_prefix("/dav")?;
         let segments: Vec<String> = rest
             .split('/')

@@ -21,9 +21,13 @@ use href::Target;
 pub const XML: &str = "application/xml; charset=utf-8";
 pub const CALENDAR: &str = "text/calendar; charset=utf-8";
 
-/// Is this request for the CalDAV tree (or its discovery address)?
-pub fn owns(path: &str) -> bool {
-    path == "/dav" || path.starts_with("/dav/") || path.starts_with("/.well-known/caldav")
+/// Is this request for the CalDAV tree (or its discovery address)? A `PROPFIND` of the server's
+/// root is discovery too: clients given the bare address start there.
+pub fn owns(method: &str, path: &str) -> bool {
+    path == "/dav"
+        || path.starts_with("/dav/")
+        || path.starts_with("/.well-known/caldav")
+        || (path == "/" && method == "PROPFIND")
 }
 
 pub fn handle(app: &App, req: &Request) -> Response {

@@ -78,7 +78,7 @@ pub fn put(
                 found.id,
                 &patch,
                 expected.as_deref(),
-                Some(ical_text),
+                Some((ical_text, todo.completed_at)),
             )?
         }
         None => {
@@ -103,6 +103,7 @@ pub fn put(
                 uid: &todo.uid,
                 // `{uid}.ics` is every task's name already.
                 name: (name != format!("{}.ics", todo.uid)).then_some(name),
+                completed_at: todo.completed_at,
             };
             match task_routes::insert(app, conn, me, &new, Some(dav)) {
                 Ok(task) => task,

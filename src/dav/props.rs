@@ -80,7 +80,7 @@ pub fn propfind(app: &App, req: &Request, me: &Caller, target: &Target) -> ApiRe
     };
     let deep = req.header("depth").map(str::trim) != Some("0");
     let mut conn = app.db()?;
-    let (name, email, seq) = dav::account(&mut conn, me)?.ok_or(ApiError::InvalidToken)?;
+    let (name, email) = dav::account(&mut conn, me)?.ok_or(ApiError::InvalidToken)?;
     let mut out = Multistatus::new();
     let user = me.user;
     let common = |ns: &str, n: &str| match (ns, n) {
@@ -133,13 +133,13 @@ pub fn propfind(app: &App, req: &Request, me: &Caller, target: &Target) -> ApiRe
             });
             if deep {
                 for c in dav::collections(&mut conn, me, None)? {
-                    collection_props(&mut out, user, &c, seq, &wanted);
+                    collection_props(&mut out, user, &c, &wanted);
                 }
             }
         }
         Target::Collection(_, c) => {
             let c = collection(&mut conn, me, c)?;
-            collection_props(&mut out, user, &c, seq, &wanted);
+            collection_props(&mut out, user, &c, &wanted);
             if deep {
                 objects_props(&mut conn, me, &mut out, user, &c, &wanted)?;
             }
@@ -213,13 +213,7 @@ fn privileges(writable: bool) -> String {
     prop("d:current-user-privilege-set", &set)
 }
 
-pub fn collection_props(
-    out: &mut Multistatus,
-    user: uuid::Uuid,
-    c: &Collection,
-    seq: i64,
-    wanted: &Wanted,
-) {
+pub fn collection_props(out: &mut Multistatus, user: uuid::Uuid, c: &Collection, wanted: &Wanted) {
     let href = href::collection(user, &c.name);
     answer(out, &href, wanted, COLLECTION_PROPS, |ns, n| {
         match (ns, n) {
@@ -237,8 +231,8 @@ pub fn collection_props(
              <d:supported-report><d:report><c:calendar-multiget/></d:report></d:supported-report>\
              <d:supported-report><d:report><d:sync-collection/></d:report></d:supported-report>",
             )),
-            (DAV, "sync-token") => Some(text_prop("d:sync-token", &sync_token(seq))),
-            (CS, "getctag") => Some(text_prop("cs:getctag", &sync_token(seq))),
+            (DAV, "sync-token") => Some(text_prop("d:sync-token", &sync_token(c.seq))),
+            (CS, "getctag") => Some(text_prop("cs:getctag", &sync_token(c.seq))),
             (CALDAV, "supported-calendar-component-set") => Some(prop(
                 "c:supported-calendar-component-set",
                 "<c:comp name=\"VTODO\"/>",

@@ -77,6 +77,11 @@ pub fn report(app: &App, req: &Request, me: &Caller, name: &str) -> ApiResult<Re
                     None => return Ok(stale()),
                 },
             };
+            // Nothing since: the token is the caller's change number now, read with the collection.
+            if since == Some(c.seq) {
+                out.sync_token(c.seq);
+                return Ok(out.finish());
+            }
             let changes = dav::changes(conn, me, c.list, since.unwrap_or(0))?
                 .ok_or(ApiError::NotFound("Calendar not found"))?;
             if let Some(n) = since {

@@ -19,6 +19,8 @@ pub struct Collection {
     pub name: String,
     pub is_default: bool,
     pub owner: Uuid,
+    /// The caller's change number now: the collection's sync token (see `changes`).
+    pub seq: i64,
 }
 
 impl Collection {
@@ -27,22 +29,18 @@ impl Collection {
     }
 }
 
-/// The caller's name, e-mail and change number (every collection's sync token: see `dav::sync`).
-pub fn account(conn: &mut Conn, me: &Caller) -> DbResult<Option<(String, String, i64)>> {
-    let row = conn.query_opt(
-        "SELECT name, email, change_seq FROM users WHERE id = $1",
-        &[&me.user],
-    )?;
-    row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-        .transpose()
+/// The caller's name and e-mail.
+pub fn account(conn: &mut Conn, me: &Caller) -> DbResult<Option<(String, String)>> {
+    let row = conn.query_opt("SELECT name, email FROM users WHERE id = $1", &[&me.user])?;
+    row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
 }
 
 /// The caller's collections (only the one named `only`, when given): the default list first.
 pub fn collections(conn: &mut Conn, me: &Caller, only: Option<&str>) -> DbResult<Vec<Collection>> {
     conn.query(
         "SELECT l.id, l.name, l.color, m.role, coalesce(m.dav_name, l.id::text), l.is_default,
-                l.owner_id
-         FROM memberships m JOIN lists l ON l.id = m.list_id
+                l.owner_id, u.change_seq
+         FROM memberships m JOIN lists l ON l.id = m.list_id JOIN users u ON u.id = m.user_id
          WHERE m.user_id = $1 AND ($2::text IS NULL OR coalesce(m.dav_name, l.id::text) = $2)
          ORDER BY l.is_default DESC, task_fold(l.name), l.id",
         &[&me.user, &only],
@@ -57,6 +55,7 @@ pub fn collections(conn: &mut Conn, me: &Caller, only: Option<&str>) -> DbResult
             name: r.try_get(4)?,
             is_default: r.try_get(5)?,
             owner: r.try_get(6)?,
+            seq: r.try_get(7)?,
         })
     })
     .collect()
@@ -251,17 +250,15 @@ pub struct Changes {
 /// (`task_order`) and tombstones are numbered in their sequence; `dav_gone` names what left.
 pub fn changes(conn: &mut Conn, me: &Caller, list: Uuid, since: i64) -> DbResult<Option<Changes>> {
     let row = conn.query_opt(
-        "SELECT u.change_seq, u.tombstones_purged_through,
-                ARRAY(SELECT t.id FROM task_order o JOIN tasks t ON t.id = o.task_id
-                      WHERE o.owner = $1 AND o.change_no > $3 AND t.list_id = $2
-                      ORDER BY o.change_no),
-                ARRAY(SELECT t.updated_at FROM task_order o JOIN tasks t ON t.id = o.task_id
-                      WHERE o.owner = $1 AND o.change_no > $3 AND t.list_id = $2
-                      ORDER BY o.change_no),
-                ARRAY(SELECT coalesce(t.dav_name, t.uid || '.ics')
-                      FROM task_order o JOIN tasks t ON t.id = o.task_id
-                      WHERE o.owner = $1 AND o.change_no > $3 AND t.list_id = $2
-                      ORDER BY o.change_no),
+        "WITH c AS MATERIALIZED (
+             SELECT t.id, t.updated_at, coalesce(t.dav_name, t.uid || '.ics') AS name, o.change_no
+             FROM task_order o JOIN tasks t ON t.id = o.task_id
+             WHERE o.owner = $1 AND o.change_no > $3 AND t.list_id = $2
+         )
+         SELECT u.change_seq, u.tombstones_purged_through,
+                ARRAY(SELECT id FROM c ORDER BY change_no),
+                ARRAY(SELECT updated_at FROM c ORDER BY change_no),
+                ARRAY(SELECT name FROM c ORDER BY change_no),
                 ARRAY(SELECT g.href FROM dav_gone g
                       WHERE g.list_id = $2 AND g.task_id IN (
                           SELECT task_id FROM task_tombstones WHERE user_id = $1 AND change_no > $3

@@ -124,13 +124,15 @@ pub struct Dav<'a> {
     pub ical: &'a str,
     pub uid: &'a str,
     pub name: Option<&'a str>,
+    /// `COMPLETED`, when the client says when.
+    pub completed_at: Option<DateTime<Utc>>,
 }
 
 /// [`create`]: `$1` user, `$2` title, `$3` description, `$4` completed, `$5` priority rank, `$6`
 /// due, `$7` tags, `$8` session, `$9` list (NULL: the default), `$10` assignee, `$11` writes (the
 /// route's need: a viewer may not), `$12` parent, `$13` recurrence, `$14` time zone, `$15` next
 /// occurrences, `$16` whether they are the last, `$17` the CalDAV text, `$18` its UID (NULL: a new
-/// one), `$19` its name.
+/// one), `$19` its name, `$20` when it says the task was completed.
 pub const CREATE_SQL: &str = concat!(
     "WITH target AS (
          SELECT m.list_id FROM memberships m
@@ -144,7 +146,8 @@ pub const CREATE_SQL: &str = concat!(
                              priority, due_at, tags, completed_at, assignee_id, parent_id,
                              recurrence, timezone, recurrence_start, next_dues, dues_end,
                              ical, uid, dav_name)
-     SELECT $1, list_id, $1, $2, $3, $4, $5, $6::timestamptz, $7, CASE WHEN $4 THEN now() END, $10, $12,
+     SELECT $1, list_id, $1, $2, $3, $4, $5, $6::timestamptz, $7,
+            CASE WHEN $4 THEN coalesce($20::timestamptz, now()) END, $10, $12,
             $13, $14, CASE WHEN $13::text IS NOT NULL THEN $6::timestamptz END, $15, $16,
             $17, coalesce($18, gen_random_uuid()::text), $19
      FROM target
@@ -177,6 +180,7 @@ pub fn create(conn: &mut Conn, me: &Caller, new: &NewTask) -> DbResult<Option<Ta
             &new.dav.map(|d| d.ical),
             &new.dav.map(|d| d.uid),
             &new.dav.and_then(|d| d.name),
+            &new.dav.and_then(|d| d.completed_at),
         ],
     )?;
     Ok(me.vouch(row).map(TaskRow))
@@ -214,8 +218,10 @@ pub struct TaskChange<'a> {
     pub parent: Option<Option<i64>>,
     /// A new schedule, computed from the stored one (`seen`), which must still be the task's.
     pub schedule: Option<(&'a Schedule, &'a Stored)>,
-    /// Written over CalDAV: the calendar object the client sent (REST keeps the one stored).
+    /// Written over CalDAV: the calendar object the client sent (REST keeps the one stored),
+    /// and when it says the task was completed (`COMPLETED`; REST takes the server's clock).
     pub ical: Option<&'a str>,
+    pub completed_at: Option<DateTime<Utc>>,
 }
 
 /// A completion that moves a recurring task to its next occurrence (the `SET` of a toggle or a
@@ -248,8 +254,9 @@ macro_rules! update_sql {
                          WHEN ",
                 advances!(),
                 " THEN NULL
+                         WHEN completed AND $6 IS TRUE AND $29::timestamptz IS NOT NULL THEN $29
                          WHEN $6 IS NULL OR $6 = completed THEN completed_at
-                         WHEN $6 THEN greatest(now(), updated_at + interval '1 microsecond')
+                         WHEN $6 THEN coalesce($29, greatest(now(), updated_at + interval '1 microsecond'))
                      END,
                      priority = COALESCE($7, priority),
                      due_at = CASE
@@ -356,6 +363,7 @@ pub fn update(
             &c.parent.is_some(),
             &c.parent.flatten(),
             &c.ical,
+            &c.completed_at,
         ],
     )?;
     Ok(me.vouch(row).map(TaskRow))

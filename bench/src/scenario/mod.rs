@@ -2,6 +2,7 @@
 //! PostgreSQL's CPU and the database's statements counted around it.
 
 mod auth;
+mod caldav;
 mod events;
 mod fanout;
 mod flood;
@@ -32,6 +33,7 @@ pub fn run(name: &str, ctx: &mut Ctx) -> Result<(), String> {
         "events" => events::run(ctx),
         "fanout" => fanout::run(ctx),
         "recurring" => recurring::run(ctx),
+        "caldav" => caldav::run(ctx),
         other => Err(format!("no scenario {other}")),
     }
 }
