@@ -7,8 +7,13 @@
 -- new object there).
 ALTER TABLE tasks
     ADD COLUMN ical text,
-    ADD COLUMN dav_name text;
+    ADD COLUMN dav_name text,
+    -- The UID a client named as the parent (`RELATED-TO`) before that task was in the list: it
+    -- becomes the parent when a task with that UID is put there (clients upload in any order).
+    ADD COLUMN pending_parent text;
 CREATE UNIQUE INDEX tasks_list_dav_name_idx ON tasks (list_id, dav_name) WHERE dav_name IS NOT NULL;
+CREATE INDEX tasks_pending_parent_idx ON tasks (list_id, pending_parent)
+    WHERE pending_parent IS NOT NULL;
 
 -- A member's name for a list in their calendar home, when a client made it with MKCALENDAR (NULL:
 -- the list's id).

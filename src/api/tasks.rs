@@ -15,7 +15,6 @@ use crate::db::{self, lists, schedule, task_json, tasks};
 use crate::domain::{DueAt, Zone};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
-use chrono::{DateTime, Utc};
 use serde_json::json;
 
 pub const NOT_FOUND: ApiError = ApiError::NotFound("Task not found");
@@ -323,7 +322,7 @@ pub(crate) fn change(
     id: i64,
     patch: &TaskPatch,
     expected: tasks::Expected,
-    dav: Option<(&str, Option<DateTime<Utc>>)>,
+    dav: Option<tasks::DavChange>,
 ) -> ApiResult<tasks::TaskRow> {
     // A schedule is computed from the stored one, which a concurrent completion may move on: the
     // write then matches nothing, and the schedule is computed again.
@@ -343,8 +342,9 @@ pub(crate) fn change(
             assignee: patch.assignee,
             parent: patch.parent,
             schedule: rescheduled.as_ref().map(|(new, seen)| (new, seen)),
-            ical: dav.map(|(ical, _)| ical),
-            completed_at: dav.and_then(|(_, at)| at),
+            ical: dav.map(|d| d.ical),
+            completed_at: dav.and_then(|d| d.completed_at),
+            pending_parent: dav.and_then(|d| d.pending_parent),
         };
         let updated = tasks::update(conn, me, id, &change, expected).map_err(parent_refused)?;
         if let Some(task) = updated {

@@ -57,6 +57,8 @@ pub fn put(
         Some(uid) => dav::by_uid(conn, me, c.list, uid)?,
         None => None,
     };
+    // A parent not in the list yet is remembered by its UID until it is put there.
+    let pending = todo.parent_uid.as_deref().filter(|_| parent.is_none());
     let existed = found.is_some();
     let task = match found {
         Some(_) if create_only => return Err(ApiError::PreconditionFailed),
@@ -78,7 +80,11 @@ pub fn put(
                 found.id,
                 &patch,
                 expected.as_deref(),
-                Some((ical_text, todo.completed_at)),
+                Some(tasks::DavChange {
+                    ical: ical_text,
+                    completed_at: todo.completed_at,
+                    pending_parent: pending,
+                }),
             )?
         }
         None => {
@@ -104,9 +110,13 @@ pub fn put(
                 // `{uid}.ics` is every task's name already.
                 name: (name != format!("{}.ics", todo.uid)).then_some(name),
                 completed_at: todo.completed_at,
+                pending_parent: pending,
             };
             match task_routes::insert(app, conn, me, &new, Some(dav)) {
-                Ok(task) => task,
+                Ok(task) => {
+                    adopted(app, conn, me, c.list, &task, &todo.uid)?;
+                    task
+                }
                 // Another write took the UID or the name meanwhile.
                 Err(ApiError::Internal(e)) if e.contains("tasks_list_uid_key") => {
                     return Ok(uid_taken())
@@ -142,6 +152,28 @@ fn patch(todo: &Todo, found: &dav::Found, parent: Option<i64>) -> TaskPatch {
         timezone: todo
             .timezone
             .filter(|_| zone.as_deref() != Some(found.timezone.as_str())),
+    }
+}
+
+/// Tasks that named this one's UID as their parent before it was here take it as their parent.
+/// One that cannot (it would go too deep, or make a cycle) keeps waiting: the write already
+/// succeeded, and the rules are the trigger's.
+fn adopted(
+    app: &App,
+    conn: &mut db::Conn,
+    me: &Caller,
+    list: uuid::Uuid,
+    task: &tasks::TaskRow,
+    uid: &str,
+) -> ApiResult<()> {
+    match dav::adopt(conn, me, list, task.id()?, uid) {
+        Ok(0) => Ok(()),
+        Ok(_) => {
+            app.tell(&db::lists::members(conn, list)?);
+            Ok(())
+        }
+        Err(e) if e.code().is_some_and(|c| c.code().starts_with("TD")) => Ok(()),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -119,7 +119,8 @@ macro_rules! object_columns {
     () => {
         "t.id, t.updated_at, coalesce(t.dav_name, t.uid || '.ics'), t.title, t.description, \
          t.completed, t.completed_at, t.priority, t.due_at, t.tags, t.uid, \
-         (SELECT p.uid FROM tasks p WHERE p.id = t.parent_id), t.recurrence, t.timezone, \
+         coalesce((SELECT p.uid FROM tasks p WHERE p.id = t.parent_id), t.pending_parent), \
+         t.recurrence, t.timezone, \
          t.created_at, t.ical"
     };
 }
@@ -233,6 +234,19 @@ pub fn by_uid(conn: &mut Conn, me: &Caller, list: Uuid, uid: &str) -> DbResult<O
         &[&me.user, &list, &uid],
     )?;
     row.map(|r| r.try_get(0)).transpose()
+}
+
+/// A task just put in `list` becomes the parent of those that named its UID before it was there
+/// (a write of each, numbered and seen like any). Returns how many.
+pub fn adopt(conn: &mut Conn, me: &Caller, list: Uuid, parent: i64, uid: &str) -> DbResult<u64> {
+    conn.execute(
+        "UPDATE tasks t SET parent_id = $3, pending_parent = NULL, last_writer = $1,
+                updated_at = greatest(now(), t.updated_at + interval '1 microsecond')
+         WHERE t.list_id = $2 AND t.pending_parent = $4 AND t.id <> $3
+           AND EXISTS (SELECT FROM memberships
+                       WHERE user_id = $1 AND list_id = $2 AND role <> 'viewer')",
+        &[&me.user, &list, &parent, &uid],
+    )
 }
 
 /// What changed in a collection after change number `since`, as one snapshot.

@@ -126,13 +126,16 @@ pub struct Dav<'a> {
     pub name: Option<&'a str>,
     /// `COMPLETED`, when the client says when.
     pub completed_at: Option<DateTime<Utc>>,
+    /// A parent UID not (yet) in the list.
+    pub pending_parent: Option<&'a str>,
 }
 
 /// [`create`]: `$1` user, `$2` title, `$3` description, `$4` completed, `$5` priority rank, `$6`
 /// due, `$7` tags, `$8` session, `$9` list (NULL: the default), `$10` assignee, `$11` writes (the
 /// route's need: a viewer may not), `$12` parent, `$13` recurrence, `$14` time zone, `$15` next
 /// occurrences, `$16` whether they are the last, `$17` the CalDAV text, `$18` its UID (NULL: a new
-/// one), `$19` its name, `$20` when it says the task was completed.
+/// one), `$19` its name, `$20` when it says the task was completed, `$21` a parent UID not in
+/// the list yet.
 pub const CREATE_SQL: &str = concat!(
     "WITH target AS (
          SELECT m.list_id FROM memberships m
@@ -145,11 +148,11 @@ pub const CREATE_SQL: &str = concat!(
      INSERT INTO tasks AS t (user_id, list_id, last_writer, title, description, completed,
                              priority, due_at, tags, completed_at, assignee_id, parent_id,
                              recurrence, timezone, recurrence_start, next_dues, dues_end,
-                             ical, uid, dav_name)
+                             ical, uid, dav_name, pending_parent)
      SELECT $1, list_id, $1, $2, $3, $4, $5, $6::timestamptz, $7,
             CASE WHEN $4 THEN coalesce($20::timestamptz, now()) END, $10, $12,
             $13, $14, CASE WHEN $13::text IS NOT NULL THEN $6::timestamptz END, $15, $16,
-            $17, coalesce($18, gen_random_uuid()::text), $19
+            $17, coalesce($18, gen_random_uuid()::text), $19, $21
      FROM target
      RETURNING ",
     task_columns!(),
@@ -181,6 +184,7 @@ pub fn create(conn: &mut Conn, me: &Caller, new: &NewTask) -> DbResult<Option<Ta
             &new.dav.map(|d| d.uid),
             &new.dav.and_then(|d| d.name),
             &new.dav.and_then(|d| d.completed_at),
+            &new.dav.and_then(|d| d.pending_parent),
         ],
     )?;
     Ok(me.vouch(row).map(TaskRow))
@@ -204,6 +208,15 @@ pub fn get(conn: &mut Conn, me: &Caller, id: i64) -> DbResult<Option<TaskRow>> {
 /// statement checks it in its own `WHERE`, so check and change are one step.
 pub type Expected<'a> = Option<&'a [DateTime<Utc>]>;
 
+/// A change over CalDAV: the object the client sent, when it says the task was completed, and a
+/// parent UID not in the list yet.
+#[derive(Clone, Copy)]
+pub struct DavChange<'a> {
+    pub ical: &'a str,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub pending_parent: Option<&'a str>,
+}
+
 /// A `PUT`: `None` leaves a field as it is; for the nullable ones `Some(None)` clears it.
 pub struct TaskChange<'a> {
     pub title: Option<&'a Title>,
@@ -222,6 +235,8 @@ pub struct TaskChange<'a> {
     /// and when it says the task was completed (`COMPLETED`; REST takes the server's clock).
     pub ical: Option<&'a str>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// Over CalDAV: a parent UID not in the list yet (REST naming a parent clears it).
+    pub pending_parent: Option<&'a str>,
 }
 
 /// A completion that moves a recurring task to its next occurrence (the `SET` of a toggle or a
@@ -285,6 +300,8 @@ macro_rules! update_sql {
                      dues_end = CASE WHEN $17 THEN $22::bool ELSE dues_end END,
                      tags = COALESCE($10, tags),
                      ical = COALESCE($28, ical),
+                     pending_parent = CASE WHEN $28::text IS NOT NULL THEN $30::text
+                                           WHEN $26 THEN NULL ELSE pending_parent END,
     ",
                 $move,
                 "                 parent_id = CASE
@@ -364,6 +381,7 @@ pub fn update(
             &c.parent.flatten(),
             &c.ical,
             &c.completed_at,
+            &c.pending_parent,
         ],
     )?;
     Ok(me.vouch(row).map(TaskRow))

@@ -605,6 +605,55 @@ fn related_to_parent_maps_to_parent_id_and_back() {
 }
 
 #[test]
+fn a_subtask_put_before_its_parent_keeps_its_related_to_and_is_linked_once_the_parent_arrives() {
+    let app = TestApp::spawn();
+    let (du, inbox) = setup(&app);
+    let parent_uid = new_uid();
+    let related = format!("RELATED-TO;RELTYPE=PARENT:{parent_uid}");
+    let (child_path, child_uid, child_etag) = put_new(
+        &app,
+        &du,
+        &inbox,
+        "child.ics",
+        &["SUMMARY:Pack books", &related],
+    );
+    // The parent is not there yet: no parent_id, but the client's line is not lost.
+    assert_eq!(
+        rest_task(&app, &du.user, &child_uid)["parent_id"],
+        Value::Null
+    );
+    let (ics, _) = fetch(&app, &du, &child_path);
+    let line = vtodo_line(&ics, "RELATED-TO").expect("the client's RELATED-TO is kept");
+    assert_eq!(line_value(&line), parent_uid);
+    // The parent arrives: the child is linked to it, and its ETag moves so clients see it.
+    du.create(
+        &app,
+        &du.object(&inbox, "parent.ics"),
+        &vtodo(&parent_uid, &["SUMMARY:Move house"]),
+    );
+    let parent = rest_task(&app, &du.user, &parent_uid);
+    assert_eq!(
+        rest_task(&app, &du.user, &child_uid)["parent_id"],
+        parent["id"]
+    );
+    let (ics, etag) = fetch(&app, &du, &child_path);
+    assert_ne!(etag, child_etag);
+    assert_eq!(
+        line_value(&vtodo_line(&ics, "RELATED-TO").expect("RELATED-TO")),
+        parent_uid
+    );
+    // A parent set over REST replaces what the client named.
+    let other = create(&app, &du.user, json!({ "title": "Other" }));
+    let child = rest_task(&app, &du.user, &child_uid);
+    rest_put(&app, &du.user, &child, json!({ "parent_id": other["id"] }));
+    let (ics, _) = fetch(&app, &du, &child_path);
+    assert_eq!(
+        line_value(&vtodo_line(&ics, "RELATED-TO").expect("RELATED-TO")),
+        other["uid"].as_str().unwrap()
+    );
+}
+
+#[test]
 fn rrule_maps_to_recurrence_and_back() {
     let app = TestApp::spawn();
     let (du, inbox) = setup(&app);
