@@ -21,13 +21,6 @@ fn list_id(path: &Path) -> ApiResult<Uuid> {
     path.list.ok_or(LIST_NOT_FOUND)
 }
 
-/// Every member's streams, on every instance, are told to look.
-fn tell(app: &App, members: &[Uuid]) {
-    for member in members {
-        app.notifier.changed(*member);
-    }
-}
-
 /// A refusal by a statement that filtered by membership: 403 for a member whose role does not
 /// allow it, 404 for anyone else.
 fn refused(app: &App, me: &Caller, list: Uuid) -> ApiResult<ApiError> {
@@ -50,7 +43,7 @@ pub fn create(app: &App, req: &Request, _: &Path, me: &Caller) -> ApiResult<Resp
         None => Err(ApiError::InvalidToken),
         Some(Created::TooMany) => Err(ApiError::Conflict("Too many lists")),
         Some(Created::List(body)) => {
-            tell(app, &[me.user]);
+            app.tell(&[me.user]);
             Ok(Response::json_bytes(201, body))
         }
     }
@@ -68,7 +61,7 @@ pub fn update(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult<R
     let color = input.color.as_ref().map(|c| c.as_deref());
     match lists::update(&mut *app.db()?, me, list, name, color)? {
         Some((body, members)) => {
-            tell(app, &members);
+            app.tell(&members);
             Ok(Response::json_bytes(200, body))
         }
         None => Err(refused(app, me, list)?),
@@ -87,7 +80,7 @@ pub fn delete(app: &App, _: &Request, path: &Path, me: &Caller) -> ApiResult<Res
         return Err(ApiError::bad_request("The default list cannot be deleted"));
     }
     let members = lists::delete(&mut conn, me, list)?.ok_or(LIST_NOT_FOUND)?;
-    tell(app, &members);
+    app.tell(&members);
     Ok(Response::empty(204))
 }
 
@@ -96,7 +89,7 @@ pub fn invite(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult<R
     let input = InvitationInput::parse(req)?;
     match invitations::invite(&mut *app.db()?, me, list, &input.email, input.role)? {
         Invited::Done(invitation) => {
-            tell(app, &invitation.members);
+            app.tell(&invitation.members);
             Ok(Response::json_bytes(201, invitation.json))
         }
         Invited::NotOwner => Err(refused(app, me, list)?),
@@ -124,7 +117,7 @@ pub fn revoke_invitation(app: &App, _: &Request, path: &Path, me: &Caller) -> Ap
     let invitation = path.invitation.ok_or(INVITATION_NOT_FOUND)?;
     let mut conn = app.db()?;
     if let Some(members) = invitations::revoke_invitation(&mut conn, me, list, invitation)? {
-        tell(app, &members);
+        app.tell(&members);
         return Ok(Response::empty(204));
     }
     Err(match lists::role(&mut conn, me, Some(list))?.as_deref() {
@@ -143,11 +136,11 @@ fn answer(app: &App, path: &Path, me: &Caller, accept: bool) -> ApiResult<Respon
     let invitation = path.invitation.ok_or(INVITATION_NOT_FOUND)?;
     match invitations::answer(&mut *app.db()?, me, invitation, accept)? {
         Answer::Joined(body, members) => {
-            tell(app, &members);
+            app.tell(&members);
             Ok(Response::json_bytes(200, body))
         }
         Answer::Declined(members) => {
-            tell(app, &members);
+            app.tell(&members);
             Ok(Response::empty(204))
         }
         Answer::NotFound => Err(INVITATION_NOT_FOUND),
@@ -173,7 +166,7 @@ pub fn set_role(app: &App, req: &Request, path: &Path, me: &Caller) -> ApiResult
     let member = path.member.ok_or(MEMBER_NOT_FOUND)?;
     match lists::set_role(&mut *app.db()?, me, list, member, input.role)? {
         RoleChange::Done(body, members) => {
-            tell(app, &members);
+            app.tell(&members);
             Ok(Response::json_bytes(200, body))
         }
         RoleChange::NotOwner => Err(refused(app, me, list)?),
@@ -187,7 +180,7 @@ pub fn remove(app: &App, _: &Request, path: &Path, me: &Caller) -> ApiResult<Res
     let member = path.member.ok_or(MEMBER_NOT_FOUND)?;
     match lists::remove(&mut *app.db()?, me, list, member)? {
         Removal::Done(members) => {
-            tell(app, &members);
+            app.tell(&members);
             Ok(Response::empty(204))
         }
         Removal::NotAllowed => Err(ROLE_FORBIDS),

@@ -259,7 +259,7 @@ fn not_a_member(field: &'static str) -> ApiError {
 }
 
 /// A write's change, committed: every member's streams, on every instance, are told to look.
-pub(crate) fn told(app: &App, task: &tasks::TaskRow) {
+fn told(app: &App, task: &tasks::TaskRow) {
     for (member, _) in task.numbers().unwrap_or_default() {
         app.notifier.changed(member);
     }

@@ -42,12 +42,8 @@ pub fn put(
     let mut conn = app.db()?;
     let conn = &mut *conn;
     let c = collection(conn, me, collection_name)?;
-    if !c.writable() {
-        return Ok(refusal(
-            403,
-            "d:need-privileges",
-            "Your role in this list does not allow this",
-        ));
+    if let Some(refused) = read_only(&c) {
+        return Ok(refused);
     }
     let found = dav::find(conn, me, c.list, name)?;
     let create_only = req.header("if-none-match").map(str::trim) == Some("*");
@@ -177,6 +173,17 @@ fn adopted(
     }
 }
 
+/// A viewer's write: 403 with the privilege it lacks.
+fn read_only(c: &dav::Collection) -> Option<Response> {
+    (!c.writable()).then(|| {
+        refusal(
+            403,
+            "d:need-privileges",
+            "Your role in this list does not allow this",
+        )
+    })
+}
+
 fn uid_taken() -> Response {
     refusal(
         403,
@@ -195,12 +202,8 @@ pub fn delete(
     let mut conn = app.db()?;
     let conn: &mut db::Conn = &mut conn;
     let c = collection(conn, me, collection_name)?;
-    if !c.writable() {
-        return Ok(refusal(
-            403,
-            "d:need-privileges",
-            "Your role in this list does not allow this",
-        ));
+    if let Some(refused) = read_only(&c) {
+        return Ok(refused);
     }
     let found = dav::find(conn, me, c.list, name)?.ok_or(NOT_FOUND)?;
     let expected = if_match(req, found.id);
