@@ -31,6 +31,9 @@ pub enum ApiError {
     Conflict(&'static str),
     /// 410: what the request refers to is gone for good (an expired sync cursor).
     Gone(&'static str),
+    /// 403 over CalDAV: the WebDAV or CalDAV precondition that failed, as `prefix:name`
+    /// (`c:supported-calendar-component`), in an XML error body, and a sentence for people.
+    Precondition(String, String),
     /// 412: `If-Match` did not match the task's current tag.
     PreconditionFailed,
     /// 422: well-formed, but cannot be honoured (an idempotency key reused with another body).
@@ -71,6 +74,7 @@ impl ApiError {
                 | ApiError::Conflict(_)
                 | ApiError::Gone(_)
                 | ApiError::PreconditionFailed
+                | ApiError::Precondition(..)
                 | ApiError::Unprocessable(_)
         )
     }
@@ -101,6 +105,18 @@ impl ApiError {
             ApiError::Gone(detail) => Response::error(410, detail),
             ApiError::PreconditionFailed => {
                 Response::error(412, "Task was changed by someone else")
+            }
+            ApiError::Precondition(element, detail) => {
+                let mut resp = Response::empty(403);
+                resp.content_type = crate::dav::XML;
+                resp.body = crate::dav::xml::error_body(&element);
+                // Clients show a header more readily than an XML body: one line of it.
+                let detail: String = detail
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(300)
+                    .collect();
+                resp.with_header("X-Detail", detail)
             }
             ApiError::Unprocessable(detail) => Response::error(422, detail),
             ApiError::TooMany(detail, retry_after) => Response::error(429, detail)

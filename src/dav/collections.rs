@@ -3,7 +3,7 @@
 
 use super::multistatus::{Multistatus, Name};
 use super::xml::{self, Element, APPLE, CALDAV, DAV};
-use super::{collection, href, refusal};
+use super::{collection, href, refused};
 use crate::api::App;
 use crate::auth::caller::Caller;
 use crate::db::{dav, lists};
@@ -75,8 +75,7 @@ pub fn make(app: &App, req: &Request, me: &Caller, name: &str) -> ApiResult<Resp
         }
     };
     if s.no_todos {
-        return Ok(refusal(
-            403,
+        return Err(refused(
             "c:supported-calendar-component",
             "Calendars here hold tasks (VTODO) only",
         ));
@@ -162,15 +161,13 @@ pub fn delete(app: &App, me: &Caller, name: &str) -> ApiResult<Response> {
     let mut conn = app.db()?;
     let c = collection(&mut conn, me, name)?;
     if c.role != "owner" {
-        return Ok(refusal(
-            403,
+        return Err(refused(
             "d:need-privileges",
             "Only the list's owner can delete it",
         ));
     }
     if c.is_default {
-        return Ok(refusal(
-            403,
+        return Err(refused(
             "d:need-privileges",
             "The default list cannot be deleted",
         ));

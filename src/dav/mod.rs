@@ -77,19 +77,9 @@ fn serve(app: &App, req: &Request) -> ApiResult<Response> {
     }
 }
 
-/// A refusal with the WebDAV/CalDAV precondition that failed (`c:supported-calendar-component`),
-/// and a sentence for people in a header.
-pub fn refusal(status: u16, precondition: &str, detail: &str) -> Response {
-    let mut resp = Response::empty(status);
-    resp.content_type = XML;
-    resp.body = xml::error_body(precondition);
-    // The sentence goes in a header too: clients show that, and it must stay one line.
-    let detail: String = detail
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(300)
-        .collect();
-    resp.with_header("X-Detail", detail)
+/// A 403 naming the WebDAV/CalDAV precondition that failed (`c:supported-calendar-component`).
+pub fn refused(precondition: impl Into<String>, detail: impl Into<String>) -> ApiError {
+    ApiError::Precondition(precondition.into(), detail.into())
 }
 
 /// The caller's collection of this name, or 404.

@@ -3,7 +3,7 @@
 
 use super::ical::{self, Todo};
 use super::props::render;
-use super::{collection, refusal, CALENDAR};
+use super::{collection, refused, CALENDAR};
 use crate::api::input::{NewTask, TaskPatch};
 use crate::api::sync::{etag, if_match};
 use crate::api::{tasks as task_routes, App};
@@ -37,14 +37,12 @@ pub fn put(
 ) -> ApiResult<Response> {
     let todo = match ical::parse(&req.body) {
         Ok(todo) => todo,
-        Err(r) => return Ok(refusal(403, &format!("c:{}", r.precondition), &r.detail)),
+        Err(r) => return Err(refused(format!("c:{}", r.precondition), r.detail)),
     };
     let mut conn = app.db()?;
     let conn = &mut *conn;
     let c = collection(conn, me, collection_name)?;
-    if let Some(refused) = read_only(&c) {
-        return Ok(refused);
-    }
+    read_only(&c)?;
     let found = dav::find(conn, me, c.list, name)?;
     let create_only = req.header("if-none-match").map(str::trim) == Some("*");
     let ical_text =
@@ -61,8 +59,7 @@ pub fn put(
         None if req.header("if-match").is_some() => return Err(ApiError::PreconditionFailed),
         Some(found) => {
             if found.uid != todo.uid {
-                return Ok(refusal(
-                    403,
+                return Err(refused(
                     "c:no-uid-conflict",
                     "An object's UID cannot change",
                 ));
@@ -85,7 +82,7 @@ pub fn put(
         }
         None => {
             if dav::by_uid(conn, me, c.list, &todo.uid)?.is_some() {
-                return Ok(uid_taken());
+                return Err(uid_taken());
             }
             let new = NewTask {
                 title: todo.title.clone(),
@@ -115,7 +112,7 @@ pub fn put(
                 }
                 // Another write took the UID or the name meanwhile.
                 Err(ApiError::Internal(e)) if e.contains("tasks_list_uid_key") => {
-                    return Ok(uid_taken())
+                    return Err(uid_taken())
                 }
                 Err(ApiError::Internal(e)) if e.contains("tasks_list_dav_name_idx") => {
                     return Err(ApiError::PreconditionFailed)
@@ -174,19 +171,18 @@ fn adopted(
 }
 
 /// A viewer's write: 403 with the privilege it lacks.
-fn read_only(c: &dav::Collection) -> Option<Response> {
-    (!c.writable()).then(|| {
-        refusal(
-            403,
+fn read_only(c: &dav::Collection) -> ApiResult<()> {
+    match c.writable() {
+        true => Ok(()),
+        false => Err(refused(
             "d:need-privileges",
             "Your role in this list does not allow this",
-        )
-    })
+        )),
+    }
 }
 
-fn uid_taken() -> Response {
-    refusal(
-        403,
+fn uid_taken() -> ApiError {
+    refused(
         "c:no-uid-conflict",
         "Another task in this list has this UID",
     )
@@ -202,9 +198,7 @@ pub fn delete(
     let mut conn = app.db()?;
     let conn: &mut db::Conn = &mut conn;
     let c = collection(conn, me, collection_name)?;
-    if let Some(refused) = read_only(&c) {
-        return Ok(refused);
-    }
+    read_only(&c)?;
     let found = dav::find(conn, me, c.list, name)?.ok_or(NOT_FOUND)?;
     let expected = if_match(req, found.id);
     task_routes::remove(app, conn, me, found.id, expected.as_deref())?;

@@ -9,7 +9,7 @@ use super::href::{self, Target};
 use super::multistatus::{parse_sync_token, Multistatus};
 use super::props::{object_props, render, tag_props, Wanted};
 use super::xml::{self, Element, CALDAV, DAV};
-use super::{collection, refusal};
+use super::{collection, refused};
 use crate::api::App;
 use crate::auth::caller::Caller;
 use crate::db::dav;
@@ -32,7 +32,7 @@ pub fn report(app: &App, req: &Request, me: &Caller, name: &str) -> ApiResult<Re
         (CALDAV, "calendar-query") => {
             let filter = match root.child(CALDAV, "filter").map(comp_filter_of) {
                 Some(Ok(filter)) => Some(filter),
-                Some(Err(e)) => return Ok(refusal(403, "c:valid-filter", &e)),
+                Some(Err(e)) => return Err(refused("c:valid-filter", &e)),
                 None => None,
             };
             for object in dav::objects(conn, me, c.list, None)? {
@@ -74,7 +74,7 @@ pub fn report(app: &App, req: &Request, me: &Caller, name: &str) -> ApiResult<Re
                 "" => None,
                 t => match parse_sync_token(t) {
                     Some(n) => Some(n),
-                    None => return Ok(stale()),
+                    None => return Err(stale()),
                 },
             };
             // Nothing since: the token is the caller's change number now, read with the collection.
@@ -86,7 +86,7 @@ pub fn report(app: &App, req: &Request, me: &Caller, name: &str) -> ApiResult<Re
                 .ok_or(ApiError::NotFound("Calendar not found"))?;
             if let Some(n) = since {
                 if n > changes.now || n < changes.purged_through {
-                    return Ok(stale());
+                    return Err(stale());
                 }
             }
             let present: Vec<&str> = changes.changed.iter().map(|t| t.name.as_str()).collect();
@@ -112,8 +112,7 @@ pub fn report(app: &App, req: &Request, me: &Caller, name: &str) -> ApiResult<Re
             out.sync_token(changes.now);
         }
         _ => {
-            return Ok(refusal(
-                403,
+            return Err(refused(
                 "d:supported-report",
                 "This report is not supported",
             ))
@@ -122,9 +121,8 @@ pub fn report(app: &App, req: &Request, me: &Caller, name: &str) -> ApiResult<Re
     Ok(out.finish())
 }
 
-fn stale() -> Response {
-    refusal(
-        403,
+fn stale() -> ApiError {
+    refused(
         "d:valid-sync-token",
         "The sync token is unknown or too old; sync again from the start",
     )
