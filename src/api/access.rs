@@ -51,14 +51,7 @@ pub fn serve(app: &App, req: &Request, path: &Path, access: Access) -> ApiResult
         }
         // A personal access token costs one lookup more (it names no user until then); its
         // statements check it again, so a deleted token is refused at once.
-        Ok(Credential::Token(hash)) => {
-            let mut conn = app.db()?;
-            let token = tokens::find(&mut conn, &hash, None)?.ok_or(ApiError::InvalidToken)?;
-            if app.seen.due(token.id) {
-                tokens::touch(&mut conn, token.id)?;
-            }
-            caller::by_token(token, need).map_err(refused)?
-        }
+        Ok(Credential::Token(hash)) => token_caller(app, &hash, None, need)?,
         Err(refusal) => return Err(refused(refusal)),
     };
     if need == Need::Account {
@@ -80,14 +73,8 @@ pub fn dav_caller(app: &App, req: &Request, need: Need) -> ApiResult<Caller> {
         if !secret.starts_with(caller::TOKEN_PREFIX) {
             return Err(ApiError::InvalidToken);
         }
-        let mut conn = app.db()?;
         let email = crate::domain::email::normalize(&email);
-        let token = tokens::find(&mut conn, &caller::token_hash(&secret), Some(&email))?
-            .ok_or(ApiError::InvalidToken)?;
-        if app.seen.due(token.id) {
-            tokens::touch(&mut conn, token.id)?;
-        }
-        return caller::by_token(token, need).map_err(refused);
+        return token_caller(app, &caller::token_hash(&secret), Some(&email), need);
     }
     match caller::admit(&app.keys, header, need).map_err(refused)? {
         Credential::Signed(caller) => {
@@ -97,12 +84,20 @@ pub fn dav_caller(app: &App, req: &Request, need: Need) -> ApiResult<Caller> {
                 .then_some(caller)
                 .ok_or(ApiError::InvalidToken)
         }
-        Credential::Token(hash) => {
-            let mut conn = app.db()?;
-            let token = tokens::find(&mut conn, &hash, None)?.ok_or(ApiError::InvalidToken)?;
-            caller::by_token(token, need).map_err(refused)
-        }
+        Credential::Token(hash) => token_caller(app, &hash, None, need),
     }
+}
+
+/// A personal access token's caller, by the hash of its secret (and, for HTTP Basic, the
+/// account's e-mail). A token costs one lookup more than a JWT, which names its user; its
+/// `last_used_at` is touched now and then, not on every request.
+fn token_caller(app: &App, hash: &[u8], email: Option<&str>, need: Need) -> ApiResult<Caller> {
+    let mut conn = app.db()?;
+    let token = tokens::find(&mut conn, hash, email)?.ok_or(ApiError::InvalidToken)?;
+    if app.seen.due(token.id) {
+        tokens::touch(&mut conn, token.id)?;
+    }
+    caller::by_token(token, need).map_err(refused)
 }
 
 /// `Basic base64(user:password)`, decoded.
