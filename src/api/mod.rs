@@ -16,6 +16,7 @@ pub mod path;
 mod schedule;
 pub mod service;
 pub mod sync;
+pub mod task_writes;
 pub mod tasks;
 pub mod tokens;
 

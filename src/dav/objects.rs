@@ -6,7 +6,7 @@ use super::props::render;
 use super::{collection, refused, CALENDAR};
 use crate::api::input::{NewTask, TaskPatch};
 use crate::api::sync::{etag, if_match};
-use crate::api::{tasks as task_routes, App};
+use crate::api::{task_writes, App};
 use crate::auth::caller::Caller;
 use crate::db::{self, dav, tasks};
 use crate::error::{ApiError, ApiResult};
@@ -66,7 +66,7 @@ pub fn put(
             }
             let patch = patch(&todo, &found, parent);
             let expected = if_match(req, found.id);
-            task_routes::change(
+            task_writes::change(
                 app,
                 conn,
                 me,
@@ -105,7 +105,7 @@ pub fn put(
                 completed_at: todo.completed_at,
                 pending_parent: pending,
             };
-            match task_routes::insert(app, conn, me, &new, Some(dav)) {
+            match task_writes::insert(app, conn, me, &new, Some(dav)) {
                 Ok(task) => {
                     adopted(app, conn, me, c.list, &task, &todo.uid)?;
                     task
@@ -201,6 +201,6 @@ pub fn delete(
     read_only(&c)?;
     let found = dav::find(conn, me, c.list, name)?.ok_or(NOT_FOUND)?;
     let expected = if_match(req, found.id);
-    task_routes::remove(app, conn, me, found.id, expected.as_deref())?;
+    task_writes::remove(app, conn, me, found.id, expected.as_deref())?;
     Ok(Response::empty(204))
 }
