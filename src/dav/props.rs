@@ -9,6 +9,7 @@ use crate::api::sync::etag;
 use crate::api::App;
 use crate::auth::caller::Caller;
 use crate::db::dav::{self, Collection, Object, Tag};
+use crate::db::users;
 use crate::domain::Priority;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
@@ -80,7 +81,8 @@ pub fn propfind(app: &App, req: &Request, me: &Caller, target: &Target) -> ApiRe
     };
     let deep = req.header("depth").map(str::trim) != Some("0");
     let mut conn = app.db()?;
-    let (name, email) = dav::account(&mut conn, me)?.ok_or(ApiError::InvalidToken)?;
+    let account = users::find_alive(&mut conn, me)?.ok_or(ApiError::InvalidToken)?;
+    let (name, email) = (account.name, account.email);
     let mut out = Multistatus::new();
     let user = me.user;
     let common = |ns: &str, n: &str| match (ns, n) {

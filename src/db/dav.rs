@@ -29,12 +29,6 @@ impl Collection {
     }
 }
 
-/// The caller's name and e-mail.
-pub fn account(conn: &mut Conn, me: &Caller) -> DbResult<Option<(String, String)>> {
-    let row = conn.query_opt("SELECT name, email FROM users WHERE id = $1", &[&me.user])?;
-    row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
-}
-
 /// The caller's collections (only the one named `only`, when given): the default list first.
 pub fn collections(conn: &mut Conn, me: &Caller, only: Option<&str>) -> DbResult<Vec<Collection>> {
     conn.query(
