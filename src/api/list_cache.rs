@@ -1,12 +1,13 @@
 //! The last whole task list (no filter, default order) served for each user, with the user's
-//! change number it was read at. The list statement sends the tasks only when the number has
-//! moved since, so a list asked for again and again (a client polling, a page reloaded) costs one
-//! index lookup in PostgreSQL and a copy here instead of reading and writing out every task.
+//! change number it was read at. The tasks are read only when the number has moved since, so a
+//! list asked for again and again (a client polling, a page reloaded) costs one index lookup in
+//! PostgreSQL and a copy here instead of reading and writing out every task.
 //!
-//! Nothing is trusted without the database: every request still runs the statement, which checks
-//! the session and compares the number in the same snapshot as the tasks. An entry written by a
-//! slower request after a newer one is only stale, never wrong: its number no longer matches. The
-//! cache is bounded and may be emptied at any moment.
+//! Nothing is trusted without the database: every read still asks PostgreSQL for the session and
+//! the user's number (`task_list::whole_unless_at`), and the list statement reads the tasks and
+//! the number in one snapshot. An entry written by a slower request after a newer one is only
+//! stale, never wrong: its number no longer matches. The cache is bounded and may be emptied at
+//! any moment.
 //!
 //! A write of one task (toggle, update) that took the number right after a list's is the only
 //! change since that list was read, and leaves the default order (by creation) as it was: the
