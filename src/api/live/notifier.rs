@@ -52,10 +52,17 @@ impl Notifier {
         Notifier { shared }
     }
 
-    /// `user`'s tasks or sessions changed in a transaction that has committed.
+    /// `user`'s tasks or sessions changed in a transaction that has committed. The thread waits
+    /// only while nothing is pending, so only the first change of a batch wakes it (the standard
+    /// library's `notify_one` is a system call even with nobody waiting).
     pub fn changed(&self, user: Uuid) {
-        lock(&self.shared).users.insert(user);
-        self.shared.ready.notify_one();
+        let mut pending = lock(&self.shared);
+        let first = pending.users.is_empty();
+        pending.users.insert(user);
+        drop(pending);
+        if first {
+            self.shared.ready.notify_one();
+        }
     }
 }
 
