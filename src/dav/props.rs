@@ -153,7 +153,13 @@ pub fn propfind(app: &App, req: &Request, me: &Caller, target: &Target) -> ApiRe
                 .into_iter()
                 .next()
                 .ok_or(ApiError::NotFound("Not Found"))?;
-            object_props(&mut out, &href::object(user, &c.name, o), &object, &wanted);
+            object_props(
+                &mut out,
+                &href::object(user, &c.name, o),
+                &object,
+                None,
+                &wanted,
+            );
         }
     }
     Ok(out.finish())
@@ -264,6 +270,7 @@ fn objects_props(
                 out,
                 &href::object(user, &c.name, &object.name),
                 &object,
+                None,
                 wanted,
             );
         }
@@ -299,14 +306,24 @@ pub fn tag_props(out: &mut Multistatus, href: &str, tag: &Tag, wanted: &Wanted) 
     });
 }
 
-pub fn object_props(out: &mut Multistatus, href: &str, object: &Object, wanted: &Wanted) {
+/// `ics`: the object as [`render`] gives it, when the caller has rendered it already.
+pub fn object_props(
+    out: &mut Multistatus,
+    href: &str,
+    object: &Object,
+    ics: Option<&str>,
+    wanted: &Wanted,
+) {
     let tag = Tag {
         id: object.id,
         updated_at: object.updated_at,
         name: String::new(),
     };
     answer(out, href, wanted, OBJECT_PROPS, |ns, n| match (ns, n) {
-        (CALDAV, "calendar-data") => Some(text_prop("c:calendar-data", &render(object))),
+        (CALDAV, "calendar-data") => Some(match ics {
+            Some(ics) => text_prop("c:calendar-data", ics),
+            None => text_prop("c:calendar-data", &render(object)),
+        }),
         _ => tag_value(&tag, ns, n),
     });
 }

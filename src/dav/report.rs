@@ -36,12 +36,14 @@ pub fn report(app: &App, req: &Request, me: &Caller, name: &str) -> ApiResult<Re
                 None => None,
             };
             for object in dav::objects(conn, me, c.list, None)? {
-                if let Some(filter) = &filter {
-                    if !super::filter::matches(filter, &render(&object)) {
+                let ics = filter.as_ref().map(|_| render(&object));
+                if let (Some(filter), Some(ics)) = (&filter, &ics) {
+                    if !super::filter::matches(filter, ics) {
                         continue;
                     }
                 }
-                object_props(&mut out, &object_href(&object.name), &object, &wanted);
+                let href = object_href(&object.name);
+                object_props(&mut out, &href, &object, ics.as_deref(), &wanted);
             }
         }
         (CALDAV, "calendar-multiget") => {
@@ -60,7 +62,9 @@ pub fn report(app: &App, req: &Request, me: &Caller, name: &str) -> ApiResult<Re
             let objects = dav::objects(conn, me, c.list, Some(&names))?;
             for name in &names {
                 match objects.iter().find(|o| &o.name == name) {
-                    Some(object) => object_props(&mut out, &object_href(name), object, &wanted),
+                    Some(object) => {
+                        object_props(&mut out, &object_href(name), object, None, &wanted)
+                    }
                     None => out.gone(&object_href(name)),
                 }
             }
@@ -93,7 +97,7 @@ pub fn report(app: &App, req: &Request, me: &Caller, name: &str) -> ApiResult<Re
             if wanted.wants(CALDAV, "calendar-data") {
                 let ids: Vec<i64> = changes.changed.iter().map(|t| t.id).collect();
                 for object in dav::objects_by_id(conn, me, &ids)? {
-                    object_props(&mut out, &object_href(&object.name), &object, &wanted);
+                    object_props(&mut out, &object_href(&object.name), &object, None, &wanted);
                 }
             } else {
                 for tag in &changes.changed {
