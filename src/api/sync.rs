@@ -11,7 +11,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 pub const FEED_LIMIT_DEFAULT: i64 = 500;
 pub const FEED_LIMIT_MAX: i64 = 1000;
@@ -55,23 +54,7 @@ pub fn if_match(req: &Request, id: i64) -> Option<Vec<DateTime<Utc>>> {
     Some(accepted)
 }
 
-/// A list's tag is a digest of what it says (body and `Link`), so it changes exactly when the list
-/// does; `If-None-Match` with it is a `304` without a body.
-pub fn list_etag(req: &Request, resp: Response) -> Response {
-    let tag = list_tag(&resp.body, resp.header("link").unwrap_or_default());
-    with_list_etag(req, resp, tag)
-}
-
-pub fn list_tag(body: &[u8], link: &str) -> String {
-    let mut digest = Sha256::new();
-    digest.update(body);
-    digest.update(link.as_bytes());
-    let hash = digest.finalize();
-    let tag: String = hash[..12].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"l{tag}\"")
-}
-
-/// `resp` with its list tag, or a `304` when the client already holds it.
+/// `resp` with its list tag (`list_cache::tag_of`), or a `304` when the client already holds it.
 pub fn with_list_etag(req: &Request, resp: Response, tag: String) -> Response {
     let unchanged = req.header("if-none-match").is_some_and(|h| {
         h.split(',').any(|t| {

@@ -4,7 +4,6 @@
 
 use super::input::{invalid, NewTask, TaskPatch};
 use super::schedule::{plan, planned, reschedule};
-use super::sync::list_tag;
 use super::tasks::{LIST_NOT_FOUND, NOT_FOUND, ROLE_FORBIDS};
 use super::App;
 use crate::auth::caller::Caller;
@@ -95,8 +94,7 @@ fn told(app: &App, task: &tasks::TaskRow) {
 pub(super) fn recached(app: &App, task: &tasks::TaskRow) {
     if let (Ok(numbers), Ok(id), Ok(json)) = (task.numbers(), task.id(), task.to_json()) {
         for (member, seq) in numbers {
-            app.lists
-                .replace(member, seq, id, &json, |body| list_tag(body, ""));
+            app.lists.replace(member, seq, id, &json);
         }
     }
     told(app, task);

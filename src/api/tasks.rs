@@ -3,16 +3,16 @@
 //! caller's user, which also checks the caller's session (one round trip).
 
 use super::input::{invalid, NewTask, TaskPatch};
-use super::list_cache::{Cached, Span};
+use super::list_cache::{tag_of, Cached, Span};
 use super::list_query::ListQuery;
 use super::path::{Path, TaskId};
 use super::schedule::{planned, replan};
-use super::sync::{if_match, list_etag, list_tag, task_response, with_list_etag};
+use super::sync::{if_match, task_response, with_list_etag};
 use super::task_writes::{change, insert, recached, remove, unchanged};
 use super::{idempotent, App};
 use crate::auth::caller::Caller;
 use crate::db::task_list::{self, Position, Whole};
-use crate::db::{self, lists, schedule, task_json, tasks};
+use crate::db::{self, lists, schedule, tasks};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
 use serde_json::json;
@@ -49,7 +49,7 @@ pub fn list(app: &App, req: &Request, _: &Path, me: &Caller) -> ApiResult<Respon
         if query.canonical.is_empty() && query.after.is_none() {
             return every_task(app, conn, me, req);
         }
-        return whole_list(conn, me, &query).map(|resp| list_etag(req, resp));
+        return whole_list(conn, me, req, &query);
     };
     let mut rows = Vec::new();
     let after = query.after.as_ref();
@@ -76,18 +76,23 @@ pub fn list(app: &App, req: &Request, _: &Path, me: &Caller) -> ApiResult<Respon
             ));
         }
     }
-    let resp = Response::json_bytes(200, task_json::array(&rows)?);
+    let mut array = JsonArray::new();
+    rows.into_iter().for_each(|row| array.push(row));
+    let (body, spans) = array.finish()?;
+    let tag = tag_of(&spans, link.as_deref().unwrap_or_default());
+    let resp = Response::json_bytes(200, body);
     let resp = match link {
         Some(link) => resp.with_header("Link", link),
         None => resp,
     };
-    Ok(list_etag(req, resp))
+    Ok(with_list_etag(req, resp, tag))
 }
 
 /// A JSON array written as rows arrive; the first row that cannot be written ends it.
 struct JsonArray {
     body: Vec<u8>,
-    spans: Vec<Span>,
+    /// Each task's id and where its JSON lies in `body`.
+    spans: Vec<(i64, usize, usize)>,
     failed: Option<postgres::Error>,
 }
 
@@ -113,23 +118,22 @@ impl JsonArray {
                 .and_then(|id| {
                     row.write_json(&mut self.body)?;
                     let end = self.body.len();
-                    self.spans.push(Span { id, start, end });
+                    self.spans.push((id, start, end));
                     Ok(())
                 })
                 .err();
         }
     }
 
-    fn finish(self) -> ApiResult<Vec<u8>> {
-        Ok(self.finish_with_spans()?.0)
-    }
-
-    fn finish_with_spans(mut self) -> ApiResult<(Vec<u8>, Vec<Span>)> {
+    fn finish(mut self) -> ApiResult<(Vec<u8>, Vec<Span>)> {
         if let Some(e) = self.failed {
             return Err(e.into());
         }
         self.body.push(b']');
-        Ok((self.body, self.spans))
+        let spans = self.spans.iter();
+        let spans = spans.map(|&(id, start, end)| Span::of(&self.body, id, start, end));
+        let spans = spans.collect();
+        Ok((self.body, spans))
     }
 }
 
@@ -142,8 +146,8 @@ fn every_task(app: &App, conn: &mut db::Conn, me: &Caller, req: &Request) -> Api
         Whole::Gone => return Err(ApiError::InvalidToken),
         Whole::Unchanged(held) => (held.body.clone(), held.etag.clone()),
         Whole::At(seq) => {
-            let (body, spans) = array.finish_with_spans()?;
-            let etag = list_tag(&body, "");
+            let (body, spans) = array.finish()?;
+            let etag = tag_of(&spans, "");
             let cached = Cached {
                 seq,
                 body: body.clone(),
@@ -159,13 +163,20 @@ fn every_task(app: &App, conn: &mut db::Conn, me: &Caller, req: &Request) -> Api
 
 /// Every task (a user may own 10,000): each row is written into the body as PostgreSQL sends it,
 /// so serialising overlaps the query and no row is held twice.
-fn whole_list(conn: &mut db::Conn, me: &Caller, query: &ListQuery) -> ApiResult<Response> {
+fn whole_list(
+    conn: &mut db::Conn,
+    me: &Caller,
+    req: &Request,
+    query: &ListQuery,
+) -> ApiResult<Response> {
     let mut array = JsonArray::new();
     let after = query.after.as_ref();
     task_list::each(conn, me, &query.filter, query.sort, after, None, |row| {
         array.push(row)
     })?;
-    Ok(Response::json_bytes(200, array.finish()?))
+    let (body, spans) = array.finish()?;
+    let tag = tag_of(&spans, "");
+    Ok(with_list_etag(req, Response::json_bytes(200, body), tag))
 }
 
 /// `GET /api/{user_id}/tags`: the user's tags with how many tasks carry each.

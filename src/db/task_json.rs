@@ -94,20 +94,6 @@ impl serde::Serialize for TaskRow {
     }
 }
 
-/// `[task,task,...]` of rows already fetched (a page).
-pub fn array(rows: &[TaskRow]) -> DbResult<Vec<u8>> {
-    let mut out = Vec::with_capacity(64 + rows.len() * 400);
-    out.push(b'[');
-    for (i, row) in rows.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        row.write_json(&mut out)?;
-    }
-    out.push(b']');
-    Ok(out)
-}
-
 fn uuid(out: &mut Vec<u8>, id: Option<Uuid>) {
     match id {
         Some(id) => {
