@@ -36,12 +36,16 @@ pub fn report(app: &App, req: &Request, me: &Caller, name: &str) -> ApiResult<Re
                 None => None,
             };
             for object in dav::objects(conn, me, c.list, None)? {
-                let ics = filter.as_ref().map(|_| render(&object));
-                if let (Some(filter), Some(ics)) = (&filter, &ics) {
-                    if !super::filter::matches(filter, ics) {
-                        continue;
+                let ics = match &filter {
+                    Some(filter) => {
+                        let ics = render(&object);
+                        if !super::filter::matches(filter, &ics) {
+                            continue;
+                        }
+                        Some(ics)
                     }
-                }
+                    None => None,
+                };
                 let href = object_href(&object.name);
                 object_props(&mut out, &href, &object, ics.as_deref(), &wanted);
             }

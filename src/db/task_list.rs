@@ -109,20 +109,16 @@ pub fn whole_unless_at<T>(
     known: Option<(i64, T)>,
     mut each: impl FnMut(TaskRow),
 ) -> DbResult<Whole<T>> {
-    let params: [(&(dyn ToSql + Sync), Type); 2] =
-        [(&me.user, Type::UUID), (&me.session, Type::UUID)];
     if let Some((k, held)) = known {
-        let mut seq = None;
-        conn.query_typed_each(LIST_SEQ_SQL, &params, |row| {
-            seq = Some(row.try_get::<_, i64>(0))
-        })?;
-        me.vouch_if(seq.is_some());
-        match seq.transpose()? {
+        let row = conn.query_opt(LIST_SEQ_SQL, &[&me.user, &me.session])?;
+        match me.vouch(row).map(|r| r.try_get::<_, i64>(0)).transpose()? {
             None => return Ok(Whole::Gone),
             Some(n) if n == k => return Ok(Whole::Unchanged(held)),
             Some(_) => {}
         }
     }
+    let params: [(&(dyn ToSql + Sync), Type); 2] =
+        [(&me.user, Type::UUID), (&me.session, Type::UUID)];
     let mut seq = None;
     let mut failed = None;
     conn.query_typed_each(WHOLE_LIST_SQL, &params, |row| {
