@@ -100,6 +100,37 @@ fn ending_a_session_ends_its_streams_on_every_server_and_no_other_stream() {
     );
 }
 
+/// The instance checks the sessions of a user's streams whenever one opens; a stream of another
+/// session that opens during that check is not one the check found ended.
+#[test]
+fn streams_of_ten_sessions_opened_at_once_all_stay_open_and_get_the_next_change() {
+    let app = TestApp::spawn();
+    // Three users, as the window is narrow: one round alone misses it now and then.
+    for _ in 0..3 {
+        let user = app.user();
+        let tickets: Vec<String> = (0..10)
+            .map(|_| ticket(&app, &second_session(&app, &user)))
+            .collect();
+        let mut streams: Vec<Sse> = std::thread::scope(|s| {
+            let opening: Vec<_> = tickets
+                .iter()
+                .map(|t| s.spawn(|| Sse::open(&app, &user.id, t, None)))
+                .collect();
+            opening.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
+        assert_eq!(streams.len(), 10);
+        for s in &streams {
+            assert_eq!(s.status(), 200, "{}", s.head);
+        }
+        let task = app.task(&user, "to every stream");
+        for (i, s) in streams.iter_mut().enumerate() {
+            let created = s.next(WAIT);
+            let created = created.unwrap_or_else(|| panic!("stream {i} got no event"));
+            assert_eq!(created.data["id"], task["id"], "stream {i}");
+        }
+    }
+}
+
 #[test]
 fn a_ticket_works_once_within_sixty_seconds_for_its_user_only() {
     let app = TestApp::spawn();

@@ -117,9 +117,12 @@ fn catch_up(conn: &mut Conn, app: &App, user: Uuid) -> Result<(), postgres::Erro
     if app.hub.position(user).is_none() {
         return Ok(());
     }
-    let (live, legacy) = sessions::live(conn, user, &app.hub.sessions(user))?;
-    app.hub
-        .end_revoked(user, |s| s.map_or(legacy, |id| live.contains(&id)));
+    // A stream that opens while this runs is not judged here: its own catch-up checks it.
+    let asked = app.hub.sessions(user);
+    let (live, legacy) = sessions::live(conn, user, &asked)?;
+    app.hub.end_revoked(user, |s| {
+        s.map_or(legacy, |id| live.contains(&id) || !asked.contains(&id))
+    });
     let Some(mut since) = app.hub.position(user) else {
         return Ok(());
     };
