@@ -3,7 +3,9 @@
 //! over the cluster's Unix socket: at each transport both servers are up on the one cluster,
 //! measured one after the other at each connection count, in rounds (`W1_ROUNDS`, default 3) whose
 //! medians are reported; then toggles only (W1's toggle alone, 16 connections) the same way.
-//! `W1_TRANSPORTS=tcp` or `unix` measures one transport; `W1_TOGGLES=0` leaves out toggles only.
+//! `W1_TRANSPORTS=tcp` or `unix` measures one transport; `W1_TOGGLES=0` leaves out toggles only;
+//! `W1_NO_NUMBERING=1` measures todo-api with its change numbering switched off (what no numbering
+//! design can beat).
 
 use super::{measure, quantile, Measured};
 use crate::report::{int, ms, ratio, us};
@@ -29,6 +31,15 @@ fn over(ctx: &mut Ctx, transport: Transport, toggles: bool) -> Result<(), String
     let axum = ctx.start_over(Kind::AxumRef, Launch::plain(), transport)?;
     let todo_users = ctx.w1_users(Kind::TodoApi, &todo)?;
     let axum_users = ctx.w1_users(Kind::AxumRef, &axum)?;
+    if std::env::var("W1_NO_NUMBERING").as_deref() == Ok("1") {
+        // An upper bound, not a configuration: without its trigger todo-api numbers no change, so
+        // its feed, ETags and events go wrong from here on.
+        ctx.pg
+            .connect(Kind::TodoApi.database())?
+            .batch_execute("ALTER TABLE tasks DISABLE TRIGGER tasks_change")
+            .map_err(|e| e.to_string())?;
+        println!("W1_NO_NUMBERING=1: todo-api's change numbering trigger is disabled");
+    }
     let targets = [
         (Kind::TodoApi, &todo, todo_users),
         (Kind::AxumRef, &axum, axum_users),
