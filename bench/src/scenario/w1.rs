@@ -23,7 +23,23 @@ pub fn run(ctx: &mut Ctx) -> Result<(), String> {
     for transport in transports {
         over(ctx, transport, toggles)?;
     }
+    if numbering_off() {
+        numbering(ctx, "ENABLE")?;
+    }
     Ok(())
+}
+
+/// `W1_NO_NUMBERING=1`: an upper bound, not a configuration. Without its trigger todo-api numbers
+/// no change, so its feed, ETags and events are wrong until the trigger is back.
+fn numbering_off() -> bool {
+    std::env::var("W1_NO_NUMBERING").as_deref() == Ok("1")
+}
+
+fn numbering(ctx: &mut Ctx, how: &str) -> Result<(), String> {
+    ctx.pg
+        .connect(Kind::TodoApi.database())?
+        .batch_execute(&format!("ALTER TABLE tasks {how} TRIGGER tasks_change"))
+        .map_err(|e| e.to_string())
 }
 
 fn over(ctx: &mut Ctx, transport: Transport, toggles: bool) -> Result<(), String> {
@@ -31,13 +47,8 @@ fn over(ctx: &mut Ctx, transport: Transport, toggles: bool) -> Result<(), String
     let axum = ctx.start_over(Kind::AxumRef, Launch::plain(), transport)?;
     let todo_users = ctx.w1_users(Kind::TodoApi, &todo)?;
     let axum_users = ctx.w1_users(Kind::AxumRef, &axum)?;
-    if std::env::var("W1_NO_NUMBERING").as_deref() == Ok("1") {
-        // An upper bound, not a configuration: without its trigger todo-api numbers no change, so
-        // its feed, ETags and events go wrong from here on.
-        ctx.pg
-            .connect(Kind::TodoApi.database())?
-            .batch_execute("ALTER TABLE tasks DISABLE TRIGGER tasks_change")
-            .map_err(|e| e.to_string())?;
+    if numbering_off() {
+        numbering(ctx, "DISABLE")?;
         println!("W1_NO_NUMBERING=1: todo-api's change numbering trigger is disabled");
     }
     let targets = [
