@@ -91,8 +91,7 @@ pub fn list(app: &App, req: &Request, _: &Path, me: &Caller) -> ApiResult<Respon
 /// A JSON array written as rows arrive; the first row that cannot be written ends it.
 struct JsonArray {
     body: Vec<u8>,
-    /// Each task's id and where its JSON lies in `body`.
-    spans: Vec<(i64, usize, usize)>,
+    spans: Vec<Span>,
     failed: Option<postgres::Error>,
 }
 
@@ -118,7 +117,7 @@ impl JsonArray {
                 .and_then(|id| {
                     row.write_json(&mut self.body)?;
                     let end = self.body.len();
-                    self.spans.push((id, start, end));
+                    self.spans.push(Span::of(&self.body, id, start, end));
                     Ok(())
                 })
                 .err();
@@ -130,10 +129,7 @@ impl JsonArray {
             return Err(e.into());
         }
         self.body.push(b']');
-        let spans = self.spans.iter();
-        let spans = spans.map(|&(id, start, end)| Span::of(&self.body, id, start, end));
-        let spans = spans.collect();
-        Ok((self.body, spans))
+        Ok((self.body, self.spans))
     }
 }
 
