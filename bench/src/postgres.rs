@@ -254,7 +254,7 @@ pub const LIST_TABLES: &[&str] = &[
     "tasks",
     "lists",
     "memberships",
-    "task_order",
+    "list_changes",
     "list_feed",
     "invitations",
 ];

@@ -2,6 +2,7 @@
 //! produced it (sort and filters), signed with HMAC for one user. A changed cursor is refused; a
 //! genuine one sent with another sort or other filters is told apart, so the client hears why.
 
+use crate::db::changes::Mark;
 use crate::db::task_list::Position;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -14,9 +15,19 @@ type HmacSha256 = Hmac<Sha256>;
 
 const VERSION: u8 = 2;
 const TAG_LEN: usize = 16;
+/// Of a sync cursor: a change cursor's first byte.
+const CHANGE_VERSION: u8 = 3;
 
 pub struct Cursors {
     key: Vec<u8>,
+}
+
+/// A sync cursor we gave.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SyncCursor {
+    At(Mark),
+    /// It can no longer be served: the client reads everything again (410).
+    Expired,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -59,26 +70,45 @@ impl Cursors {
         URL_SAFE_NO_PAD.encode(bytes)
     }
 
-    /// A sync cursor: the change number a client has every change up to. Its MAC covers a
-    /// different prefix than a page cursor's, so one can never pass for the other.
-    pub fn encode_change(&self, user: Uuid, change_no: i64) -> String {
-        let payload = change_no.to_be_bytes();
+    /// A sync cursor: the member's number and each list's up to which a client has every change.
+    /// Its MAC covers a different prefix than a page cursor's, so one can never pass for the
+    /// other.
+    pub fn encode_change(&self, user: Uuid, mark: &Mark) -> String {
+        let mut payload = Vec::with_capacity(9 + mark.lists.len() * 24 + TAG_LEN);
+        payload.push(CHANGE_VERSION);
+        payload.extend_from_slice(&mark.user.to_be_bytes());
+        for (list, n) in &mark.lists {
+            payload.extend_from_slice(list.as_bytes());
+            payload.extend_from_slice(&n.to_be_bytes());
+        }
         let tag = self.change_mac(user, &payload).finalize().into_bytes();
-        let mut bytes = payload.to_vec();
-        bytes.extend_from_slice(&tag[..TAG_LEN]);
-        URL_SAFE_NO_PAD.encode(bytes)
+        payload.extend_from_slice(&tag[..TAG_LEN]);
+        URL_SAFE_NO_PAD.encode(payload)
     }
 
-    pub fn decode_change(&self, user: Uuid, cursor: &str) -> Option<i64> {
+    pub fn decode_change(&self, user: Uuid, cursor: &str) -> Option<SyncCursor> {
         let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
-        if bytes.len() != 8 + TAG_LEN {
-            return None;
-        }
-        let (payload, tag) = bytes.split_at(8);
+        let split = bytes.len().checked_sub(TAG_LEN)?;
+        let (payload, tag) = bytes.split_at(split);
         self.change_mac(user, payload)
             .verify_truncated_left(tag)
             .ok()?;
-        Some(i64::from_be_bytes(payload.try_into().ok()?)).filter(|n| *n >= 0)
+        // Ours from before lists were numbered each (one number per user): no longer servable.
+        if payload.len() == 8 {
+            return Some(SyncCursor::Expired);
+        }
+        let (&version, rest) = payload.split_first()?;
+        if version != CHANGE_VERSION || rest.len() < 8 || (rest.len() - 8) % 24 != 0 {
+            return None;
+        }
+        let number = |b: &[u8]| i64::from_be_bytes(b.try_into().unwrap_or_default());
+        let lists = rest[8..].chunks_exact(24).map(|c| {
+            (
+                Uuid::from_slice(&c[..16]).unwrap_or_default(),
+                number(&c[16..]),
+            )
+        });
+        Some(SyncCursor::At(Mark::new(number(&rest[..8]), lists)))
     }
 
     fn change_mac(&self, user: Uuid, payload: &[u8]) -> HmacSha256 {

@@ -1,20 +1,24 @@
-//! The last whole task list (no filter, default order) served for each user, with the user's
-//! change number it was read at. The tasks are read only when the number has moved since, so a
-//! list asked for again and again (a client polling, a page reloaded) costs one index lookup in
+//! The last whole task list (no filter, default order) served for each user, with the position
+//! it was read at: the user's number and each of their lists' (`Mark`). The tasks are read only
+//! when the sum of those numbers has moved since (every change raises it: `sql/0011`), so a list
+//! asked for again and again (a client polling, a page reloaded) costs a few index lookups in
 //! PostgreSQL and a copy here instead of reading and writing out every task.
 //!
 //! Nothing is trusted without the database: every read still asks PostgreSQL for the session and
-//! the user's number (`task_list::whole_unless_at`), and the list statement reads the tasks and
-//! the number in one snapshot. An entry written by a slower request after a newer one is only
-//! stale, never wrong: its number no longer matches. The cache is bounded and may be emptied at
+//! the numbers (`task_list::whole_unless_at`), and the list statement reads the tasks and the
+//! numbers in one snapshot. An entry written by a slower request after a newer one is only
+//! stale, never wrong: its numbers no longer match. The cache is bounded and may be emptied at
 //! any moment.
 //!
-//! A write of one task (toggle, update) that took the number right after a list's is the only
-//! change since that list was read, and leaves the default order (by creation) as it was: the
-//! entry takes the task's new JSON in place and the new number, so the next read is a hit too.
+//! A write of one task (toggle, update) in a list, numbered right after the entry's number of
+//! that list, is the list's only change since the entry was read, and leaves the default order
+//! (by creation) as it was: every entry holding the list takes the task's new JSON in place and
+//! the list's new number. Should another list have changed meanwhile, the sum still differs
+//! from PostgreSQL's, and the next read reads afresh.
 
+use crate::db::changes::Mark;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
@@ -24,7 +28,7 @@ const TOTAL_MAX: usize = 32 << 20;
 const ENTRY_MAX: usize = 4 << 20;
 
 pub struct Cached {
-    pub seq: i64,
+    pub at: Mark,
     pub body: Vec<u8>,
     pub etag: String,
     /// Where each task's JSON lies in `body`, in list order.
@@ -89,7 +93,26 @@ pub struct ListCache {
 #[derive(Default)]
 struct Entries {
     by_user: HashMap<Uuid, Arc<Cached>>,
+    /// The users whose entry holds each list.
+    by_list: HashMap<Uuid, HashSet<Uuid>>,
     bytes: usize,
+}
+
+impl Entries {
+    fn remove(&mut self, user: Uuid) {
+        let Some(old) = self.by_user.remove(&user) else {
+            return;
+        };
+        self.bytes -= old.size();
+        for (list, _) in &old.at.lists {
+            if let Some(users) = self.by_list.get_mut(list) {
+                users.remove(&user);
+                if users.is_empty() {
+                    self.by_list.remove(list);
+                }
+            }
+        }
+    }
 }
 
 impl ListCache {
@@ -105,11 +128,23 @@ impl ListCache {
         self.insert(user, Arc::new(cached), None);
     }
 
-    /// After a write of task `id` that took change number `seq`: if the user's entry is the list
-    /// at `seq - 1`, it becomes the list at `seq` with `json` in the task's place. Anything else
-    /// leaves the entry to be read afresh.
-    pub fn replace(&self, user: Uuid, seq: i64, id: i64, json: &[u8]) {
-        let Some(old) = self.get(user).filter(|c| c.seq == seq - 1) else {
+    /// After a write of task `id`, now in `list`, that took the list's number `seq`: each entry
+    /// that holds the list at `seq - 1` takes `json` in the task's place and `seq`. Anything
+    /// else leaves the entry to be read afresh.
+    pub fn replace(&self, list: Uuid, seq: i64, id: i64, json: &[u8]) {
+        let users: Vec<Uuid> = self
+            .lock()
+            .by_list
+            .get(&list)
+            .map(|users| users.iter().copied().collect())
+            .unwrap_or_default();
+        for user in users {
+            self.replace_one(user, list, seq, id, json);
+        }
+    }
+
+    fn replace_one(&self, user: Uuid, list: Uuid, seq: i64, id: i64, json: &[u8]) {
+        let Some(old) = self.get(user).filter(|c| c.at.get(list) == Some(seq - 1)) else {
             return;
         };
         let Some(at) = old.spans.iter().position(|s| s.id == id) else {
@@ -127,8 +162,10 @@ impl ListCache {
             (s.start, s.end) = (moved(s.start), moved(s.end));
         }
         let etag = tag_of(&spans, "");
+        let mut position = old.at.clone();
+        position.set(list, seq);
         let new = Arc::new(Cached {
-            seq,
+            at: position,
             body,
             etag,
             spans,
@@ -150,18 +187,17 @@ impl ListCache {
         if instead.is_some_and(|i| !current.is_some_and(|c| Arc::ptr_eq(c, i))) {
             return;
         }
-        if let Some(old) = entries.by_user.remove(&user) {
-            entries.bytes -= old.size();
-        }
+        entries.remove(user);
         while entries.bytes + size > TOTAL_MAX {
             let Some(victim) = entries.by_user.keys().next().copied() else {
                 break;
             };
-            if let Some(old) = entries.by_user.remove(&victim) {
-                entries.bytes -= old.size();
-            }
+            entries.remove(victim);
         }
         entries.bytes += size;
+        for (list, _) in &cached.at.lists {
+            entries.by_list.entry(*list).or_default().insert(user);
+        }
         entries.by_user.insert(user, cached);
     }
 
@@ -174,9 +210,11 @@ impl ListCache {
 mod tests {
     use super::*;
 
+    const LIST: Uuid = Uuid::from_u128(1);
+
     fn entry(seq: i64, body: &[u8]) -> Cached {
         Cached {
-            seq,
+            at: Mark::new(0, [(LIST, seq)]),
             body: body.to_vec(),
             etag: "\"t\"".into(),
             spans: Vec::new(),
@@ -218,16 +256,16 @@ mod tests {
         let (cache, user) = (ListCache::default(), Uuid::new_v4());
         three_tasks(&cache, user);
         let before = cache.get(user).expect("kept").etag.clone();
-        cache.replace(user, 8, 2, br#"{"id":2,"done":true}"#);
+        cache.replace(LIST, 8, 2, br#"{"id":2,"done":true}"#);
         let now = cache.get(user).expect("kept");
-        assert_eq!(now.seq, 8);
+        assert_eq!(now.at.get(LIST), Some(8));
         assert_eq!(now.body, br#"[{"id":3},{"id":2,"done":true},{"id":1}]"#);
         assert_eq!(now.spans, spans_of(&now.body));
         assert_eq!(now.etag, tag_of(&spans_of(&now.body), ""));
         assert_ne!(now.etag, before);
-        cache.replace(user, 9, 1, br#"{"id":1}"#);
+        cache.replace(LIST, 9, 1, br#"{"id":1}"#);
         let now = cache.get(user).expect("kept");
-        assert_eq!(now.seq, 9, "spans still right");
+        assert_eq!(now.at.get(LIST), Some(9), "spans still right");
         assert_eq!(now.etag, tag_of(&spans_of(&now.body), ""));
     }
 
@@ -245,10 +283,10 @@ mod tests {
     fn a_write_after_another_change_or_of_an_unlisted_task_leaves_the_list_as_read() {
         let (cache, user) = (ListCache::default(), Uuid::new_v4());
         three_tasks(&cache, user);
-        cache.replace(user, 9, 2, br#"{"id":2,"done":true}"#);
-        cache.replace(user, 8, 4, br#"{"id":4}"#);
+        cache.replace(LIST, 9, 2, br#"{"id":2,"done":true}"#);
+        cache.replace(LIST, 8, 4, br#"{"id":4}"#);
         let now = cache.get(user).expect("kept");
-        assert_eq!(now.seq, 7);
+        assert_eq!(now.at.get(LIST), Some(7));
         assert_eq!(now.body, br#"[{"id":3},{"id":2},{"id":1}]"#);
     }
 
@@ -261,7 +299,7 @@ mod tests {
             .collect();
         for (n, user) in users.iter().enumerate() {
             cache.put(*user, entry(n as i64, &list));
-            let newest = cache.get(*user).map(|c| c.seq);
+            let newest = cache.get(*user).and_then(|c| c.at.get(LIST));
             assert_eq!(newest, Some(n as i64), "the newest entry is kept");
             assert!(cache.lock().bytes <= TOTAL_MAX);
         }

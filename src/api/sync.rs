@@ -1,6 +1,7 @@
 //! Sync: entity tags on tasks and lists (`ETag`, `If-Match`, `If-None-Match`) and the changes
 //! feed `GET /api/{user_id}/changes` for clients that were offline.
 
+use super::cursor::SyncCursor;
 use super::input::invalid;
 use super::path::Path;
 use super::App;
@@ -69,7 +70,7 @@ pub fn with_list_etag(req: &Request, resp: Response, tag: String) -> Response {
 }
 
 struct FeedQuery {
-    since: Option<i64>,
+    since: Option<SyncCursor>,
     limit: i64,
 }
 
@@ -110,25 +111,22 @@ pub fn changes(app: &App, req: &Request, _: &Path, me: &Caller) -> ApiResult<Res
     let conn = &mut *conn;
     {
         let q = feed_query(app, req, me.user)?;
-        let since = q.since.unwrap_or(0);
-        let feed = changes::feed(
-            conn,
-            Reader::Caller(me),
-            since,
-            q.limit + 1,
-            q.since.is_some(),
-        )?
-        .ok_or(ApiError::InvalidToken)?;
-        if q.since.is_some() && since < feed.purged_through {
+        let since = match q.since {
+            Some(SyncCursor::Expired) => return Err(ApiError::Gone(CURSOR_EXPIRED)),
+            Some(SyncCursor::At(mark)) => Some(mark),
+            None => None,
+        };
+        let mut feed = changes::feed(conn, Reader::Caller(me), since.as_ref(), q.limit + 1)?
+            .ok_or(ApiError::InvalidToken)?;
+        if since.as_ref().is_some_and(|s| feed.expired(s)) {
             return Err(ApiError::Gone(CURSOR_EXPIRED));
         }
-        let mut items = feed.items;
-        let has_more = items.len() as i64 > q.limit;
+        let start = since.unwrap_or_default();
+        let has_more = feed.stopped_short(q.limit + 1);
+        let mut items = std::mem::take(&mut feed.items);
         items.truncate(q.limit as usize);
-        let position = match items.last() {
-            Some(last) if has_more => last.change_no(),
-            _ => feed.latest.max(since),
-        };
+        let stop = items.last().filter(|_| has_more);
+        let position = feed.position(&start, stop.map(|i| (i.list(), i.change_no())));
         let (mut tasks, mut deleted) = (Vec::new(), Vec::new());
         for item in items {
             match item {
@@ -136,9 +134,8 @@ pub fn changes(app: &App, req: &Request, _: &Path, me: &Caller) -> ApiResult<Res
                 Item::Deleted { id, .. } => deleted.push(id),
             }
         }
-        // Lists changed past where this page stops come with the next page.
         let (mut lists, mut removed) = (Vec::new(), Vec::new());
-        for list in feed.lists.into_iter().filter(|l| l.change_no <= position) {
+        for list in feed.lists {
             match list.json {
                 Some(json) => lists.push(json),
                 None => removed.push(list.id),
@@ -151,7 +148,7 @@ pub fn changes(app: &App, req: &Request, _: &Path, me: &Caller) -> ApiResult<Res
                 "deleted": deleted,
                 "lists": lists,
                 "removed_lists": removed,
-                "cursor": app.cursors.encode_change(me.user, position),
+                "cursor": app.cursors.encode_change(me.user, &position),
                 "has_more": has_more,
             }),
         ))

@@ -83,18 +83,21 @@ fn not_a_member(field: &'static str) -> ApiError {
 
 /// A write's change, committed: every member's streams, on every instance, are told to look.
 fn told(app: &App, task: &tasks::TaskRow) {
-    for (member, _) in task.numbers().unwrap_or_default() {
-        app.notifier.changed(member);
+    for (list, _) in task.numbers().unwrap_or_default() {
+        app.notifier.list_changed(list);
     }
 }
 
-/// A write of one task, committed: each member's cached list on this instance takes the task in
-/// place when this was the only change since the list was read (see `list_cache`), so a write in
-/// a shared list does not send every member's next read to PostgreSQL; then every member is told.
+/// A write of one task, committed: each cached list on this instance that holds the task's list
+/// takes the task in place when this was the list's only change since (see `list_cache`), so a
+/// write in a shared list does not send every member's next read to PostgreSQL; then every
+/// member is told.
 pub(super) fn recached(app: &App, task: &tasks::TaskRow) {
-    if let (Ok(numbers), Ok(id), Ok(json)) = (task.numbers(), task.id(), task.to_json()) {
-        for (member, seq) in numbers {
-            app.lists.replace(member, seq, id, &json);
+    let written = (task.numbers(), task.id(), task.to_json(), task.list_id());
+    if let (Ok(numbers), Ok(id), Ok(json), Ok(now_in)) = written {
+        // A list the task left is read afresh: its entries still show the task.
+        for (list, seq) in numbers.into_iter().filter(|(list, _)| *list == now_in) {
+            app.lists.replace(list, seq, id, &json);
         }
     }
     told(app, task);
@@ -200,11 +203,11 @@ pub(crate) fn remove(
     id: i64,
     expected: tasks::Expected,
 ) -> ApiResult<()> {
-    let Some(members) = tasks::delete(conn, me, id, expected)? else {
+    let Some(lists) = tasks::delete(conn, me, id, expected)? else {
         return Err(unchanged(conn, me, id)?);
     };
-    for member in members {
-        app.notifier.changed(member);
+    for list in lists {
+        app.notifier.list_changed(list);
     }
     Ok(())
 }

@@ -134,18 +134,19 @@ impl JsonArray {
 }
 
 /// Every task in the default order: the most asked-for list, answered from the list cache while
-/// the user's change number has not moved.
+/// the user's numbers have not moved.
 fn every_task(app: &App, conn: &mut db::Conn, me: &Caller, req: &Request) -> ApiResult<Response> {
-    let known = app.lists.get(me.user).map(|c| (c.seq, c));
+    let held = app.lists.get(me.user);
+    let known = held.as_ref().map(|c| (&c.at, c));
     let mut array = JsonArray::new();
     let (body, etag) = match task_list::whole_unless_at(conn, me, known, |row| array.push(row))? {
         Whole::Gone => return Err(ApiError::InvalidToken),
         Whole::Unchanged(held) => (held.body.clone(), held.etag.clone()),
-        Whole::At(seq) => {
+        Whole::At(at) => {
             let (body, spans) = array.finish()?;
             let etag = tag_of(&spans, "");
             let cached = Cached {
-                seq,
+                at,
                 body: body.clone(),
                 etag: etag.clone(),
                 spans,

@@ -103,12 +103,13 @@ pub fn href_value(href: &str) -> String {
     format!("<d:href>{}</d:href>", escape(href))
 }
 
-/// A collection's sync token (RFC 6578 says a URI): the member's change number.
+/// A collection's sync token (RFC 6578 says a URI): the list's change number. (Tokens of the
+/// member's numbers, before lists were numbered each, have another base: stale, 403.)
 pub fn sync_token(n: i64) -> String {
     format!("{TOKEN_BASE}{n}")
 }
 
-const TOKEN_BASE: &str = "http://todo-api/sync/";
+const TOKEN_BASE: &str = "http://todo-api/sync/list/";
 
 /// The change number of a token we gave; `None` for any other text.
 pub fn parse_sync_token(token: &str) -> Option<i64> {
@@ -129,6 +130,7 @@ mod tests {
         assert_eq!(parse_sync_token(&sync_token(42)), Some(42));
         assert_eq!(parse_sync_token("http://todo-api/sync/-1"), None);
         assert_eq!(parse_sync_token("http://other/sync/4"), None);
+        assert_eq!(parse_sync_token("http://todo-api/sync/4"), None);
         assert_eq!(parse_sync_token("garbage"), None);
     }
 

@@ -1,21 +1,96 @@
-//! The changes feed: the tasks changed and the tasks deleted after a change number, the lists that
-//! changed or went, and the purge of old tombstones. Change numbers are per user, handed out to
-//! every member of a list by the trigger of `sql/0007_lists.sql`.
+//! The changes feed: the tasks changed and the tasks deleted after a member's position in each of
+//! their lists, the lists that changed or went, and the purge of old tombstones. Tasks are
+//! numbered per list, lists themselves per member, by the triggers of
+//! `sql/0011_per_list_numbering.sql`.
 
 use super::tasks::{task_columns, TaskRow};
 use super::{Conn, DbResult};
 use crate::auth::caller::Caller;
 use uuid::Uuid;
 
+/// Where a client stands: the member's own number (changes of their lists themselves) and, for
+/// each list it knows, the list's number up to which it has every change. A list it does not
+/// know (joined since, or never read) comes whole, as created.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Mark {
+    pub user: i64,
+    /// Sorted by list id.
+    pub lists: Vec<(Uuid, i64)>,
+}
+
+impl Mark {
+    pub fn get(&self, list: Uuid) -> Option<i64> {
+        self.lists
+            .binary_search_by_key(&list, |(l, _)| *l)
+            .ok()
+            .map(|i| self.lists[i].1)
+    }
+
+    pub fn set(&mut self, list: Uuid, n: i64) {
+        match self.lists.binary_search_by_key(&list, |(l, _)| *l) {
+            Ok(i) => self.lists[i].1 = n,
+            Err(i) => self.lists.insert(i, (list, n)),
+        }
+    }
+
+    /// A position from its parts in any order, the later of two for one list.
+    pub fn new(user: i64, lists: impl IntoIterator<Item = (Uuid, i64)>) -> Mark {
+        let mut lists: Vec<(Uuid, i64)> = lists.into_iter().collect();
+        lists.sort_unstable();
+        lists.reverse();
+        lists.dedup_by_key(|(l, _)| *l);
+        lists.reverse();
+        Mark { user, lists }
+    }
+
+    /// Is a change numbered `n` in `list` after this position?
+    pub fn before(&self, list: Uuid, n: i64) -> bool {
+        self.get(list).is_none_or(|at| n > at)
+    }
+
+    /// The user's number plus every list's: a list cache's version (see `list_cache`).
+    pub fn sum(&self) -> i64 {
+        self.lists
+            .iter()
+            .fold(self.user, |sum, (_, n)| sum.wrapping_add(*n))
+    }
+
+    /// The later of the two numbers of each list (and of the member's).
+    pub fn merge(&mut self, other: &Mark) {
+        self.user = self.user.max(other.user);
+        for (list, n) in &other.lists {
+            if self.get(*list).is_none_or(|at| at < *n) {
+                self.set(*list, *n);
+            }
+        }
+    }
+
+    /// The oldest of two positions: what a reader for both must read from (a list one of them
+    /// does not know is read whole).
+    pub fn min(&self, other: &Mark) -> Mark {
+        let lists = self
+            .lists
+            .iter()
+            .filter_map(|(l, n)| Some((*l, (*n).min(other.get(*l)?))));
+        Mark {
+            user: self.user.min(other.user),
+            lists: lists.collect(),
+        }
+    }
+}
+
 pub enum Item {
     Changed {
         task: TaskRow,
+        list: Uuid,
         change_no: i64,
-        /// The change that created the task: later than the client's cursor means "created".
+        /// The change that brought the task into its list: after the client's position means
+        /// "created".
         created_no: i64,
     },
     Deleted {
         id: i64,
+        list: Uuid,
         change_no: i64,
     },
 }
@@ -26,6 +101,12 @@ impl Item {
             Item::Changed { change_no, .. } | Item::Deleted { change_no, .. } => *change_no,
         }
     }
+
+    pub fn list(&self) -> Uuid {
+        match self {
+            Item::Changed { list, .. } | Item::Deleted { list, .. } => *list,
+        }
+    }
 }
 
 /// A list in a member's feed: `json` (the list object) while the member has it, `None` when it
@@ -34,61 +115,81 @@ pub struct ListItem {
     pub id: Uuid,
     pub json: Option<serde_json::Value>,
     pub op: String,
-    /// 0 in an initial sync (every current list).
+    /// The member's number; 0 in an initial sync (every current list).
     pub change_no: i64,
 }
 
-pub struct Feed {
-    /// The user's latest change number in the snapshot that read `items`.
-    pub latest: i64,
-    /// Tombstones up to this change number are gone: a cursor below it cannot be served.
+/// A list the reader holds, as of the feed's snapshot.
+pub struct Held {
+    pub id: Uuid,
+    pub seq: i64,
+    /// Its tombstones up to this number are gone: a position below it cannot be served.
     pub purged_through: i64,
-    /// In change order, at most the `fetch` asked for.
+}
+
+pub struct Feed {
+    /// The member's own number in the snapshot that read the rest.
+    pub user: i64,
+    /// Removed lists up to this number of the member's are forgotten.
+    pub user_purged: i64,
+    /// Sorted by id.
+    pub held: Vec<Held>,
+    /// By list, then in change order; at most the `fetch` asked for.
     pub items: Vec<Item>,
-    /// The lists changed after `since` (every current one without `since`), in change order; a
-    /// reader that stops before the last item keeps those numbered up to where it stopped.
+    /// The lists changed after the member's number (every current one in an initial sync).
     pub lists: Vec<ListItem>,
 }
 
-/// One statement, so one snapshot: every change numbered up to `latest` is committed and visible
-/// (see the migrations), so "after `since`, up to `latest`" misses nothing. `$1` user, `$2` since,
-/// `$3` rows to fetch, `$4` session, `$5` incremental (tombstones and changed lists; else every
-/// current list), `$6` skip the session check (the instance's own listener). The task columns come
-/// first, as `TaskRow` reads them (then `KIND`, `CHANGE`, `CREATED`, `LIST`, `OP`); a list's id is
-/// in the task's `list_id` column. The user's row comes back as the one row of kind 0 (no row of
-/// kind 0: the session is gone).
+/// One statement, so one snapshot: every change numbered up to a list's number is committed and
+/// visible (the list's row lock orders its writes), so "after the position, up to the numbers
+/// read" misses nothing. `$1` user, `$2` the member's number, `$3`/`$4` the lists and numbers of
+/// the position, `$5` rows to fetch, `$6` session, `$7` incremental (tombstones and changed
+/// lists; else every current list), `$8` skip the session check (the instance's own listener).
+/// The task columns come first, as `TaskRow` reads them (then `KIND`, `CHANGE`, `CREATED`,
+/// `LIST`, `OP`); a list's id is in the task's `list_id` column. The user's row comes back as the
+/// one row of kind 0 (none: the session is gone), each list held as a row of kind 5.
 pub const FEED_SQL: &str = concat!(
-    "SELECT * FROM (
+    "WITH held AS MATERIALIZED (
+    SELECT m.list_id, m.role, l.change_seq, l.purged_through, k.n AS since
+    FROM memberships m JOIN lists l ON l.id = m.list_id
+    LEFT JOIN unnest($3::uuid[], $4::bigint[]) AS k (list_id, n) ON k.list_id = m.list_id
+    WHERE m.user_id = $1
+)
+SELECT * FROM (
     (SELECT ",
     task_columns!(),
-    ", 1::smallint AS kind, o.change_no, o.created_no, NULL::text AS list, NULL::text AS op
-     FROM task_order o JOIN tasks t ON t.id = o.task_id
-     WHERE o.owner = $1 AND o.change_no > $2
-     ORDER BY o.change_no LIMIT $3)
+    ", 1::smallint AS kind, c.change_no, c.created_no, NULL::text AS list, NULL::text AS op
+     FROM held h JOIN list_changes c ON c.list_id = h.list_id AND c.change_no > coalesce(h.since, 0)
+     JOIN tasks t ON t.id = c.task_id
+     ORDER BY c.list_id, c.change_no LIMIT $5)
     UNION ALL
-    (SELECT task_id, user_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-            NULL, NULL, NULL, NULL, NULL, 2::smallint, change_no, NULL, NULL, NULL
-     FROM task_tombstones d WHERE user_id = $1 AND change_no > $2 AND $5
-       -- Moved out of the reader's lists and back in later: the task itself answers.
-       AND NOT EXISTS (SELECT FROM task_order o
-                       WHERE o.owner = $1 AND o.task_id = d.task_id AND o.change_no > d.change_no)
-     ORDER BY change_no LIMIT $3)
+    (SELECT d.task_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, d.list_id, NULL,
+            NULL, NULL, NULL, NULL, NULL, 2::smallint, d.change_no, NULL, NULL, NULL
+     FROM held h JOIN list_tombstones d ON d.list_id = h.list_id AND d.change_no > h.since
+     -- Moved to another of the reader's lists: the task itself answers.
+     WHERE $7 AND NOT EXISTS (SELECT FROM tasks t JOIN held h2 ON h2.list_id = t.list_id
+                              WHERE t.id = d.task_id)
+     ORDER BY d.list_id, d.change_no LIMIT $5)
     UNION ALL
     SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, l.id, NULL, NULL,
-           NULL, NULL, NULL, NULL, 3::smallint, coalesce(f.change_no, 0), NULL, list_json(l, m.role)::text,
+           NULL, NULL, NULL, NULL, 3::smallint, coalesce(f.change_no, 0), NULL, list_json(l, h.role)::text,
            coalesce(f.op, 'created')
-    FROM memberships m JOIN lists l ON l.id = m.list_id
-    LEFT JOIN list_feed f ON f.owner = m.user_id AND f.list_id = m.list_id
-    WHERE m.user_id = $1 AND (NOT $5 OR f.change_no > $2)
+    FROM held h JOIN lists l ON l.id = h.list_id
+    LEFT JOIN list_feed f ON f.owner = $1 AND f.list_id = h.list_id
+    WHERE NOT $7 OR f.change_no > $2
     UNION ALL
     SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, list_id, NULL, NULL,
            NULL, NULL, NULL, NULL, 4::smallint, change_no, NULL, NULL, op
-    FROM list_feed WHERE owner = $1 AND $5 AND change_no > $2 AND op IN ('deleted', 'left')
+    FROM list_feed WHERE owner = $1 AND $7 AND change_no > $2 AND op IN ('deleted', 'left')
+    UNION ALL
+    SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, list_id, NULL, NULL,
+           NULL, NULL, NULL, NULL, 5::smallint, change_seq, purged_through, NULL, NULL
+    FROM held
     UNION ALL
     SELECT NULL, id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
            NULL, NULL, NULL, NULL, 0::smallint, change_seq, tombstones_purged_through, NULL, NULL
-    FROM users WHERE id = $1 AND ($6 OR session_ok($1, $4))
-) feed ORDER BY kind <> 0, change_no"
+    FROM users WHERE id = $1 AND ($8 OR session_ok($1, $6))
+) feed ORDER BY kind <> 0"
 );
 
 /// Where the feed's own columns stand, after the task's.
@@ -100,12 +201,39 @@ const LIST: usize = 21;
 const OP: usize = 22;
 
 impl Feed {
-    /// How far this answer covers the user's changes, when `fetch` items were asked for: to its
-    /// last item when it may have stopped short, else to the latest change.
-    pub fn reach(&self, fetch: i64) -> i64 {
-        match self.items.last() {
-            Some(last) if self.items.len() as i64 >= fetch => last.change_no(),
-            _ => self.latest,
+    /// `since` lost tombstones it would need: the client must read everything again.
+    pub fn expired(&self, since: &Mark) -> bool {
+        since.user < self.user_purged
+            || self
+                .held
+                .iter()
+                .any(|h| since.get(h.id).is_some_and(|n| n < h.purged_through))
+    }
+
+    /// Did this answer, asked for `fetch` items, stop short of the latest change?
+    pub fn stopped_short(&self, fetch: i64) -> bool {
+        self.items.len() as i64 >= fetch
+    }
+
+    /// How far this answer covers the member's changes, when `fetch` items were asked for after
+    /// `since`.
+    pub fn reach(&self, since: &Mark, fetch: i64) -> Mark {
+        let stop = self.items.last().filter(|_| self.stopped_short(fetch));
+        self.position(since, stop.map(|i| (i.list(), i.change_no())))
+    }
+
+    /// Where a reader stands who had `since` and then this answer's items up to `stop` (a list
+    /// and number; `None`: all of them): the lists before `stop`'s are read to their number, its
+    /// list to `stop`, the lists after it not at all.
+    pub fn position(&self, since: &Mark, stop: Option<(Uuid, i64)>) -> Mark {
+        let lists = self.held.iter().filter_map(|h| match stop {
+            Some((list, n)) if h.id == list => Some((h.id, n)),
+            Some((list, _)) if h.id > list => since.get(h.id).map(|n| (h.id, n)),
+            _ => Some((h.id, h.seq)),
+        });
+        Mark {
+            user: self.user.max(since.user),
+            lists: lists.collect(),
         }
     }
 }
@@ -117,21 +245,32 @@ pub enum Reader<'a> {
     Instance(Uuid),
 }
 
-/// `None` when the caller's session is gone (or, for the instance, the user).
+/// `None` when the caller's session is gone (or, for the instance, the user). `since` of `None`:
+/// an initial sync (every current task and list, no tombstones).
 pub fn feed(
     conn: &mut Conn,
     reader: Reader,
-    since: i64,
+    since: Option<&Mark>,
     fetch: i64,
-    tombstones: bool,
 ) -> DbResult<Option<Feed>> {
     let (user, session, internal) = match &reader {
         Reader::Caller(me) => (me.user, me.session, false),
         Reader::Instance(user) => (*user, None, true),
     };
+    let start = since.cloned().unwrap_or_default();
+    let (lists, numbers): (Vec<Uuid>, Vec<i64>) = start.lists.iter().copied().unzip();
     let rows = conn.query(
         FEED_SQL,
-        &[&user, &since, &fetch, &session, &tombstones, &internal],
+        &[
+            &user,
+            &start.user,
+            &lists,
+            &numbers,
+            &fetch,
+            &session,
+            &since.is_some(),
+            &internal,
+        ],
     )?;
     let Some(head) = rows
         .first()
@@ -143,65 +282,104 @@ pub fn feed(
         me.vouch_if(true);
     }
     let mut feed = Feed {
-        latest: head.try_get(CHANGE)?,
-        purged_through: head.try_get(CREATED)?,
+        user: head.try_get(CHANGE)?,
+        user_purged: head.try_get(CREATED)?,
+        held: Vec::new(),
         items: Vec::with_capacity(rows.len() - 1),
         lists: Vec::new(),
     };
     for row in rows.into_iter().skip(1) {
         let change_no = row.try_get(CHANGE)?;
-        match row.try_get::<_, i16>(KIND)? {
-            1 => feed.items.push(Item::Changed {
+        let list = row.try_get::<_, Option<Uuid>>(LIST_ID)?;
+        match (row.try_get::<_, i16>(KIND)?, list) {
+            (1, Some(list)) => feed.items.push(Item::Changed {
                 created_no: row.try_get(CREATED)?,
                 task: TaskRow::from(row),
+                list,
                 change_no,
             }),
-            2 => feed.items.push(Item::Deleted {
+            (2, Some(list)) => feed.items.push(Item::Deleted {
                 id: row.try_get(0)?,
+                list,
                 change_no,
             }),
-            _ => feed.lists.push(ListItem {
-                id: row.try_get(LIST_ID)?,
+            (5, Some(id)) => feed.held.push(Held {
+                id,
+                seq: change_no,
+                purged_through: row.try_get(CREATED)?,
+            }),
+            (_, Some(id)) => feed.lists.push(ListItem {
+                id,
                 json: row
                     .try_get::<_, Option<&str>>(LIST)?
                     .and_then(|j| serde_json::from_str(j).ok()),
                 op: row.try_get(OP)?,
                 change_no,
             }),
+            (_, None) => {}
         }
     }
+    feed.items.sort_by_key(|i| (i.list(), i.change_no()));
     // Tasks and tombstones were each limited to `fetch`: together they may be twice that.
     feed.items.truncate(fetch.max(0) as usize);
+    feed.held.sort_by_key(|h| h.id);
+    feed.lists.sort_by_key(|l| l.change_no);
     Ok(Some(feed))
 }
 
-/// The user's latest change number (the listener's starting point for a new stream).
-pub fn latest(conn: &mut Conn, user: Uuid) -> DbResult<Option<i64>> {
-    let row = conn.query_opt("SELECT change_seq FROM users WHERE id = $1", &[&user])?;
-    row.map(|r| r.try_get(0)).transpose()
+/// The member's position now: their number and every list's they hold (where a new stream
+/// starts).
+pub fn latest(conn: &mut Conn, user: Uuid) -> DbResult<Option<Mark>> {
+    let row = conn.query_opt(
+        "SELECT u.change_seq,
+                ARRAY(SELECT l.id FROM memberships m JOIN lists l ON l.id = m.list_id
+                      WHERE m.user_id = u.id ORDER BY l.id),
+                ARRAY(SELECT l.change_seq FROM memberships m JOIN lists l ON l.id = m.list_id
+                      WHERE m.user_id = u.id ORDER BY l.id)
+         FROM users u WHERE u.id = $1",
+        &[&user],
+    )?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let (lists, numbers): (Vec<Uuid>, Vec<i64>) = (row.try_get(1)?, row.try_get(2)?);
+    Ok(Some(Mark::new(
+        row.try_get(0)?,
+        lists.into_iter().zip(numbers),
+    )))
 }
 
-/// Forgets deletions older than `days` and moves each user's horizon past them. An advisory lock
-/// keeps two instances from purging at once (they would only wait on each other's rows).
+/// Forgets deletions older than `days` and moves each list's (and, for removed lists, each
+/// member's) horizon past them. An advisory lock keeps two instances from purging at once (they
+/// would only wait on each other's rows).
 pub fn purge(conn: &mut Conn, days: i64) -> DbResult<u64> {
-    conn.execute(
+    let days = days.clamp(0, i32::MAX as i64) as i32;
+    let tasks = conn.execute(
         "WITH gone AS (
-             DELETE FROM task_tombstones
+             DELETE FROM list_tombstones
              WHERE deleted_at < now() - make_interval(days => $1::int)
                AND pg_try_advisory_xact_lock(1937337955)
-             RETURNING user_id, change_no
-         ), lists_gone AS (
+             RETURNING list_id, change_no
+         ), horizon AS (
+             SELECT list_id, max(change_no) AS n FROM gone GROUP BY list_id
+         )
+         UPDATE lists l SET purged_through = greatest(l.purged_through, h.n)
+         FROM horizon h WHERE l.id = h.list_id",
+        &[&days],
+    )?;
+    let lists = conn.execute(
+        "WITH gone AS (
              DELETE FROM list_feed
              WHERE op IN ('deleted', 'left')
                AND changed_at < now() - make_interval(days => $1::int)
                AND pg_try_advisory_xact_lock(1937337955)
-             RETURNING owner AS user_id, change_no
+             RETURNING owner, change_no
          ), horizon AS (
-             SELECT user_id, max(change_no) AS n
-             FROM (SELECT * FROM gone UNION ALL SELECT * FROM lists_gone) g GROUP BY user_id
+             SELECT owner, max(change_no) AS n FROM gone GROUP BY owner
          )
          UPDATE users u SET tombstones_purged_through = greatest(u.tombstones_purged_through, h.n)
-         FROM horizon h WHERE u.id = h.user_id",
-        &[&(days.min(i32::MAX as i64) as i32)],
-    )
+         FROM horizon h WHERE u.id = h.owner",
+        &[&days],
+    )?;
+    Ok(tasks + lists)
 }

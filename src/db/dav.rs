@@ -19,7 +19,7 @@ pub struct Collection {
     pub name: String,
     pub is_default: bool,
     pub owner: Uuid,
-    /// The caller's change number now: the collection's sync token (see `changes`).
+    /// The list's change number now: the collection's sync token (see `changes`).
     pub seq: i64,
 }
 
@@ -33,8 +33,8 @@ impl Collection {
 pub fn collections(conn: &mut Conn, me: &Caller, only: Option<&str>) -> DbResult<Vec<Collection>> {
     conn.query(
         "SELECT l.id, l.name, l.color, m.role, coalesce(m.dav_name, l.id::text), l.is_default,
-                l.owner_id, u.change_seq
-         FROM memberships m JOIN lists l ON l.id = m.list_id JOIN users u ON u.id = m.user_id
+                l.owner_id, l.change_seq
+         FROM memberships m JOIN lists l ON l.id = m.list_id
          WHERE m.user_id = $1 AND ($2::text IS NULL OR coalesce(m.dav_name, l.id::text) = $2)
          ORDER BY l.is_default DESC, task_fold(l.name), l.id",
         &[&me.user, &only],
@@ -245,7 +245,7 @@ pub fn adopt(conn: &mut Conn, me: &Caller, list: Uuid, parent: i64, uid: &str) -
 
 /// What changed in a collection after change number `since`, as one snapshot.
 pub struct Changes {
-    /// The caller's change number now: the next token.
+    /// The list's change number now: the next token.
     pub now: i64,
     /// Changes up to this number may have lost their tombstones: an older token is stale.
     pub purged_through: i64,
@@ -254,26 +254,26 @@ pub struct Changes {
     pub gone: Vec<String>,
 }
 
-/// One statement, so the token it hands out covers exactly what it reports. The caller's view
-/// (`task_order`) and tombstones are numbered in their sequence; `dav_gone` names what left.
+/// One statement, so the token it hands out covers exactly what it reports. The list's changes
+/// and tombstones are numbered in its sequence; `dav_gone` names what left.
 pub fn changes(conn: &mut Conn, me: &Caller, list: Uuid, since: i64) -> DbResult<Option<Changes>> {
     let row = conn.query_opt(
         "WITH c AS MATERIALIZED (
              SELECT t.id, t.updated_at, coalesce(t.dav_name, t.uid || '.ics') AS name, o.change_no
-             FROM task_order o JOIN tasks t ON t.id = o.task_id
-             WHERE o.owner = $1 AND o.change_no > $3 AND t.list_id = $2
+             FROM list_changes o JOIN tasks t ON t.id = o.task_id
+             WHERE o.list_id = $2 AND o.change_no > $3
          )
-         SELECT u.change_seq, u.tombstones_purged_through,
+         SELECT l.change_seq, l.purged_through,
                 ARRAY(SELECT id FROM c ORDER BY change_no),
                 ARRAY(SELECT updated_at FROM c ORDER BY change_no),
                 ARRAY(SELECT name FROM c ORDER BY change_no),
                 ARRAY(SELECT g.href FROM dav_gone g
                       WHERE g.list_id = $2 AND g.task_id IN (
-                          SELECT task_id FROM task_tombstones WHERE user_id = $1 AND change_no > $3
+                          SELECT task_id FROM list_tombstones WHERE list_id = $2 AND change_no > $3
                           UNION ALL
-                          SELECT task_id FROM task_order WHERE owner = $1 AND change_no > $3))
-         FROM users u
-         WHERE u.id = $1 AND EXISTS (SELECT FROM memberships WHERE user_id = $1 AND list_id = $2)",
+                          SELECT task_id FROM c))
+         FROM lists l
+         WHERE l.id = $2 AND EXISTS (SELECT FROM memberships WHERE user_id = $1 AND list_id = $2)",
         &[&me.user, &list, &since],
     )?;
     let Some(r) = row else {

@@ -156,6 +156,17 @@ pub fn members(conn: &mut Conn, list: Uuid) -> DbResult<Vec<Uuid>> {
     .collect()
 }
 
+/// Which of `users` are members of any of `lists` (whose streams a change in them concerns).
+pub fn members_among(conn: &mut Conn, lists: &[Uuid], users: &[Uuid]) -> DbResult<Vec<Uuid>> {
+    conn.query(
+        "SELECT DISTINCT user_id FROM memberships WHERE list_id = ANY($1) AND user_id = ANY($2)",
+        &[&lists, &users],
+    )?
+    .iter()
+    .map(|r| r.try_get(0))
+    .collect()
+}
+
 /// Deletes a list the caller owns, with its tasks: each member's feed says it is gone. Returns
 /// the members to tell; `None` when the caller does not own it.
 pub fn delete(conn: &mut Conn, me: &Caller, list: Uuid) -> DbResult<Option<Vec<Uuid>>> {

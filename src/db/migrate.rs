@@ -27,6 +27,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../sql/0009_access_tokens.sql"),
     ),
     ("0010_caldav", include_str!("../../sql/0010_caldav.sql")),
+    (
+        "0011_per_list_numbering",
+        include_str!("../../sql/0011_per_list_numbering.sql"),
+    ),
 ];
 
 /// Every migration's version, in the order they are applied.

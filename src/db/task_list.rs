@@ -3,6 +3,7 @@
 //! condition. What a list asks for (filters, orders, positions) is in `task_query`; the tag counts
 //! in `tags`.
 
+use super::changes::Mark;
 pub use super::task_query::{Assignee, Filter, Position, Search, Sort};
 use super::tasks::{task_columns, TaskRow};
 use super::{Conn, DbResult};
@@ -64,13 +65,19 @@ macro_rules! session_alive {
     };
 }
 
-/// [`whole_unless_at`]'s list: `$1` user, `$2` session. A row per task with the user's change
-/// number last; one row of NULL task columns when the list is empty; no row when the session is
-/// gone. Every write to a task bumps the number in its own transaction (`task_change`), and this
-/// reads both in one snapshot, so the rows are the list as of that number.
+/// [`whole_unless_at`]'s list: `$1` user, `$2` session. A row per task with the user's number
+/// and their lists' ids and numbers last; one row of NULL task columns when the list is empty; no
+/// row when the session is gone. Every write to a task bumps its list's number in its own
+/// transaction (`task_change`), and this reads both in one snapshot, so the rows are the list as
+/// of those numbers.
 pub const WHOLE_LIST_SQL: &str = concat!(
-    "SELECT t.*, u.change_seq
+    "SELECT t.*, u.change_seq, h.ids, h.seqs
      FROM users u
+     CROSS JOIN LATERAL (
+         SELECT coalesce(array_agg(l.id ORDER BY l.id), '{}') AS ids,
+                coalesce(array_agg(l.change_seq ORDER BY l.id), '{}') AS seqs
+         FROM memberships m JOIN lists l ON l.id = m.list_id WHERE m.user_id = u.id
+     ) h
      LEFT JOIN LATERAL (
          SELECT ",
     task_columns!(),
@@ -82,38 +89,42 @@ pub const WHOLE_LIST_SQL: &str = concat!(
     session_alive!()
 );
 
-/// [`whole_unless_at`]'s check of a list the caller holds: the user's change number, no row when
-/// the session is gone. The list statement answers the same question, but PostgreSQL sets up its
-/// join, sort and scans before it can skip them: this alone costs it about a third less, and most
-/// reads of a held list end here (README, "Speed over TCP").
+/// [`whole_unless_at`]'s check of a list the caller holds: the user's number plus the numbers of
+/// the lists it was read with (`$3`), no row when the session is gone. The list statement
+/// answers the same question, but PostgreSQL sets up its join, sort and scans before it can skip
+/// them: this alone costs it about a third less, and most reads of a held list end here (README,
+/// "Speed over TCP"). The lists are named by id, not joined from the memberships again (+14 us a
+/// read, docs/scaling.md): a list joined or left moves the user's number.
 pub const LIST_SEQ_SQL: &str = concat!(
-    "SELECT u.change_seq FROM users u WHERE u.id = $1 AND ",
+    "SELECT u.change_seq + coalesce((SELECT sum(change_seq) FROM lists WHERE id = ANY($3)), 0)::bigint
+     FROM users u WHERE u.id = $1 AND ",
     session_alive!()
 );
 
 pub enum Whole<T> {
     /// The caller's session is gone.
     Gone,
-    /// Still at the change number the caller gave with `known`, handed back; no task was sent.
+    /// Still at the position the caller gave with `known`, handed back; no task was sent.
     Unchanged(T),
-    /// Every task was handed over; the list as of this change number.
-    At(i64),
+    /// Every task was handed over; the list as of this position.
+    At(Mark),
 }
 
 /// Every task in the default order, handed to `each`, unless the list is still as it was at the
-/// change number given with `known`. One round trip, unless a held list has changed: then the
-/// check and the list.
+/// position given with `known`. One round trip, unless a held list has changed: then the check
+/// and the list.
 pub fn whole_unless_at<T>(
     conn: &mut Conn,
     me: &Caller,
-    known: Option<(i64, T)>,
+    known: Option<(&Mark, T)>,
     mut each: impl FnMut(TaskRow),
 ) -> DbResult<Whole<T>> {
-    if let Some((k, held)) = known {
-        let row = conn.query_opt(LIST_SEQ_SQL, &[&me.user, &me.session])?;
+    if let Some((at, held)) = known {
+        let lists: Vec<Uuid> = at.lists.iter().map(|(l, _)| *l).collect();
+        let row = conn.query_opt(LIST_SEQ_SQL, &[&me.user, &me.session, &lists])?;
         match me.vouch(row).map(|r| r.try_get::<_, i64>(0)).transpose()? {
             None => return Ok(Whole::Gone),
-            Some(n) if n == k => return Ok(Whole::Unchanged(held)),
+            Some(n) if n == at.sum() => return Ok(Whole::Unchanged(held)),
             Some(_) => {}
         }
     }
@@ -122,15 +133,20 @@ pub fn whole_unless_at<T>(
     let mut seq = None;
     let mut failed = None;
     conn.query_typed_each(WHOLE_LIST_SQL, &params, |row| {
-        let fields = (row.try_get::<_, i64>(18), row.try_get::<_, Option<i64>>(0));
-        match fields {
-            (Ok(n), Ok(task)) => {
-                seq = Some(n);
-                if task.is_some() {
-                    each(TaskRow::from(row));
+        if seq.is_none() {
+            let numbers = (row.try_get(18), row.try_get(19), row.try_get(20));
+            match numbers {
+                (Ok(user), Ok(ids), Ok(seqs)) => {
+                    let (ids, seqs): (Vec<Uuid>, Vec<i64>) = (ids, seqs);
+                    seq = Some(Mark::new(user, ids.into_iter().zip(seqs)));
                 }
+                (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => failed = Some(e),
             }
-            (Err(e), _) | (_, Err(e)) => failed = Some(e),
+        }
+        match row.try_get::<_, Option<i64>>(0) {
+            Ok(Some(_)) => each(TaskRow::from(row)),
+            Ok(None) => {}
+            Err(e) => failed = Some(e),
         }
     })?;
     if let Some(e) = failed {
@@ -174,7 +190,7 @@ fn statement<'a>(
     st.sql.push_str(match sort {
         // The caller's own view of every task they can see, in the order of its last change.
         Sort::UpdatedDesc => {
-            "\nFROM task_order o JOIN tasks t ON t.id = o.task_id\nWHERE o.owner = $1"
+            "\nFROM list_changes o JOIN tasks t ON t.id = o.task_id\nWHERE o.list_id IN (SELECT list_id FROM memberships WHERE user_id = $1)"
         }
         _ => "\nFROM tasks t\nWHERE true",
     });

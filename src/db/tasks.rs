@@ -32,7 +32,7 @@ const NUMBERS: usize = 21;
 
 /// A write's extra columns (the first a placeholder where a list puts `title_key`): whether the
 /// next occurrences of a recurring task need computing again, the rule's start, and the change
-/// number the write took for each member who saw or sees the task (the trigger's `todo.numbers`).
+/// number the write took in each list the task was and is in (the trigger's `todo.numbers`).
 macro_rules! write_columns {
     () => {
         ", NULL, t.recurrence IS NOT NULL AND NOT t.completed \
@@ -74,8 +74,8 @@ impl TaskRow {
         self.0.try_get(TITLE_KEY)
     }
 
-    /// Only from a write of one task: the change number it took for each member who saw or sees
-    /// the task, every one of whom is to be told.
+    /// Only from a write of one task: the change number it took in each list the task was and
+    /// is in, whose members are to be told.
     pub fn numbers(&self) -> DbResult<Vec<(Uuid, i64)>> {
         Ok(numbers(self.0.try_get(NUMBERS)?))
     }
@@ -268,7 +268,7 @@ pub fn toggle(
     Ok(me.vouch(row).map(TaskRow))
 }
 
-/// `"member n,member n"`, as the change trigger leaves it for the statement that wrote.
+/// `"list n,list n"`, as the change trigger leaves it for the statement that wrote.
 fn numbers(text: Option<&str>) -> Vec<(Uuid, i64)> {
     text.unwrap_or_default()
         .split(',')
@@ -279,7 +279,7 @@ fn numbers(text: Option<&str>) -> Vec<(Uuid, i64)> {
         .collect()
 }
 
-/// The members to tell when the task was deleted; `None` when nothing was.
+/// The lists to tell when the task was deleted; `None` when nothing was.
 pub fn delete(
     conn: &mut Conn,
     me: &Caller,

@@ -151,7 +151,7 @@ fn a_bogus_foreign_or_future_sync_token_is_403_valid_sync_token() {
     for token in [
         "http://todo-api/sync/banana".to_string(),
         "http://todo-api/sync/-1".to_string(),
-        format!("http://todo-api/sync/{}", number + 1000),
+        format!("http://todo-api/sync/list/{}", number + 1000),
         "http://todo-api/sync/99999999999999999999999".to_string(),
         "urn:uuid:not-ours".to_string(),
     ] {
@@ -290,7 +290,7 @@ fn a_token_older_than_the_remembered_deletions_never_misses_one() {
     assert_eq!(du.delete(&app, &path, &[]).status / 100, 2);
     let mut db = app.sql();
     db.execute(
-        "UPDATE task_tombstones SET deleted_at = now() - interval '31 days'",
+        "UPDATE list_tombstones SET deleted_at = now() - interval '31 days'",
         &[],
     )
     .unwrap();

@@ -137,7 +137,7 @@ fn tombstones_are_purged_after_tombstone_days_and_an_older_cursor_is_410() {
     let after = cursor(&feed(&app, &user, ""));
     app.sql()
         .execute(
-            "UPDATE task_tombstones SET deleted_at = now() - interval '31 days'",
+            "UPDATE list_tombstones SET deleted_at = now() - interval '31 days'",
             &[],
         )
         .unwrap();
@@ -146,7 +146,7 @@ fn tombstones_are_purged_after_tombstone_days_and_an_older_cursor_is_410() {
     other.user();
     let left: i64 = app
         .sql()
-        .query_one("SELECT count(*) FROM task_tombstones", &[])
+        .query_one("SELECT count(*) FROM list_tombstones", &[])
         .unwrap()
         .get(0);
     assert_eq!(left, 0);

@@ -203,7 +203,7 @@ fn sslmode_require_connects_over_tls_to_a_server_with_a_self_signed_certificate(
 }
 
 /// A toggle changes no indexed column, so PostgreSQL updates the row in place (HOT) and adds no
-/// index entry; the orders that follow every write live in `task_order`.
+/// index entry; the orders that follow every write live in `list_changes`.
 #[test]
 fn toggling_a_task_updates_its_row_in_place_without_touching_its_indexes() {
     let app = TestApp::spawn();

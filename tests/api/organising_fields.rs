@@ -230,9 +230,8 @@ fn migrating_existing_tasks_keeps_their_meaning_and_dates_completed_ones_at_thei
     assert!(done.get::<_, bool>(4), "completed_at = updated_at");
     let ordered: i64 = db
         .query_one(
-            "SELECT count(*) FROM tasks t JOIN task_order o
-                 ON o.owner = t.user_id AND o.task_id = t.id
-                 AND o.change_no = t.change_no AND o.touched_at = t.updated_at",
+            "SELECT count(*) FROM tasks t JOIN list_changes o
+                 ON o.list_id = t.list_id AND o.task_id = t.id AND o.touched_at = t.updated_at",
             &[],
         )
         .unwrap()

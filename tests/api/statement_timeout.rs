@@ -14,11 +14,11 @@ fn a_statement_past_the_time_limit_is_cancelled_and_answered_503_with_retry_afte
     let app = TestApp::with(|c| c.statement_timeout = Duration::from_millis(200));
     let user = app.user();
     let task = id_of(&app.task(&user, "Held"));
-    // A transaction elsewhere holds the user's change counter, which every task write takes.
+    // A transaction elsewhere holds the list's change counter, which every task write takes.
     let mut sql = app.sql();
     let mut held = sql.transaction().unwrap();
     held.execute(
-        "SELECT 1 FROM users WHERE id = $1::text::uuid FOR UPDATE",
+        "SELECT 1 FROM lists WHERE owner_id = $1::text::uuid FOR UPDATE",
         &[&user.id],
     )
     .unwrap();

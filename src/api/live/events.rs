@@ -4,12 +4,13 @@
 //! listener. An open stream is a parked connection: it holds no worker and no thread.
 
 use super::hub::{self, Reservation};
+use crate::api::cursor::SyncCursor;
 use crate::api::path::Path;
 use crate::api::sync::CURSOR_EXPIRED;
 use crate::api::App;
 use crate::auth::caller::Caller;
 use crate::db;
-use crate::db::changes::{self, Reader};
+use crate::db::changes::{self, Mark, Reader};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Request, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -60,8 +61,8 @@ pub fn stream(app: &App, req: &Request, path: &Path) -> ApiResult<Response> {
     let mut body = String::from("retry: 2000\n\n");
     let resume = req.header("last-event-id").filter(|id| !id.is_empty());
     let sent = match resume.map(|id| app.cursors.decode_change(user, id)) {
-        Some(Some(since)) => replay(app, &mut conn, user, since, &mut body)?,
-        Some(None) => resync(app, &mut conn, user, &mut body)?,
+        Some(Some(SyncCursor::At(since))) => replay(app, &mut conn, user, since, &mut body)?,
+        Some(_) => resync(app, &mut conn, user, &mut body)?,
         None => changes::latest(&mut conn, user)?.ok_or(ApiError::InvalidTicket)?,
     };
     let mut resp = Response::json_bytes(200, body.into_bytes());
@@ -75,30 +76,37 @@ fn replay(
     app: &App,
     conn: &mut db::Conn,
     user: Uuid,
-    since: i64,
+    since: Mark,
     body: &mut String,
-) -> ApiResult<i64> {
-    let mut at = since;
+) -> ApiResult<Mark> {
+    let mut at = since.clone();
     loop {
-        let feed = changes::feed(conn, Reader::Instance(user), at, PAGE, true)?
+        let from = at.clone();
+        let feed = changes::feed(conn, Reader::Instance(user), Some(&from), PAGE)?
             .ok_or(ApiError::InvalidTicket)?;
-        if since < feed.purged_through {
+        if feed.expired(&since) {
             return resync(app, conn, user, body);
         }
-        let reach = feed.reach(PAGE);
-        body.push_str(&hub::events(&app.cursors, user, &feed, since, reach));
-        if reach >= feed.latest {
-            return Ok(feed.latest.max(at));
+        let reach = feed.reach(&from, PAGE);
+        body.push_str(&hub::events(
+            &app.cursors,
+            user,
+            &feed,
+            &since,
+            &reach,
+            &mut at,
+        ));
+        if !feed.stopped_short(PAGE) {
+            return Ok(at);
         }
-        at = reach;
     }
 }
 
 /// The client's `Last-Event-ID` cannot be served (expired, or not ours): it must fetch the full
 /// list again; the stream goes on from now.
-fn resync(app: &App, conn: &mut db::Conn, user: Uuid, body: &mut String) -> ApiResult<i64> {
+fn resync(app: &App, conn: &mut db::Conn, user: Uuid, body: &mut String) -> ApiResult<Mark> {
     let latest = changes::latest(conn, user)?.ok_or(ApiError::InvalidTicket)?;
-    let cursor = app.cursors.encode_change(user, latest);
+    let cursor = app.cursors.encode_change(user, &latest);
     let data = json!({ "detail": CURSOR_EXPIRED, "cursor": cursor });
     body.push_str(&format!("event: resync\nid: {cursor}\ndata: {data}\n\n"));
     Ok(latest)

@@ -3,7 +3,7 @@
 //! the front's `Outlet` and holds no thread.
 
 use crate::api::cursor::Cursors;
-use crate::db::changes::{Feed, Item, ListItem};
+use crate::db::changes::{Feed, Item, ListItem, Mark};
 use crate::http::{OnOpen, Outlet};
 use serde_json::json;
 use std::collections::HashMap;
@@ -14,8 +14,8 @@ pub const HEARTBEAT: &[u8] = b": keep-alive\n\n";
 
 struct Stream {
     token: u64,
-    /// The last change number this stream has been sent (or that its client had).
-    sent: i64,
+    /// The position this stream has been sent up to (or that its client had).
+    sent: Mark,
     /// The session its ticket was issued to (`None`: a token from before sessions).
     session: Option<Uuid>,
     /// Its session has ended; closed as soon as no thread is writing it.
@@ -41,15 +41,19 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// One change as a server-sent event. `since` is where the client stood: a task created after it
-/// is new to the client ("created"), otherwise "updated".
-pub fn event(cursors: &Cursors, user: Uuid, item: &Item, since: i64) -> String {
-    let cursor = cursors.encode_change(user, item.change_no());
+/// One change as a server-sent event, its id the position `at` after it. `since` is where the
+/// client stood: a task brought into its list after it is new to the client ("created"),
+/// otherwise "updated".
+pub fn event(cursors: &Cursors, user: Uuid, item: &Item, since: &Mark, at: &Mark) -> String {
+    let cursor = cursors.encode_change(user, at);
     let data = match item {
         Item::Changed {
-            task, created_no, ..
+            task,
+            list,
+            created_no,
+            ..
         } => json!({
-            "op": if *created_no > since { "created" } else { "updated" },
+            "op": if since.before(*list, *created_no) { "created" } else { "updated" },
             "task": task,
             "id": task.id().ok(),
             "cursor": cursor,
@@ -62,29 +66,39 @@ pub fn event(cursors: &Cursors, user: Uuid, item: &Item, since: i64) -> String {
 }
 
 /// A list's change as a server-sent event.
-fn list_event(cursors: &Cursors, user: Uuid, list: &ListItem) -> String {
-    let cursor = cursors.encode_change(user, list.change_no);
+fn list_event(cursors: &Cursors, user: Uuid, list: &ListItem, at: &Mark) -> String {
+    let cursor = cursors.encode_change(user, at);
     let data = json!({ "op": list.op, "list": list.json, "id": list.id, "cursor": cursor });
     format!("event: list\nid: {cursor}\ndata: {data}\n\n")
 }
 
-/// The changes of `feed` after `since` and up to `upto`, as server-sent events in change order.
-pub fn events(cursors: &Cursors, user: Uuid, feed: &Feed, since: i64, upto: i64) -> String {
-    let fresh = |n: i64| n > since && n <= upto;
-    let mut out: Vec<(i64, String)> = feed
-        .items
-        .iter()
-        .filter(|i| fresh(i.change_no()))
-        .map(|i| (i.change_no(), event(cursors, user, i, since)))
-        .collect();
-    out.extend(
-        feed.lists
-            .iter()
-            .filter(|l| fresh(l.change_no))
-            .map(|l| (l.change_no, list_event(cursors, user, l))),
-    );
-    out.sort_by_key(|(n, _)| *n);
-    out.into_iter().map(|(_, text)| text).collect()
+/// The changes of `feed` after `since` and up to `upto`, as server-sent events: the lists' first
+/// (a list joined comes before its tasks), then the tasks by list in change order. `at` is where
+/// the client stands before them, and after them on return.
+pub fn events(
+    cursors: &Cursors,
+    user: Uuid,
+    feed: &Feed,
+    since: &Mark,
+    upto: &Mark,
+    at: &mut Mark,
+) -> String {
+    let mut out = String::new();
+    for list in &feed.lists {
+        if list.change_no > at.user && list.change_no <= upto.user {
+            at.user = list.change_no;
+            out.push_str(&list_event(cursors, user, list, at));
+        }
+    }
+    for item in &feed.items {
+        let (list, n) = (item.list(), item.change_no());
+        if at.before(list, n) && upto.get(list).is_some_and(|reach| n <= reach) {
+            at.set(list, n);
+            out.push_str(&event(cursors, user, item, since, at));
+        }
+    }
+    at.merge(upto);
+    out
 }
 
 impl Hub {
@@ -130,10 +144,11 @@ impl Hub {
     }
 
     /// The oldest position among `user`'s streams: what the listener must read from.
-    pub fn position(&self, user: Uuid) -> Option<i64> {
-        lock(&self.users)
-            .get(&user)
-            .and_then(|s| s.open.iter().map(|s| s.sent).min())
+    pub fn position(&self, user: Uuid) -> Option<Mark> {
+        let users = lock(&self.users);
+        let mut sent = users.get(&user)?.open.iter().map(|s| &s.sent);
+        let first = sent.next()?.clone();
+        Some(sent.fold(first, |oldest, s| oldest.min(s)))
     }
 
     /// The sessions `user`'s streams were opened with.
@@ -161,7 +176,7 @@ impl Hub {
     }
 
     /// Sends each stream of `user` the changes of `feed`, up to `upto`, that it has not had.
-    pub fn publish(&self, cursors: &Cursors, user: Uuid, feed: &Feed, upto: i64) {
+    pub fn publish(&self, cursors: &Cursors, user: Uuid, feed: &Feed, upto: &Mark) {
         let Some(outlet) = self.outlet.get() else {
             return;
         };
@@ -173,8 +188,8 @@ impl Hub {
             if s.revoked {
                 return !outlet.close(s.token);
             }
-            let text = events(cursors, user, feed, s.sent, upto);
-            s.sent = s.sent.max(upto);
+            let since = s.sent.clone();
+            let text = events(cursors, user, feed, &since, upto, &mut s.sent);
             text.is_empty() || outlet.send(s.token, text.as_bytes())
         });
         if streams.open.is_empty() && streams.reserved == 0 {
@@ -209,15 +224,15 @@ pub struct Reservation {
     hub: Arc<Hub>,
     user: Uuid,
     session: Option<Uuid>,
-    sent: Option<i64>,
+    sent: Option<Mark>,
 }
 
 impl Reservation {
     /// What the front calls once the stream's connection is parked: the stream joins its user's,
     /// already sent everything up to `sent`, and the listener is asked to catch it up.
-    pub fn open(mut self, sent: i64) -> OnOpen {
+    pub fn open(mut self, sent: Mark) -> OnOpen {
         Box::new(move |token| {
-            self.sent = Some(sent);
+            self.sent = Some(sent.clone());
             let mut users = lock(&self.hub.users);
             let streams = users.entry(self.user).or_default();
             streams.reserved = streams.reserved.saturating_sub(1);

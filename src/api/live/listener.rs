@@ -1,5 +1,6 @@
-//! One PostgreSQL connection per instance that LISTENs for users whose tasks or sessions changed
-//! (every instance notifies the user id once such a write commits: `notifier.rs`) and feeds this
+//! One PostgreSQL connection per instance that LISTENs for users whose lists or sessions changed
+//! and for lists whose tasks changed (every instance notifies them once such a write commits:
+//! `notifier.rs`) and feeds this
 //! instance's streams from the changes feed, ending first those whose session has ended. A
 //! notification only says "look": what is sent is read from the feed after each stream's
 //! position, so a lost notification (a reconnect, a restart) costs latency, never a change; every
@@ -7,7 +8,7 @@
 
 use crate::api::App;
 use crate::db::changes::{self, Reader};
-use crate::db::sessions;
+use crate::db::{lists, sessions};
 use crate::db::{Conn, Target};
 use crate::log;
 use postgres::fallible_iterator::FallibleIterator;
@@ -88,7 +89,7 @@ fn run(target: &Target, app: &App, stop: &AtomicBool) {
                 log::warn("listener lost its connection", &[("cause", &e)]);
                 break;
             }
-            if let Err(e) = wait(&mut conn, &mut due) {
+            if let Err(e) = wait(&mut conn, app, &mut due) {
                 log::warn("listener lost its connection", &[("cause", &e)]);
                 break;
             }
@@ -97,16 +98,23 @@ fn run(target: &Target, app: &App, stop: &AtomicBool) {
 }
 
 /// Collects the users named by notifications: waits up to `WAIT` for the first, then takes what
-/// has already arrived.
-fn wait(conn: &mut Conn, due: &mut HashSet<Uuid>) -> Result<(), postgres::Error> {
-    let mut notes = conn.client.notifications();
-    let first = notes.timeout_iter(WAIT).next()?;
-    let rest: Vec<_> = notes.iter().collect()?;
+/// has already arrived. A list named (`l <id>`) names its members with streams here.
+fn wait(conn: &mut Conn, app: &App, due: &mut HashSet<Uuid>) -> Result<(), postgres::Error> {
+    let (first, rest) = {
+        let mut notes = conn.client.notifications();
+        let first = notes.timeout_iter(WAIT).next()?;
+        let rest: Vec<_> = notes.iter().collect()?;
+        (first, rest)
+    };
+    let mut lists = Vec::new();
     for note in first.into_iter().chain(rest) {
-        let user = note.payload().split(' ').next().map(Uuid::parse_str);
-        if let Some(Ok(user)) = user {
-            due.insert(user);
+        match note.payload().split_once(' ') {
+            Some(("l", list)) => lists.extend(Uuid::parse_str(list).ok()),
+            _ => due.extend(Uuid::parse_str(note.payload()).ok()),
         }
+    }
+    if !lists.is_empty() {
+        due.extend(lists::members_among(conn, &lists, &app.hub.users())?);
     }
     Ok(())
 }
@@ -127,12 +135,12 @@ fn catch_up(conn: &mut Conn, app: &App, user: Uuid) -> Result<(), postgres::Erro
         return Ok(());
     };
     loop {
-        let Some(feed) = changes::feed(conn, Reader::Instance(user), since, PAGE, true)? else {
+        let Some(feed) = changes::feed(conn, Reader::Instance(user), Some(&since), PAGE)? else {
             return Ok(());
         };
-        let reach = feed.reach(PAGE);
-        app.hub.publish(&app.cursors, user, &feed, reach);
-        if reach >= feed.latest {
+        let reach = feed.reach(&since, PAGE);
+        app.hub.publish(&app.cursors, user, &feed, &reach);
+        if !feed.stopped_short(PAGE) {
             return Ok(());
         }
         since = reach;

@@ -1,7 +1,7 @@
-//! Tells every instance (`LISTEN task_changes`, see `listener.rs`) whose tasks this instance has
-//! changed, once the change has committed. Sent from here, not from the trigger: a transaction
-//! that NOTIFYs holds one database-wide lock through its commit, so every write (its fsync
-//! included) queued behind the one before (measured with pgbench, 16 clients toggling: 1,978/s
+//! Tells every instance (`LISTEN task_changes`, see `listener.rs`) which lists' tasks and which
+//! users' lists or sessions this instance has changed, once the change has committed. Sent from
+//! here, not from the trigger: a transaction that NOTIFYs holds one database-wide lock through
+//! its commit, so every write (its fsync included) queued behind the one before (measured with pgbench, 16 clients toggling: 1,978/s
 //! with the NOTIFY in the trigger, 4,342/s without). A thread sends what has piled up in one
 //! statement, outside any write's transaction.
 //!
@@ -22,7 +22,14 @@ const GATHER: Duration = Duration::from_millis(5);
 #[derive(Default)]
 struct Pending {
     users: HashSet<Uuid>,
+    lists: HashSet<Uuid>,
     closed: bool,
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.users.is_empty() && self.lists.is_empty()
+    }
 }
 
 #[derive(Default)]
@@ -56,9 +63,18 @@ impl Notifier {
     /// only while nothing is pending, so only the first change of a batch wakes it (the standard
     /// library's `notify_one` is a system call even with nobody waiting).
     pub fn changed(&self, user: Uuid) {
+        self.add(|p| p.users.insert(user));
+    }
+
+    /// Tasks of `list` changed in a transaction that has committed: its members are to look.
+    pub fn list_changed(&self, list: Uuid) {
+        self.add(|p| p.lists.insert(list));
+    }
+
+    fn add(&self, what: impl FnOnce(&mut Pending) -> bool) {
         let mut pending = lock(&self.shared);
-        let first = pending.users.is_empty();
-        pending.users.insert(user);
+        let first = pending.is_empty();
+        what(&mut pending);
         drop(pending);
         if first {
             self.shared.ready.notify_one();
@@ -77,7 +93,7 @@ fn run(shared: &Shared, pool: &Pool) {
     loop {
         {
             let mut pending = lock(shared);
-            while pending.users.is_empty() && !pending.closed {
+            while pending.is_empty() && !pending.closed {
                 pending = shared
                     .ready
                     .wait(pending)
@@ -86,14 +102,17 @@ fn run(shared: &Shared, pool: &Pool) {
         }
         // Writes come in bursts: what arrives within a few milliseconds goes out in one statement.
         std::thread::sleep(GATHER);
-        let (users, closed) = {
+        let (users, lists, closed) = {
             let mut pending = lock(shared);
-            (std::mem::take(&mut pending.users), pending.closed)
+            let users = std::mem::take(&mut pending.users);
+            (users, std::mem::take(&mut pending.lists), pending.closed)
         };
-        if !users.is_empty() {
-            if let Err(e) = send(pool, &users) {
+        if !users.is_empty() || !lists.is_empty() {
+            if let Err(e) = send(pool, &users, &lists) {
                 log::warn("cannot notify task changes", &[("cause", &e)]);
-                lock(shared).users.extend(users);
+                let mut pending = lock(shared);
+                pending.users.extend(users);
+                pending.lists.extend(lists);
                 if closed {
                     return;
                 }
@@ -107,12 +126,16 @@ fn run(shared: &Shared, pool: &Pool) {
     }
 }
 
-fn send(pool: &Pool, users: &HashSet<Uuid>) -> Result<(), String> {
+/// A user is named by their id, a list by `l <id>`.
+fn send(pool: &Pool, users: &HashSet<Uuid>, lists: &HashSet<Uuid>) -> Result<(), String> {
     let users: Vec<Uuid> = users.iter().copied().collect();
+    let lists: Vec<Uuid> = lists.iter().copied().collect();
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     conn.execute(
-        "SELECT pg_notify($1, u::text) FROM unnest($2::uuid[]) AS u",
-        &[&CHANNEL, &users],
+        "SELECT pg_notify($1, u::text) FROM unnest($2::uuid[]) AS u
+         UNION ALL
+         SELECT pg_notify($1, 'l ' || l) FROM unnest($3::uuid[]) AS l",
+        &[&CHANNEL, &users, &lists],
     )
     .map_err(|e| e.to_string())?;
     Ok(())
