@@ -1,9 +1,9 @@
 //! Tells every instance (`LISTEN task_changes`, see `listener.rs`) which lists' tasks and which
 //! users' lists or sessions this instance has changed, once the change has committed. Sent from
 //! here, not from the trigger: a transaction that NOTIFYs holds one database-wide lock through
-//! its commit, so every write (its fsync included) queued behind the one before (measured with pgbench, 16 clients toggling: 1,978/s
-//! with the NOTIFY in the trigger, 4,342/s without). A thread sends what has piled up in one
-//! statement, outside any write's transaction.
+//! its commit, so every write (its fsync included) queued behind the one before (measured with
+//! pgbench, 16 clients toggling: 1,978/s with the NOTIFY in the trigger, 4,342/s without). A
+//! thread sends what has piled up in one statement, outside any write's transaction.
 //!
 //! A notification only says "look"; the streams read the changes feed. One lost (this instance
 //! dies between a commit and the send) costs that user's streams latency until the next change
