@@ -9,6 +9,7 @@ use super::tasks::{task_columns, TaskRow};
 use super::{Conn, DbResult};
 use crate::auth::caller::Caller;
 use postgres::types::{ToSql, Type};
+use std::sync::OnceLock;
 use uuid::Uuid;
 
 /// A statement under construction: fixed SQL text, and the values in the order of their `$n`.
@@ -90,13 +91,41 @@ pub const WHOLE_LIST_SQL: &str = concat!(
 );
 
 /// [`whole_unless_at`]'s check of a list the caller holds: the user's number plus the numbers of
-/// the lists it was read with (`$3`), no row when the session is gone. The list statement
-/// answers the same question, but PostgreSQL sets up its join, sort and scans before it can skip
-/// them: this alone costs it about a third less, and most reads of a held list end here (README,
-/// "Speed over TCP"). The lists are named by id, not joined from the memberships again (+14 us a
-/// read, docs/scaling.md): a list joined or left moves the user's number.
-pub const LIST_SEQ_SQL: &str = concat!(
-    "SELECT u.change_seq + coalesce((SELECT sum(change_seq) FROM lists WHERE id = ANY($3)), 0)::bigint
+/// the lists it was read with, no row when the session is gone. The list statement answers the
+/// same question, but PostgreSQL sets up its join, sort and scans before it can skip them: this
+/// alone costs it about a third less, and most reads of a held list end here (README, "Speed
+/// over TCP"). `$1` user, `$2` session, then each list's id: one statement per number of lists,
+/// each list one index lookup. Not an array of ids: PostgreSQL planned `id = ANY($3)` afresh on
+/// every call (84 us a read, measured with `track_planning`); not the memberships joined to the
+/// lists either (+14 us a read, docs/scaling.md). A list joined or left moves the user's number.
+fn list_seq_sql(lists: usize) -> &'static str {
+    static TEXTS: OnceLock<Vec<String>> = OnceLock::new();
+    let texts = TEXTS.get_or_init(|| {
+        (0..=NAMED_MAX)
+            .map(|k| {
+                let terms: String = (3..k + 3)
+                    .map(|p| {
+                        format!(" + coalesce((SELECT change_seq FROM lists WHERE id = ${p}), 0)")
+                    })
+                    .collect();
+                format!(
+                    "SELECT u.change_seq{terms} FROM users u WHERE u.id = $1 AND {}",
+                    session_alive!()
+                )
+            })
+            .collect()
+    });
+    texts.get(lists).map_or(HELD_SEQ_SQL, String::as_str)
+}
+
+/// Up to this many lists, [`list_seq_sql`] names them; past it, they are summed through the
+/// memberships (the user's lists now, rather than those read: as good a version, see `sql/0011`).
+const NAMED_MAX: usize = 8;
+
+const HELD_SEQ_SQL: &str = concat!(
+    "SELECT u.change_seq + coalesce((
+         SELECT sum(l.change_seq) FROM memberships m JOIN lists l ON l.id = m.list_id
+         WHERE m.user_id = u.id), 0)::bigint
      FROM users u WHERE u.id = $1 AND ",
     session_alive!()
 );
@@ -120,8 +149,11 @@ pub fn whole_unless_at<T>(
     mut each: impl FnMut(TaskRow),
 ) -> DbResult<Whole<T>> {
     if let Some((at, held)) = known {
-        let lists: Vec<Uuid> = at.lists.iter().map(|(l, _)| *l).collect();
-        let row = conn.query_opt(LIST_SEQ_SQL, &[&me.user, &me.session, &lists])?;
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&me.user, &me.session];
+        if at.lists.len() <= NAMED_MAX {
+            params.extend(at.lists.iter().map(|(l, _)| l as &(dyn ToSql + Sync)));
+        }
+        let row = conn.query_opt(list_seq_sql(at.lists.len()), &params)?;
         match me.vouch(row).map(|r| r.try_get::<_, i64>(0)).transpose()? {
             None => return Ok(Whole::Gone),
             Some(n) if n == at.sum() => return Ok(Whole::Unchanged(held)),

@@ -23,6 +23,7 @@ mod front_shutdown;
 mod hashing;
 mod http_front;
 mod idempotency;
+mod list_numbers;
 mod lists;
 mod lists_sync;
 mod organising_fields;

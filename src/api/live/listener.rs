@@ -113,8 +113,9 @@ fn wait(conn: &mut Conn, app: &App, due: &mut HashSet<Uuid>) -> Result<(), postg
             _ => due.extend(Uuid::parse_str(note.payload()).ok()),
         }
     }
-    if !lists.is_empty() {
-        due.extend(lists::members_among(conn, &lists, &app.hub.users())?);
+    let users = app.hub.users();
+    if !lists.is_empty() && !users.is_empty() {
+        due.extend(lists::members_among(conn, &lists, &users)?);
     }
     Ok(())
 }
