@@ -159,13 +159,24 @@ SELECT * FROM (
     (SELECT ",
     task_columns!(),
     ", 1::smallint AS kind, c.change_no, c.created_no, NULL::text AS list, NULL::text AS op
-     FROM held h JOIN list_changes c ON c.list_id = h.list_id AND c.change_no > coalesce(h.since, 0)
+     FROM held h
+     -- Each list read from its position on (whatever the plan guesses of the positions).
+     CROSS JOIN LATERAL (
+         SELECT * FROM list_changes c
+         WHERE c.list_id = h.list_id AND c.change_no > coalesce(h.since, 0)
+         ORDER BY c.change_no LIMIT $5
+     ) c
      JOIN tasks t ON t.id = c.task_id
      ORDER BY c.list_id, c.change_no LIMIT $5)
     UNION ALL
     (SELECT d.task_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, d.list_id, NULL,
             NULL, NULL, NULL, NULL, NULL, 2::smallint, d.change_no, NULL, NULL, NULL
-     FROM held h JOIN list_tombstones d ON d.list_id = h.list_id AND d.change_no > h.since
+     FROM held h
+     CROSS JOIN LATERAL (
+         SELECT * FROM list_tombstones d
+         WHERE d.list_id = h.list_id AND d.change_no > h.since
+         ORDER BY d.change_no LIMIT $5
+     ) d
      -- Moved to another of the reader's lists: the task itself answers.
      WHERE $7 AND NOT EXISTS (SELECT FROM tasks t JOIN held h2 ON h2.list_id = t.list_id
                               WHERE t.id = d.task_id)

@@ -68,7 +68,10 @@ fn run(target: &Target, app: &App, stop: &AtomicBool) {
                 continue;
             }
         };
-        if let Err(e) = conn.client.batch_execute(&format!("LISTEN {CHANNEL}")) {
+        // The feed's statement takes the readers' positions as arrays, for which PostgreSQL
+        // would plan it afresh on every call: its plan does not depend on them.
+        let setup = format!("SET plan_cache_mode = force_generic_plan; LISTEN {CHANNEL}");
+        if let Err(e) = conn.client.batch_execute(&setup) {
             log::warn("listener cannot LISTEN", &[("cause", &e)]);
             std::thread::sleep(Duration::from_secs(1));
             continue;
