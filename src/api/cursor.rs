@@ -258,4 +258,31 @@ mod tests {
         assert_eq!(cursors.decode(user, query, ""), Err(CursorError::Invalid));
         assert_eq!(cursors.decode(user, query, "%%"), Err(CursorError::Invalid));
     }
+
+    #[test]
+    fn a_sync_cursor_round_trips_its_lists_and_one_of_the_old_one_number_form_is_expired() {
+        let cursors = Cursors::new(b"secret");
+        let user = Uuid::new_v4();
+        let lists = [
+            (Uuid::new_v4(), 7),
+            (Uuid::new_v4(), 0),
+            (Uuid::new_v4(), i64::MAX),
+        ];
+        for mark in [Mark::new(3, []), Mark::new(0, lists)] {
+            let c = cursors.encode_change(user, &mark);
+            assert_eq!(cursors.decode_change(user, &c), Some(SyncCursor::At(mark)));
+            assert_eq!(cursors.decode_change(Uuid::new_v4(), &c), None);
+            let mut changed = c.into_bytes();
+            changed[4] = if changed[4] == b'A' { b'B' } else { b'A' };
+            let changed = String::from_utf8(changed).unwrap();
+            assert_eq!(cursors.decode_change(user, &changed), None);
+        }
+        // As the version before per-list numbers wrote it: the number, then the tag.
+        let payload = 42i64.to_be_bytes();
+        let mut old = payload.to_vec();
+        old.extend_from_slice(&cursors.change_mac(user, &payload).finalize().into_bytes()[..16]);
+        let old = URL_SAFE_NO_PAD.encode(old);
+        assert_eq!(cursors.decode_change(user, &old), Some(SyncCursor::Expired));
+        assert_eq!(cursors.decode_change(user, ""), None);
+    }
 }

@@ -239,7 +239,7 @@ mod tests {
         spans
     }
 
-    /// `[{"id":3},{"id":2},{"id":1}]` at change number 7.
+    /// `[{"id":3},{"id":2},{"id":1}]` at the list's change number 7.
     fn three_tasks(cache: &ListCache, user: Uuid) {
         let body = br#"[{"id":3},{"id":2},{"id":1}]"#;
         let spans = spans_of(body);

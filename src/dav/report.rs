@@ -85,7 +85,7 @@ pub fn report(app: &App, req: &Request, me: &Caller, name: &str) -> ApiResult<Re
                     None => return Err(stale()),
                 },
             };
-            // Nothing since: the token is the caller's change number now, read with the collection.
+            // Nothing since: the token is the list's change number now, read with the collection.
             if since == Some(c.seq) {
                 out.sync_token(c.seq);
                 return Ok(out.finish());
