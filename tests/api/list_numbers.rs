@@ -271,3 +271,24 @@ fn a_cached_list_on_one_server_forgets_a_deleted_shared_list_however_many_change
     assert_eq!(here.body, there.body);
     assert_eq!(array(&here).len(), 1, "{}", here.body);
 }
+
+#[test]
+fn a_member_of_more_lists_than_the_check_names_one_by_one_still_sees_every_change_at_once() {
+    let a = TestApp::spawn();
+    let b = a.beside(|_| {});
+    let user = a.user();
+    let lists: Vec<String> = (0..10)
+        .map(|i| id_str(&new_list(&a, &user, &format!("List {i}"))))
+        .collect();
+    for list in &lists {
+        task_in(&a, &user, list, "one each");
+    }
+    assert_eq!(list(&a, &user, "").len(), 10);
+    for (n, list_id) in lists.iter().enumerate() {
+        // Written through b: a's cached list hears of it only through PostgreSQL.
+        task_in(&b, &user, list_id, &format!("more in {n}"));
+        let here = a.get(&tasks_path(&user), Some(&user.token));
+        assert_eq!(array(&here).len(), 11 + n, "{}", here.body);
+        assert_eq!(here.body, b.get(&tasks_path(&user), Some(&user.token)).body);
+    }
+}

@@ -1,10 +1,9 @@
 //! One PostgreSQL connection per instance that LISTENs for users whose lists or sessions changed
 //! and for lists whose tasks changed (every instance notifies them once such a write commits:
-//! `notifier.rs`) and feeds this
-//! instance's streams from the changes feed, ending first those whose session has ended. A
-//! notification only says "look": what is sent is read from the feed after each stream's
-//! position, so a lost notification (a reconnect, a restart) costs latency, never a change; every
-//! heartbeat also looks for every user with streams.
+//! `notifier.rs`) and feeds this instance's streams from the changes feed, ending first those
+//! whose session has ended. A notification only says "look": what is sent is read from the feed
+//! after each stream's position, so a lost notification (a reconnect, a restart) costs latency,
+//! never a change; every heartbeat also looks for every user with streams.
 
 use crate::api::App;
 use crate::db::changes::{self, Reader};
