@@ -1,7 +1,7 @@
 //! Lists, their members and invitations. Every statement names the caller and filters by their
 //! membership, with the role the operation needs; the list object is built by `list_json` in SQL
 //! (the changes feed reads the same function). A list-level change goes to every member's feed
-//! through `list_changed`, `list_joined` and `list_left` (sql/0007_lists.sql).
+//! through `list_changed`, `list_joined` and `list_left` (sql/0011_per_list_numbering.sql).
 
 use super::{Conn, DbResult};
 use crate::auth::caller::Caller;
@@ -183,10 +183,10 @@ pub fn delete(conn: &mut Conn, me: &Caller, list: Uuid) -> DbResult<Option<Vec<U
     })
 }
 
-/// Every member leaves, then the list goes with its tasks (whose trigger finds no member left to
-/// number). Inside the caller's transaction. The tasks are locked before the list's membership
-/// lock, in the order every task write takes them (row, then list): the other order deadlocks
-/// with a write in flight.
+/// Every member leaves, then the list goes with its tasks (whose trigger finds no list row left to
+/// number). Inside the caller's transaction. The tasks are locked before the list's row, in the
+/// order every task write takes them (task row, then list row): the other order deadlocks with a
+/// write in flight.
 pub fn drop_list(conn: &mut Conn, list: Uuid) -> DbResult<Vec<Uuid>> {
     conn.execute(
         "SELECT 1 FROM tasks WHERE list_id = $1 FOR UPDATE",
