@@ -183,3 +183,19 @@ END
 $$;
 
 DROP FUNCTION list_lock_shared(uuid, uuid);
+
+-- Who wrote a task last was kept to hand that member their own new number; a list's number is
+-- the same for every member.
+CREATE OR REPLACE FUNCTION task_moved() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE tasks t SET list_id = NEW.list_id,
+           assignee_id = CASE WHEN EXISTS (SELECT FROM memberships m
+                                           WHERE m.list_id = NEW.list_id
+                                             AND m.user_id = t.assignee_id)
+                              THEN t.assignee_id END,
+           updated_at = greatest(now(), t.updated_at + interval '1 microsecond')
+    WHERE t.parent_id = NEW.id AND t.list_id <> NEW.list_id;
+    RETURN NULL;
+END
+$$;
+ALTER TABLE tasks DROP COLUMN last_writer;

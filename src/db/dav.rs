@@ -234,7 +234,7 @@ pub fn by_uid(conn: &mut Conn, me: &Caller, list: Uuid, uid: &str) -> DbResult<O
 /// (a write of each, numbered and seen like any). Returns how many.
 pub fn adopt(conn: &mut Conn, me: &Caller, list: Uuid, parent: i64, uid: &str) -> DbResult<u64> {
     conn.execute(
-        "UPDATE tasks t SET parent_id = $3, pending_parent = NULL, last_writer = $1,
+        "UPDATE tasks t SET parent_id = $3, pending_parent = NULL,
                 updated_at = greatest(now(), t.updated_at + interval '1 microsecond')
          WHERE t.list_id = $2 AND t.pending_parent = $4 AND t.id <> $3
            AND EXISTS (SELECT FROM memberships

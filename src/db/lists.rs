@@ -342,10 +342,10 @@ pub fn remove(conn: &mut Conn, me: &Caller, list: Uuid, member: Uuid) -> DbResul
         let told = members(conn, list)?;
         conn.execute("SELECT list_left($1, $2, 'left')", &[&list, &member])?;
         conn.execute(
-            "UPDATE tasks SET assignee_id = NULL, last_writer = $3,
+            "UPDATE tasks SET assignee_id = NULL,
                  updated_at = greatest(now(), updated_at + interval '1 microsecond')
              WHERE list_id = $1 AND assignee_id = $2",
-            &[&list, &member, &me.user],
+            &[&list, &member],
         )?;
         conn.execute("SELECT list_changed($1, 'updated')", &[&list])?;
         Ok(Removal::Done(told))

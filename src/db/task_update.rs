@@ -113,7 +113,6 @@ macro_rules! update_sql {
                                       WHERE a.list_id = COALESCE($13, t.list_id)
                                         AND a.user_id = t.assignee_id) THEN assignee_id
                      END,
-                     last_writer = $1,
                      updated_at = greatest(now(), updated_at + interval '1 microsecond')
                  WHERE t.id = $2 AND session_ok($1, $11)
                    AND t.list_id IN (SELECT list_id FROM mine)

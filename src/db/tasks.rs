@@ -146,11 +146,11 @@ pub const CREATE_SQL: &str = concat!(
                SELECT FROM memberships a WHERE a.list_id = m.list_id AND a.user_id = $10))
            AND session_ok($1, $8)
      )
-     INSERT INTO tasks AS t (user_id, list_id, last_writer, title, description, completed,
+     INSERT INTO tasks AS t (user_id, list_id, title, description, completed,
                              priority, due_at, tags, completed_at, assignee_id, parent_id,
                              recurrence, timezone, recurrence_start, next_dues, dues_end,
                              ical, uid, dav_name, pending_parent)
-     SELECT $1, list_id, $1, $2, $3, $4, $5, $6::timestamptz, $7,
+     SELECT $1, list_id, $2, $3, $4, $5, $6::timestamptz, $7,
             CASE WHEN $4 THEN coalesce($20::timestamptz, now()) END, $10, $12,
             $13, $14, CASE WHEN $13::text IS NOT NULL THEN $6::timestamptz END, $15, $16,
             $17, coalesce($18, gen_random_uuid()::text), $19, $21
@@ -240,7 +240,6 @@ pub const TOGGLE_SQL: &str = concat!(
              THEN greatest(now(), updated_at + interval '1 microsecond')
              ELSE last_completed_at
          END,
-         last_writer = $1,
          updated_at = greatest(now(), updated_at + interval '1 microsecond')
      WHERE t.id = $2 AND session_ok($1, $3)
        AND t.list_id IN (
