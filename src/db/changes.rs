@@ -166,7 +166,7 @@ SELECT * FROM (
          WHERE c.list_id = h.list_id AND c.change_no > coalesce(h.since, 0)
          ORDER BY c.change_no LIMIT $5
      ) c
-     JOIN tasks t ON t.id = c.task_id
+     JOIN tasks t ON t.list_id = c.list_id AND t.id = c.task_id
      ORDER BY c.list_id, c.change_no LIMIT $5)
     UNION ALL
     (SELECT d.task_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, d.list_id, NULL,

@@ -260,7 +260,7 @@ pub fn changes(conn: &mut Conn, me: &Caller, list: Uuid, since: i64) -> DbResult
     let row = conn.query_opt(
         "WITH c AS MATERIALIZED (
              SELECT t.id, t.updated_at, coalesce(t.dav_name, t.uid || '.ics') AS name, o.change_no
-             FROM list_changes o JOIN tasks t ON t.id = o.task_id
+             FROM list_changes o JOIN tasks t ON t.list_id = o.list_id AND t.id = o.task_id
              WHERE o.list_id = $2 AND o.change_no > $3
          )
          SELECT l.change_seq, l.purged_through,

@@ -292,3 +292,55 @@ fn a_member_of_more_lists_than_the_check_names_one_by_one_still_sees_every_chang
         assert_eq!(here.body, b.get(&tasks_path(&user), Some(&user.token)).body);
     }
 }
+
+#[test]
+fn the_order_of_last_change_pages_across_every_list_of_the_member_with_filters_applied_in_each() {
+    let app = TestApp::spawn();
+    let (owner, member) = (app.user(), app.user());
+    let lists = [
+        inbox_id(&app, &member),
+        share(&app, &owner, &member, "editor"),
+        share(&app, &owner, &member, "editor"),
+    ];
+    let mut ids = Vec::new();
+    for i in 0..18 {
+        let list = &lists[i % 3];
+        ids.push(id_of(&task_in(&app, &member, list, &format!("task {i}"))));
+    }
+    // Every third task done, and a few written again, so the order of change is not creation's.
+    for (n, id) in ids.iter().enumerate() {
+        if n % 3 == 1 || n % 5 == 0 {
+            let toggle = format!("{}/complete", task_path(&member, id));
+            assert_eq!(
+                app.send("PATCH", &toggle, Some(&member.token), None).status,
+                200
+            );
+        }
+    }
+    let all = tasks_seen(&app, &member, "?sort=updated_desc");
+    let expected: Vec<i64> = all
+        .iter()
+        .filter(|t| t["completed"] == false)
+        .map(id_of)
+        .collect();
+    assert!(expected.len() > 8, "{}", expected.len());
+    let mut seen = Vec::new();
+    let mut next = Some(format!(
+        "/api/{}/tasks?sort=updated_desc&status=pending&limit=4",
+        member.id
+    ));
+    while let Some(path) = next {
+        let resp = app.get(&path, Some(&member.token));
+        assert_eq!(resp.status, 200, "{path}: {}", resp.body);
+        seen.extend(array(&resp).iter().map(id_of));
+        next = next_link(&resp);
+    }
+    assert_eq!(seen, expected);
+    let mut by_change: Vec<(String, i64)> = all
+        .iter()
+        .map(|t| (t["updated_at"].as_str().unwrap().to_string(), id_of(t)))
+        .collect();
+    by_change.sort_by(|a, b| b.cmp(a));
+    let order: Vec<i64> = by_change.into_iter().map(|(_, id)| id).collect();
+    assert_eq!(all.iter().map(id_of).collect::<Vec<_>>(), order);
+}
