@@ -8,6 +8,16 @@ use super::{Conn, DbResult};
 use crate::auth::caller::Caller;
 use uuid::Uuid;
 
+/// The lists of the user `u` and their numbers, as two arrays in list id order (`ids`, `seqs`).
+macro_rules! held_numbers {
+    () => {
+        "SELECT coalesce(array_agg(l.id ORDER BY l.id), '{}') AS ids,
+                coalesce(array_agg(l.change_seq ORDER BY l.id), '{}') AS seqs
+         FROM memberships m JOIN lists l ON l.id = m.list_id WHERE m.user_id = u.id"
+    };
+}
+pub(crate) use held_numbers;
+
 /// Where a client stands: the member's own number (changes of their lists themselves) and, for
 /// each list it knows, the list's number up to which it has every change. A list it does not
 /// know (joined since, or never read) comes whole, as created.
@@ -36,10 +46,8 @@ impl Mark {
     /// A position from its parts in any order, the later of two for one list.
     pub fn new(user: i64, lists: impl IntoIterator<Item = (Uuid, i64)>) -> Mark {
         let mut lists: Vec<(Uuid, i64)> = lists.into_iter().collect();
-        lists.sort_unstable();
-        lists.reverse();
+        lists.sort_unstable_by(|(l, n), (m, k)| l.cmp(m).then(k.cmp(n)));
         lists.dedup_by_key(|(l, _)| *l);
-        lists.reverse();
         Mark { user, lists }
     }
 
@@ -59,7 +67,7 @@ impl Mark {
     pub fn merge(&mut self, other: &Mark) {
         self.user = self.user.max(other.user);
         for (list, n) in &other.lists {
-            if self.get(*list).is_none_or(|at| at < *n) {
+            if self.before(*list, *n) {
                 self.set(*list, *n);
             }
         }
@@ -342,12 +350,11 @@ pub fn feed(
 /// starts).
 pub fn latest(conn: &mut Conn, user: Uuid) -> DbResult<Option<Mark>> {
     let row = conn.query_opt(
-        "SELECT u.change_seq,
-                ARRAY(SELECT l.id FROM memberships m JOIN lists l ON l.id = m.list_id
-                      WHERE m.user_id = u.id ORDER BY l.id),
-                ARRAY(SELECT l.change_seq FROM memberships m JOIN lists l ON l.id = m.list_id
-                      WHERE m.user_id = u.id ORDER BY l.id)
-         FROM users u WHERE u.id = $1",
+        concat!(
+            "SELECT u.change_seq, h.ids, h.seqs FROM users u CROSS JOIN LATERAL (",
+            held_numbers!(),
+            ") h WHERE u.id = $1"
+        ),
         &[&user],
     )?;
     let Some(row) = row else {

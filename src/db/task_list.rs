@@ -3,7 +3,7 @@
 //! condition. What a list asks for (filters, orders, positions) is in `task_query`; the tag counts
 //! in `tags`.
 
-use super::changes::Mark;
+use super::changes::{held_numbers, Mark};
 pub use super::task_query::{Assignee, Filter, Position, Search, Sort};
 use super::tasks::{task_columns, TaskRow};
 use super::{Conn, DbResult};
@@ -74,11 +74,9 @@ macro_rules! session_alive {
 pub const WHOLE_LIST_SQL: &str = concat!(
     "SELECT t.*, u.change_seq, h.ids, h.seqs
      FROM users u
-     CROSS JOIN LATERAL (
-         SELECT coalesce(array_agg(l.id ORDER BY l.id), '{}') AS ids,
-                coalesce(array_agg(l.change_seq ORDER BY l.id), '{}') AS seqs
-         FROM memberships m JOIN lists l ON l.id = m.list_id WHERE m.user_id = u.id
-     ) h
+     CROSS JOIN LATERAL (",
+    held_numbers!(),
+    ") h
      LEFT JOIN LATERAL (
          SELECT ",
     task_columns!(),

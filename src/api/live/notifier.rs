@@ -63,15 +63,19 @@ impl Notifier {
     /// only while nothing is pending, so only the first change of a batch wakes it (the standard
     /// library's `notify_one` is a system call even with nobody waiting).
     pub fn changed(&self, user: Uuid) {
-        self.add(|p| p.users.insert(user));
+        self.add(|p| {
+            p.users.insert(user);
+        });
     }
 
     /// Tasks of `list` changed in a transaction that has committed: its members are to look.
     pub fn list_changed(&self, list: Uuid) {
-        self.add(|p| p.lists.insert(list));
+        self.add(|p| {
+            p.lists.insert(list);
+        });
     }
 
-    fn add(&self, what: impl FnOnce(&mut Pending) -> bool) {
+    fn add(&self, what: impl FnOnce(&mut Pending)) {
         let mut pending = lock(&self.shared);
         let first = pending.is_empty();
         what(&mut pending);
