@@ -92,6 +92,15 @@ fn paging_the_feed_of_a_member_of_three_lists_a_task_at_a_time_sends_every_chang
     assert_eq!(after["deleted"], json!([]), "{after}");
 }
 
+/// Every task of `ids` titled "`word` edit of <id>" by `user`.
+fn retitle(app: &TestApp, user: &User, ids: &[i64], word: &str) {
+    for id in ids {
+        let body = json!({ "title": format!("{word} edit of {id}") });
+        let resp = app.send("PUT", &task_path(user, id), Some(&user.token), Some(body));
+        assert_eq!(resp.status, 200, "{}", resp.body);
+    }
+}
+
 #[test]
 fn a_change_made_while_a_member_pages_through_several_lists_comes_with_a_later_page() {
     let app = TestApp::spawn();
@@ -107,16 +116,7 @@ fn a_change_made_while_a_member_pages_through_several_lists_comes_with_a_later_p
         }
     }
     let (_, _, start) = pages(&app, &member, "", 100);
-    for id in &made {
-        let body = json!({ "title": format!("first edit of {id}") });
-        let resp = app.send(
-            "PUT",
-            &task_path(&owner, id),
-            Some(&owner.token),
-            Some(body),
-        );
-        assert_eq!(resp.status, 200, "{}", resp.body);
-    }
+    retitle(&app, &owner, &made, "first");
     // Two pages in, every task is written again: each list's later write must still arrive,
     // whether its list was passed already or not.
     let page = changes(&app, &member, &format!("?since={start}&limit=2"));
@@ -125,16 +125,7 @@ fn a_change_made_while_a_member_pages_through_several_lists_comes_with_a_later_p
         &member,
         &format!("?since={}&limit=2", feed_cursor(&page)),
     );
-    for id in &made {
-        let body = json!({ "title": format!("last edit of {id}") });
-        let resp = app.send(
-            "PUT",
-            &task_path(&owner, id),
-            Some(&owner.token),
-            Some(body),
-        );
-        assert_eq!(resp.status, 200, "{}", resp.body);
-    }
+    retitle(&app, &owner, &made, "last");
     let mut titles = std::collections::HashMap::new();
     let mut at = feed_cursor(&page);
     for task in page["tasks"].as_array().unwrap() {
