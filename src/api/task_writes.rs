@@ -83,7 +83,8 @@ fn not_a_member(field: &'static str) -> ApiError {
 
 /// A write's change, committed: every member's streams, on every instance, are told to look.
 fn told(app: &App, task: &tasks::TaskRow) {
-    for (list, _) in task.numbers().unwrap_or_default() {
+    let lists = [task.moved_from().ok().flatten(), task.list_id().ok()];
+    for list in lists.into_iter().flatten() {
         app.notifier.list_changed(list);
     }
 }
@@ -93,12 +94,9 @@ fn told(app: &App, task: &tasks::TaskRow) {
 /// write in a shared list does not send every member's next read to PostgreSQL; then every
 /// member is told.
 pub(super) fn recached(app: &App, task: &tasks::TaskRow) {
-    let written = (task.numbers(), task.id(), task.to_json(), task.list_id());
-    if let (Ok(numbers), Ok(id), Ok(json), Ok(now_in)) = written {
-        // A list the task left is read afresh: its entries still show the task.
-        for (list, seq) in numbers.into_iter().filter(|(list, _)| *list == now_in) {
-            app.lists.replace(list, seq, id, &json);
-        }
+    // A list the task left is read afresh: its entries still show the task.
+    if let (Ok((list, seq)), Ok(id), Ok(json)) = (task.change(), task.id(), task.to_json()) {
+        app.lists.replace(list, seq, id, &json);
     }
     told(app, task);
 }

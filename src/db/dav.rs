@@ -235,7 +235,7 @@ pub fn by_uid(conn: &mut Conn, me: &Caller, list: Uuid, uid: &str) -> DbResult<O
 pub fn adopt(conn: &mut Conn, me: &Caller, list: Uuid, parent: i64, uid: &str) -> DbResult<u64> {
     conn.execute(
         "UPDATE tasks t SET parent_id = $3, pending_parent = NULL,
-                updated_at = greatest(now(), t.updated_at + interval '1 microsecond')
+                updated_at = greatest(now(), just_after(t.updated_at))
          WHERE t.list_id = $2 AND t.pending_parent = $4 AND t.id <> $3
            AND EXISTS (SELECT FROM memberships
                        WHERE user_id = $1 AND list_id = $2 AND role <> 'viewer')",

@@ -121,7 +121,7 @@ pub fn update(
             "UPDATE lists l SET
                  name = coalesce($3, name),
                  color = CASE WHEN $4 THEN $5 ELSE color END,
-                 updated_at = greatest(now(), updated_at + interval '1 microsecond')
+                 updated_at = greatest(now(), just_after(updated_at))
              FROM memberships m
              WHERE l.id = $2 AND m.list_id = l.id AND m.user_id = $1
                AND (m.role <> 'viewer' OR NOT $7) AND session_ok($1, $6)
@@ -343,7 +343,7 @@ pub fn remove(conn: &mut Conn, me: &Caller, list: Uuid, member: Uuid) -> DbResul
         conn.execute("SELECT list_left($1, $2, 'left')", &[&list, &member])?;
         conn.execute(
             "UPDATE tasks SET assignee_id = NULL,
-                 updated_at = greatest(now(), updated_at + interval '1 microsecond')
+                 updated_at = greatest(now(), just_after(updated_at))
              WHERE list_id = $1 AND assignee_id = $2",
             &[&list, &member],
         )?;

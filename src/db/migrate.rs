@@ -31,6 +31,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0011_per_list_numbering",
         include_str!("../../sql/0011_per_list_numbering.sql"),
     ),
+    (
+        "0012_citus_ready",
+        include_str!("../../sql/0012_citus_ready.sql"),
+    ),
 ];
 
 /// Every migration's version, in the order they are applied.
@@ -76,6 +80,46 @@ pub fn run(client: &mut Client) -> Result<Vec<&'static str>, postgres::Error> {
         ))?;
         applied.push(*version);
     }
+    if let Some(workers) = citus_workers_of_local_tables(&mut tx)? {
+        tx.batch_execute(CITUS)?;
+        crate::log::info("tables distributed on Citus", &[("workers", &workers)]);
+    }
     tx.commit()?;
     Ok(applied)
+}
+
+/// Distributes the schema (sql/citus.sql), once the numbered migrations have run.
+const CITUS: &str = include_str!("../../sql/citus.sql");
+
+/// The number of Citus workers when the database has the extension, at least one worker, and its
+/// tables are not distributed yet; `None` otherwise (always on plain PostgreSQL).
+fn citus_workers_of_local_tables(
+    tx: &mut postgres::Transaction,
+) -> Result<Option<String>, postgres::Error> {
+    let first = |tx: &mut postgres::Transaction, sql: &str| -> Result<String, postgres::Error> {
+        Ok(tx
+            .simple_query(sql)?
+            .iter()
+            .find_map(|m| match m {
+                SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
+                _ => None,
+            })
+            .unwrap_or_default())
+    };
+    if first(
+        tx,
+        "SELECT count(*) FROM pg_extension WHERE extname = 'citus'",
+    )? != "1"
+    {
+        return Ok(None);
+    }
+    let workers = first(
+        tx,
+        "SELECT count(*) FROM pg_dist_node WHERE groupid <> 0 AND noderole = 'primary'",
+    )?;
+    let distributed = first(
+        tx,
+        "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'tasks'::regclass",
+    )?;
+    Ok((workers != "0" && distributed == "0").then_some(workers))
 }

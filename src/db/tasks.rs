@@ -28,16 +28,17 @@ macro_rules! task_columns {
 const TITLE_KEY: usize = 18;
 const REFILL: usize = 19;
 const RULE_START: usize = 20;
-const NUMBERS: usize = 21;
+const CHANGE_NO: usize = 21;
+const MOVED_FROM: usize = 22;
 
 /// A write's extra columns (the first a placeholder where a list puts `title_key`): whether the
-/// next occurrences of a recurring task need computing again, the rule's start, and the change
-/// number the write took in each list the task was and is in (the trigger's `todo.numbers`).
+/// next occurrences of a recurring task need computing again, the rule's start, the change number
+/// the write took in the task's list, and the list it left when it moved (both set by the trigger).
 macro_rules! write_columns {
     () => {
         ", NULL, t.recurrence IS NOT NULL AND NOT t.completed \
            AND (t.next_dues IS NULL OR (cardinality(t.next_dues) < 4 AND NOT t.dues_end)), \
-           t.recurrence_start, current_setting('todo.numbers', true)"
+           t.recurrence_start, t.change_no, t.moved_from"
     };
 }
 pub(crate) use {task_columns, write_columns};
@@ -74,10 +75,14 @@ impl TaskRow {
         self.0.try_get(TITLE_KEY)
     }
 
-    /// Only from a write of one task: the change number it took in each list the task was and
-    /// is in, whose members are to be told.
-    pub fn numbers(&self) -> DbResult<Vec<(Uuid, i64)>> {
-        Ok(numbers(self.0.try_get(NUMBERS)?))
+    /// Only from a write of one task: its list and the change number the write took there.
+    pub fn change(&self) -> DbResult<(Uuid, i64)> {
+        Ok((self.list_id()?, self.0.try_get(CHANGE_NO)?))
+    }
+
+    /// Only from a write of one task: the list it left, when it moved.
+    pub fn moved_from(&self) -> DbResult<Option<Uuid>> {
+        self.0.try_get(MOVED_FROM)
     }
 
     /// Only from a write of one task: a recurring task whose next occurrences need computing
@@ -227,7 +232,7 @@ pub const TOGGLE_SQL: &str = concat!(
              WHEN ",
     toggle_advances!(),
     " THEN NULL
-             WHEN NOT completed THEN greatest(now(), updated_at + interval '1 microsecond')
+             WHEN NOT completed THEN greatest(now(), just_after(updated_at))
          END,
          due_at = CASE WHEN ",
     toggle_advances!(),
@@ -237,10 +242,10 @@ pub const TOGGLE_SQL: &str = concat!(
     " THEN next_dues[2:] ELSE next_dues END,
          last_completed_at = CASE
              WHEN recurrence IS NOT NULL AND NOT completed
-             THEN greatest(now(), updated_at + interval '1 microsecond')
+             THEN greatest(now(), just_after(updated_at))
              ELSE last_completed_at
          END,
-         updated_at = greatest(now(), updated_at + interval '1 microsecond')
+         updated_at = greatest(now(), just_after(updated_at))
      WHERE t.id = $2 AND session_ok($1, $3)
        AND t.list_id IN (
            SELECT list_id FROM memberships WHERE user_id = $1 AND (role <> 'viewer' OR NOT $5))
@@ -267,17 +272,6 @@ pub fn toggle(
     Ok(me.vouch(row).map(TaskRow))
 }
 
-/// `"list n,list n"`, as the change trigger leaves it for the statement that wrote.
-fn numbers(text: Option<&str>) -> Vec<(Uuid, i64)> {
-    text.unwrap_or_default()
-        .split(',')
-        .filter_map(|pair| {
-            let (user, n) = pair.split_once(' ')?;
-            Some((Uuid::parse_str(user).ok()?, n.parse().ok()?))
-        })
-        .collect()
-}
-
 /// The lists to tell when the task was deleted; `None` when nothing was.
 pub fn delete(
     conn: &mut Conn,
@@ -291,12 +285,10 @@ pub fn delete(
            AND t.list_id IN (
                SELECT list_id FROM memberships WHERE user_id = $1 AND (role <> 'viewer' OR NOT $5))
            AND ($4::timestamptz[] IS NULL OR updated_at = ANY($4))
-         RETURNING current_setting('todo.numbers', true)",
+         RETURNING t.list_id",
         &[&me.user, &id, &me.session, &expected, &me.writes()],
     )?;
-    me.vouch(row)
-        .map(|r| Ok(numbers(r.try_get(0)?).into_iter().map(|(m, _)| m).collect()))
-        .transpose()
+    me.vouch(row).map(|r| Ok(vec![r.try_get(0)?])).transpose()
 }
 
 /// After a write changed nothing: the caller's role in the task's list, `None` when the caller
