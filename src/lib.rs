@@ -69,10 +69,19 @@ pub fn database(config: &Config) -> Result<(Target, Option<Cluster>), StartError
 }
 
 pub fn migrate(target: &Target) -> Result<Vec<&'static str>, StartError> {
+    migrated(target).map(|(applied, _)| applied)
+}
+
+/// The migrations applied now, and whether the tables are distributed by Citus.
+fn migrated(target: &Target) -> Result<(Vec<&'static str>, bool), StartError> {
     let mut client = target
         .connect()
         .map_err(|e| StartError::caused("cannot connect to PostgreSQL", e))?;
-    db::migrate::run(&mut client).map_err(|e| StartError::caused("migration failed", e))
+    let applied =
+        db::migrate::run(&mut client).map_err(|e| StartError::caused("migration failed", e))?;
+    let distributed = db::migrate::distributed(&mut client)
+        .map_err(|e| StartError::caused("cannot read Citus's metadata", e))?;
+    Ok((applied, distributed))
 }
 
 pub fn start(config: Config) -> Result<Server, StartError> {
@@ -83,12 +92,14 @@ pub fn start(config: Config) -> Result<Server, StartError> {
         (None, Some(_)) => return Err(StartError::new(ConfigError::SecretRequired.to_string())),
     };
     let (target, cluster) = database(&config)?;
-    for version in migrate(&target)? {
+    let (applied, distributed) = migrated(&target)?;
+    for version in applied {
         log::info("migration applied", &[("version", &version)]);
     }
     let limits = db::PoolLimits {
         statements: config.db_statements,
         statement_timeout: config.statement_timeout,
+        distributed,
     };
     let pool = target.pool(config.db_pool_size, config.db_timeout, limits);
     // LISTEN holds a server connection: through a transaction-pooling PgBouncer it needs its own URL.

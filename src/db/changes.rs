@@ -8,12 +8,12 @@ use super::{Conn, DbResult};
 use crate::auth::caller::Caller;
 use uuid::Uuid;
 
-/// The lists of the user `u` and their numbers, as two arrays in list id order (`ids`, `seqs`).
+/// The lists of the user `$1` and their numbers, as two arrays in list id order (`ids`, `seqs`).
 macro_rules! held_numbers {
     () => {
         "SELECT coalesce(array_agg(l.id ORDER BY l.id), '{}') AS ids,
                 coalesce(array_agg(l.change_seq ORDER BY l.id), '{}') AS seqs
-         FROM memberships m JOIN lists l ON l.id = m.list_id WHERE m.user_id = u.id"
+         FROM memberships m JOIN lists l ON l.id = m.list_id WHERE m.user_id = $1"
     };
 }
 pub(crate) use held_numbers;
@@ -351,7 +351,7 @@ pub fn feed(
 pub fn latest(conn: &mut Conn, user: Uuid) -> DbResult<Option<Mark>> {
     let row = conn.query_opt(
         concat!(
-            "SELECT u.change_seq, h.ids, h.seqs FROM users u CROSS JOIN LATERAL (",
+            "SELECT u.change_seq, h.ids, h.seqs FROM users u, (",
             held_numbers!(),
             ") h WHERE u.id = $1"
         ),
@@ -372,32 +372,48 @@ pub fn latest(conn: &mut Conn, user: Uuid) -> DbResult<Option<Mark>> {
 /// would only wait on each other's rows).
 pub fn purge(conn: &mut Conn, days: i64) -> DbResult<u64> {
     let days = days.clamp(0, i32::MAX as i64) as i32;
-    let tasks = conn.execute(
-        "WITH gone AS (
-             DELETE FROM list_tombstones
-             WHERE deleted_at < now() - make_interval(days => $1::int)
-               AND pg_try_advisory_xact_lock(1937337955)
-             RETURNING list_id, change_no
-         ), horizon AS (
-             SELECT list_id, max(change_no) AS n FROM gone GROUP BY list_id
-         )
-         UPDATE lists l SET purged_through = greatest(l.purged_through, h.n)
-         FROM horizon h WHERE l.id = h.list_id",
-        &[&days],
-    )?;
-    let lists = conn.execute(
-        "WITH gone AS (
-             DELETE FROM list_feed
-             WHERE op IN ('deleted', 'left')
-               AND changed_at < now() - make_interval(days => $1::int)
-               AND pg_try_advisory_xact_lock(1937337955)
-             RETURNING owner, change_no
-         ), horizon AS (
-             SELECT owner, max(change_no) AS n FROM gone GROUP BY owner
-         )
-         UPDATE users u SET tombstones_purged_through = greatest(u.tombstones_purged_through, h.n)
-         FROM horizon h WHERE u.id = h.owner",
-        &[&days],
-    )?;
+    // Two transactions: Citus refuses a write of a reference table (users) after a parallel one
+    // of a distributed table (lists) in the same transaction.
+    let tasks = purge_alone(conn, |conn| {
+        conn.execute(
+            "WITH gone AS (
+                 DELETE FROM list_tombstones
+                 WHERE deleted_at < now() - make_interval(days => $1::int)
+                 RETURNING list_id, change_no
+             ), horizon AS (
+                 SELECT list_id, max(change_no) AS n FROM gone GROUP BY list_id
+             )
+             UPDATE lists l SET purged_through = greatest(l.purged_through, h.n)
+             FROM horizon h WHERE l.id = h.list_id",
+            &[&days],
+        )
+    })?;
+    let lists = purge_alone(conn, |conn| {
+        conn.execute(
+            "WITH gone AS (
+                 DELETE FROM list_feed
+                 WHERE op IN ('deleted', 'left')
+                   AND changed_at < now() - make_interval(days => $1::int)
+                 RETURNING owner, change_no
+             ), horizon AS (
+                 SELECT owner, max(change_no) AS n FROM gone GROUP BY owner
+             )
+             UPDATE users u SET tombstones_purged_through = greatest(u.tombstones_purged_through, h.n)
+             FROM horizon h WHERE u.id = h.owner",
+            &[&days],
+        )
+    })?;
     Ok(tasks + lists)
+}
+
+/// `work` in a transaction, unless another instance is purging. The lock is taken apart from the
+/// deletions: Citus refuses a VOLATILE function in their WHERE.
+fn purge_alone(conn: &mut Conn, work: impl FnOnce(&mut Conn) -> DbResult<u64>) -> DbResult<u64> {
+    super::transaction(conn, |conn| {
+        let locked = conn.query_one("SELECT pg_try_advisory_xact_lock(1937337955)", &[])?;
+        match locked.try_get::<_, bool>(0)? {
+            true => work(conn),
+            false => Ok(0),
+        }
+    })
 }

@@ -88,6 +88,22 @@ pub fn run(client: &mut Client) -> Result<Vec<&'static str>, postgres::Error> {
     Ok(applied)
 }
 
+/// Whether the tables are distributed by Citus.
+pub fn distributed(client: &mut Client) -> Result<bool, postgres::Error> {
+    let mut tx = client.transaction()?;
+    if first(
+        &mut tx,
+        "SELECT count(*) FROM pg_extension WHERE extname = 'citus'",
+    )? != "1"
+    {
+        return Ok(false);
+    }
+    Ok(first(
+        &mut tx,
+        "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'tasks'::regclass",
+    )? != "0")
+}
+
 /// Distributes the schema (sql/citus.sql), once the numbered migrations have run.
 const CITUS: &str = include_str!("../../sql/citus.sql");
 
@@ -96,16 +112,6 @@ const CITUS: &str = include_str!("../../sql/citus.sql");
 fn citus_workers_of_local_tables(
     tx: &mut postgres::Transaction,
 ) -> Result<Option<String>, postgres::Error> {
-    let first = |tx: &mut postgres::Transaction, sql: &str| -> Result<String, postgres::Error> {
-        Ok(tx
-            .simple_query(sql)?
-            .iter()
-            .find_map(|m| match m {
-                SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
-                _ => None,
-            })
-            .unwrap_or_default())
-    };
     if first(
         tx,
         "SELECT count(*) FROM pg_extension WHERE extname = 'citus'",
@@ -122,4 +128,16 @@ fn citus_workers_of_local_tables(
         "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'tasks'::regclass",
     )?;
     Ok((workers != "0" && distributed == "0").then_some(workers))
+}
+
+/// The first column of the first row of a simple query, as text ("" for none).
+fn first(tx: &mut postgres::Transaction, sql: &str) -> Result<String, postgres::Error> {
+    Ok(tx
+        .simple_query(sql)?
+        .iter()
+        .find_map(|m| match m {
+            SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
+            _ => None,
+        })
+        .unwrap_or_default())
 }

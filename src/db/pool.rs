@@ -25,6 +25,7 @@ pub struct Manager {
     inner: PostgresConnectionManager<MakeTlsConnector>,
     mode: DbStatements,
     types: Types,
+    distributed: bool,
 }
 
 /// A client whose statements are prepared once per connection, so a query costs one round trip
@@ -38,6 +39,8 @@ pub struct Conn {
     types: Types,
     /// When a statement last succeeded on this connection.
     last_ok: Instant,
+    /// The database is distributed by Citus: see [`Conn::distributed`].
+    distributed: bool,
 }
 
 const BUILT_MAX: usize = 64;
@@ -55,7 +58,14 @@ impl Conn {
             mode: DbStatements::Prepared,
             types: Types::default(),
             last_ok: Instant::now(),
+            distributed: false,
         }
+    }
+
+    /// Whether the tables are distributed by Citus (sql/citus.sql). A few statements have a second
+    /// form for it, where Citus refuses the one plain PostgreSQL runs fastest (docs/scaling.md).
+    pub fn distributed(&self) -> bool {
+        self.distributed
     }
 
     fn statement(&mut self, sql: &'static str) -> Result<Statement, postgres::Error> {
@@ -284,10 +294,12 @@ impl Manager {
     pub(super) fn new(
         inner: PostgresConnectionManager<MakeTlsConnector>,
         mode: DbStatements,
+        distributed: bool,
     ) -> Manager {
         Manager {
             inner,
             mode,
+            distributed,
             types: Types::default(),
         }
     }
@@ -305,6 +317,7 @@ impl r2d2::ManageConnection for Manager {
             mode: self.mode,
             types: Arc::clone(&self.types),
             last_ok: Instant::now(),
+            distributed: self.distributed,
         })
     }
 

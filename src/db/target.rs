@@ -12,6 +12,8 @@ use std::time::Duration;
 pub struct PoolLimits {
     pub statements: DbStatements,
     pub statement_timeout: Duration,
+    /// The tables are distributed by Citus.
+    pub distributed: bool,
 }
 
 /// Where and how to connect: the parsed configuration and a TLS connector that follows `sslmode`.
@@ -105,6 +107,7 @@ impl Target {
         let manager = Manager::new(
             PostgresConnectionManager::new(config, self.tls.clone()),
             limits.statements,
+            limits.distributed,
         );
         r2d2::Pool::builder()
             .max_size(size as u32)

@@ -88,6 +88,25 @@ pub const WHOLE_LIST_SQL: &str = concat!(
     session_alive!()
 );
 
+/// On Citus, [`WHOLE_LIST_SQL`] in two statements: it refuses an outer join of a distributed table
+/// with a condition on no table, and a lateral subquery of a reference table's row. First the
+/// numbers (a user is always in one list at least, their Inbox), then the tasks: what the tasks show is at least as new as the numbers, so a later
+/// write's cached edit or check can only read the list again, never miss a change.
+const WHOLE_HEAD_SQL: &str = concat!(
+    "SELECT u.change_seq, array_agg(l.id ORDER BY l.id), array_agg(l.change_seq ORDER BY l.id)
+     FROM users u JOIN memberships m ON m.user_id = u.id JOIN lists l ON l.id = m.list_id
+     WHERE u.id = $1 AND ",
+    session_alive!(),
+    " GROUP BY u.id"
+);
+const WHOLE_TASKS_SQL: &str = concat!(
+    "SELECT ",
+    task_columns!(),
+    " FROM tasks t
+     WHERE t.list_id IN (SELECT list_id FROM memberships WHERE user_id = $1)
+     ORDER BY t.created_at DESC, t.id DESC"
+);
+
 /// [`whole_unless_at`]'s check of a list the caller holds: the user's number plus the numbers of
 /// the lists it was read with, no row when the session is gone. The list statement answers the
 /// same question, but PostgreSQL sets up its join, sort and scans before it can skip them: this
@@ -123,7 +142,7 @@ const NAMED_MAX: usize = 8;
 const HELD_SEQ_SQL: &str = concat!(
     "SELECT u.change_seq + coalesce((
          SELECT sum(l.change_seq) FROM memberships m JOIN lists l ON l.id = m.list_id
-         WHERE m.user_id = u.id), 0)::bigint
+         WHERE m.user_id = $1), 0)::bigint
      FROM users u WHERE u.id = $1 AND ",
     session_alive!()
 );
@@ -158,6 +177,9 @@ pub fn whole_unless_at<T>(
             Some(_) => {}
         }
     }
+    if conn.distributed() {
+        return whole_in_two(conn, me, each);
+    }
     let params: [(&(dyn ToSql + Sync), Type); 2] =
         [(&me.user, Type::UUID), (&me.session, Type::UUID)];
     let mut seq = None;
@@ -184,6 +206,22 @@ pub fn whole_unless_at<T>(
     }
     me.vouch_if(seq.is_some());
     Ok(seq.map_or(Whole::Gone, Whole::At))
+}
+
+fn whole_in_two<T>(
+    conn: &mut Conn,
+    me: &Caller,
+    mut each: impl FnMut(TaskRow),
+) -> DbResult<Whole<T>> {
+    let head = conn.query_opt(WHOLE_HEAD_SQL, &[&me.user, &me.session])?;
+    let Some(head) = me.vouch(head) else {
+        return Ok(Whole::Gone);
+    };
+    let (ids, seqs): (Vec<Uuid>, Vec<i64>) = (head.try_get(1)?, head.try_get(2)?);
+    let mark = Mark::new(head.try_get(0)?, ids.into_iter().zip(seqs));
+    let params: [(&(dyn ToSql + Sync), Type); 1] = [(&me.user, Type::UUID)];
+    conn.query_typed_each(WHOLE_TASKS_SQL, &params, |row| each(TaskRow::from(row)))?;
+    Ok(Whole::At(mark))
 }
 
 /// The statement of a first page with no filter in the default order: `$1` user, `$2` session,

@@ -69,7 +69,7 @@ macro_rules! update_sql {
                 " THEN NULL
                          WHEN completed AND $6 IS TRUE AND $29::timestamptz IS NOT NULL THEN $29
                          WHEN $6 IS NULL OR $6 = completed THEN completed_at
-                         WHEN $6 THEN coalesce($29, greatest(now(), just_after(updated_at)))
+                         WHEN $6 THEN coalesce($29, greatest(clock.now, just_after(updated_at)))
                      END,
                      priority = COALESCE($7, priority),
                      due_at = CASE
@@ -89,7 +89,7 @@ macro_rules! update_sql {
                      last_completed_at = CASE
                          WHEN $6 IS TRUE AND NOT completed
                               AND (CASE WHEN $17 THEN $18::text ELSE recurrence END) IS NOT NULL
-                         THEN greatest(now(), just_after(updated_at))
+                         THEN greatest(clock.now, just_after(updated_at))
                          ELSE last_completed_at
                      END,
                      recurrence = CASE WHEN $17 THEN $18::text ELSE recurrence END,
@@ -113,10 +113,11 @@ macro_rules! update_sql {
                                       WHERE a.list_id = COALESCE($13, t.list_id)
                                         AND a.user_id = t.assignee_id) THEN assignee_id
                      END,
-                     updated_at = greatest(now(), just_after(updated_at))
+                     updated_at = greatest(clock.now, just_after(updated_at))
+                 FROM (SELECT now() AS now) clock
                  WHERE t.id = $2 AND session_ok($1, $11)
                    AND t.list_id IN (SELECT list_id FROM mine)
-                   AND ($13::uuid IS NULL OR $13 IN (SELECT list_id FROM mine))
+                   AND ($13::uuid IS NULL OR EXISTS (SELECT FROM mine WHERE list_id = $13))
                    AND (NOT $14 OR $15::uuid IS NULL OR EXISTS (
                        SELECT FROM memberships a
                        WHERE a.list_id = COALESCE($13, t.list_id) AND a.user_id = $15))

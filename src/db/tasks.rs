@@ -232,7 +232,7 @@ pub const TOGGLE_SQL: &str = concat!(
              WHEN ",
     toggle_advances!(),
     " THEN NULL
-             WHEN NOT completed THEN greatest(now(), just_after(updated_at))
+             WHEN NOT completed THEN greatest(clock.now, just_after(updated_at))
          END,
          due_at = CASE WHEN ",
     toggle_advances!(),
@@ -242,10 +242,11 @@ pub const TOGGLE_SQL: &str = concat!(
     " THEN next_dues[2:] ELSE next_dues END,
          last_completed_at = CASE
              WHEN recurrence IS NOT NULL AND NOT completed
-             THEN greatest(now(), just_after(updated_at))
+             THEN greatest(clock.now, just_after(updated_at))
              ELSE last_completed_at
          END,
-         updated_at = greatest(now(), just_after(updated_at))
+         updated_at = greatest(clock.now, just_after(updated_at))
+     FROM (SELECT now() AS now) clock
      WHERE t.id = $2 AND session_ok($1, $3)
        AND t.list_id IN (
            SELECT list_id FROM memberships WHERE user_id = $1 AND (role <> 'viewer' OR NOT $5))

@@ -1,7 +1,9 @@
-//! A real PostgreSQL for the tests: `TEST_DATABASE_URL`, or a throwaway cluster started here; one
-//! database per test, cloned from a migrated template.
+//! A real PostgreSQL for the tests: `TEST_DATABASE_URL`, a throwaway cluster started here, or with
+//! `TEST_CITUS=1` a throwaway Citus cluster (see citus.rs); one database per test, cloned from a
+//! migrated template.
 
-use super::unique;
+use super::{citus, on_citus, unique};
+use std::path::{Path, PathBuf};
 use std::sync::{mpsc, OnceLock};
 use std::time::Duration;
 use todo_api::config::{LogFormat, LogLevel};
@@ -10,6 +12,9 @@ use todo_api::db::embedded::Cluster;
 struct Postgres {
     /// Connection string of the maintenance database, without a database name.
     base: String,
+    /// On Citus, the workers' `base`: each holds its own copy of every test database, under the
+    /// same name, with the shards of its distributed tables.
+    workers: Vec<String>,
     template: String,
 }
 
@@ -19,22 +24,43 @@ static POSTGRES: OnceLock<Postgres> = OnceLock::new();
 fn postgres() -> &'static Postgres {
     POSTGRES.get_or_init(|| {
         todo_api::log::init(LogFormat::Text, LogLevel::Off);
+        let template = format!("todo_template_{}", std::process::id());
+        if on_citus() {
+            let (base, workers) = citus::start_with_template(&template);
+            return Postgres {
+                base,
+                workers,
+                template,
+            };
+        }
         let base = match std::env::var("TEST_DATABASE_URL") {
             Ok(url) if !url.trim().is_empty() => url_to_keyvalue(&url),
             _ => start_throwaway_cluster(),
         };
-        let template = format!("todo_template_{}", std::process::id());
-        let mut admin = connect(&format!("{base} dbname=postgres"));
-        admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {template}"))
-            .expect("drop an old template");
-        admin
-            .batch_execute(&format!("CREATE DATABASE {template}"))
-            .expect("create the template database");
-        let mut client = connect(&format!("{base} dbname={template}"));
-        todo_api::db::migrate::run(&mut client).expect("migrate the template");
-        Postgres { base, template }
+        create_template(&base, &template);
+        migrate_template(&base, &template);
+        Postgres {
+            base,
+            workers: Vec::new(),
+            template,
+        }
     })
+}
+
+/// Creates the template database on the cluster of `base`, dropping one of that name first.
+pub(super) fn create_template(base: &str, template: &str) {
+    let mut admin = connect(&format!("{base} dbname=postgres"));
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {template}"))
+        .expect("drop an old template");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {template}"))
+        .expect("create the template database");
+}
+
+pub(super) fn migrate_template(base: &str, template: &str) {
+    let mut client = connect(&format!("{base} dbname={template}"));
+    todo_api::db::migrate::run(&mut client).expect("migrate the template");
 }
 
 /// `host=... port=... user=...` of the test cluster, without a database name.
@@ -63,14 +89,29 @@ fn url_to_keyvalue(url: &str) -> String {
     out.trim_end().to_string()
 }
 
-/// The cluster lives on a thread that never ends: PostgreSQL is told to quit when its starting
-/// thread dies, so it goes with the test process and not with the first test.
 fn start_throwaway_cluster() -> String {
     remove_stale_clusters();
-    let dir = std::env::temp_dir().join(format!("todo-api-test-{}", std::process::id()));
+    let pgdata = start_parked_cluster(&clusters_dir(), 5432, &fast_settings());
+    format!("host={} port=5432 user=postgres", pgdata.display())
+}
+
+/// Where this process's clusters live; remove_stale_clusters knows the name.
+pub(super) fn clusters_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("todo-api-test-{}", std::process::id()))
+}
+
+/// Starts a cluster in `pgdata` and returns that directory (its Unix socket's). The cluster lives
+/// on a thread that never ends: PostgreSQL is told to quit when its starting thread dies, so it goes
+/// with the test process and not with the first test.
+pub(super) fn start_parked_cluster(
+    pgdata: &Path,
+    port: u16,
+    settings: &[(&'static str, &'static str)],
+) -> PathBuf {
     let (tx, rx) = mpsc::channel();
+    let (dir, settings) = (pgdata.to_path_buf(), settings.to_vec());
     std::thread::spawn(move || {
-        let started = Cluster::start(&dir, 5432, &fast_settings());
+        let started = Cluster::start(&dir, port, &settings);
         let result = started
             .as_ref()
             .map(|c| c.pgdata.clone())
@@ -81,17 +122,27 @@ fn start_throwaway_cluster() -> String {
             std::thread::park();
         }
     });
-    let pgdata = rx
-        .recv()
-        .expect("cluster thread")
-        .expect("start a throwaway PostgreSQL cluster");
-    format!("host={} port=5432 user=postgres", pgdata.display())
+    match rx.recv().expect("cluster thread") {
+        Ok(pgdata) => pgdata,
+        Err(e) => panic!(
+            "start a throwaway PostgreSQL cluster in {}: {e}\n{}",
+            pgdata.display(),
+            log_tail(&pgdata.with_extension("log"))
+        ),
+    }
 }
 
-/// The cluster lives as long as the test process and its directory outlasts it (a test run creates
-/// a database per test: gigabytes over many runs), so each run first removes those of runs that
-/// have ended.
-fn remove_stale_clusters() {
+fn log_tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = lines[lines.len().saturating_sub(20)..].join("\n");
+    format!("last lines of {}:\n{tail}", log.display())
+}
+
+/// The cluster lives as long as the test process and its directory and log outlast it (a test run
+/// creates a database per test: gigabytes over many runs), so each run first removes those of runs
+/// that have ended.
+pub(super) fn remove_stale_clusters() {
     let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
         return;
     };
@@ -100,6 +151,7 @@ fn remove_stale_clusters() {
         let Some(pid) = name
             .to_str()
             .and_then(|n| n.strip_prefix("todo-api-test-"))
+            .map(|n| n.strip_suffix(".log").unwrap_or(n))
             .and_then(|p| p.parse::<i32>().ok())
         else {
             continue;
@@ -108,7 +160,8 @@ fn remove_stale_clusters() {
         let gone = unsafe { libc::kill(pid, 0) } != 0
             && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
         if gone {
-            let _ = std::fs::remove_dir_all(entry.path());
+            let path = entry.path();
+            let _ = std::fs::remove_dir_all(&path).or_else(|_| std::fs::remove_file(&path));
         }
     }
 }
@@ -127,32 +180,38 @@ pub fn connect(conninfo: &str) -> postgres::Client {
     postgres::Client::connect(conninfo, postgres::NoTls).expect("connect to the test PostgreSQL")
 }
 
-/// A unique database name and a connection to the maintenance database that can create it.
-fn new_database(prefix: &str) -> (String, postgres::Client) {
-    let pg = postgres();
-    let name = format!("{prefix}_{}_{}", std::process::id(), unique());
-    (name, connect(&format!("{} dbname=postgres", pg.base)))
+/// A database name no other test uses.
+fn new_name(prefix: &str) -> String {
+    format!("{prefix}_{}_{}", std::process::id(), unique())
 }
 
-/// A new database cloned from the migrated template; returns its connection string.
+/// A new database cloned from the migrated template; returns its connection string. On Citus the
+/// coordinator and every worker get a clone under the same name.
 pub fn fresh_database() -> String {
     let pg = postgres();
-    let (name, mut admin) = new_database("test");
+    let name = new_name("test");
+    for base in std::iter::once(&pg.base).chain(&pg.workers) {
+        clone_template(base, &name, &pg.template);
+    }
+    format!("{} dbname={name}", pg.base)
+}
+
+fn clone_template(base: &str, name: &str, template: &str) {
+    let mut admin = connect(&format!("{base} dbname=postgres"));
     // CREATE DATABASE ... TEMPLATE fails if another session is copying the same template at once.
     for attempt in 0.. {
-        match admin.batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {}", pg.template)) {
+        match admin.batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}")) {
             Ok(()) => break,
             Err(_) if attempt < 50 => std::thread::sleep(Duration::from_millis(100)),
             Err(e) => panic!("create {name}: {e}"),
         }
     }
-    format!("{} dbname={name}", pg.base)
 }
 
 /// A new empty database (no schema); returns its connection string.
 pub fn empty_database() -> String {
-    let (name, mut admin) = new_database("empty");
-    admin
+    let name = new_name("empty");
+    connect(&format!("{} dbname=postgres", postgres().base))
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .expect("create an empty database");
     format!("{} dbname={name}", postgres().base)

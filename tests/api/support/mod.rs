@@ -3,6 +3,7 @@
 
 mod app;
 mod binary;
+mod citus;
 mod contract;
 mod databases;
 mod dav;
@@ -16,6 +17,7 @@ mod users;
 
 pub use app::*;
 pub use binary::*;
+pub use citus::on_citus;
 pub use contract::*;
 pub use databases::*;
 pub use dav::*;
