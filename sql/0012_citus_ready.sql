@@ -144,3 +144,17 @@ BEGIN
     RETURN NEW;
 END
 $$;
+
+-- Citus takes only IMMUTABLE functions in an upsert's DO UPDATE: the time comes from the row.
+CREATE OR REPLACE FUNCTION task_gone() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    -- A list being deleted takes its collection with it: nothing to remember.
+    IF TG_OP = 'DELETE' AND NOT EXISTS (SELECT FROM lists WHERE id = OLD.list_id) THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO dav_gone (task_id, list_id, href)
+    VALUES (OLD.id, OLD.list_id, coalesce(OLD.dav_name, OLD.uid || '.ics'))
+    ON CONFLICT (task_id, list_id) DO UPDATE SET href = EXCLUDED.href, gone_at = EXCLUDED.gone_at;
+    RETURN NULL;
+END
+$$;

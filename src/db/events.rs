@@ -20,8 +20,11 @@ pub fn issue(conn: &mut Conn, me: &Caller, hash: &[u8], ttl_seconds: i64) -> DbR
 /// session (`None` inside for a token from before sessions), which the stream stays bound to.
 pub fn redeem(conn: &mut Conn, user: Uuid, hash: &[u8]) -> DbResult<Option<Option<Uuid>>> {
     let row = conn.query_opt(
-        "DELETE FROM event_tickets WHERE user_id = $1 AND ticket_hash = $2
-         RETURNING expires_at > now() AND session_ok(user_id, session_id), session_id",
+        "WITH used AS (
+             DELETE FROM event_tickets WHERE user_id = $1 AND ticket_hash = $2
+             RETURNING user_id, session_id, expires_at
+         )
+         SELECT expires_at > now() AND session_ok(user_id, session_id), session_id FROM used",
         &[&user, &hash],
     )?;
     match row {

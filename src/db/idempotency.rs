@@ -50,7 +50,7 @@ pub fn store(conn: &mut Conn, user: Uuid, key: &str, answer: &Stored) -> DbResul
          VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (user_id, key) DO UPDATE SET
              request_hash = EXCLUDED.request_hash, status = EXCLUDED.status,
-             body = EXCLUDED.body, etag = EXCLUDED.etag, created_at = now()",
+             body = EXCLUDED.body, etag = EXCLUDED.etag, created_at = EXCLUDED.created_at",
         &[
             &user,
             &key,

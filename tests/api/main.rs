@@ -13,6 +13,7 @@ mod caldav_reports;
 mod caldav_sharing;
 mod caldav_sync;
 mod changes_feed;
+mod citus;
 mod cors;
 mod database;
 mod etags;
