@@ -158,3 +158,74 @@ BEGIN
     RETURN NULL;
 END
 $$;
+
+-- A list object is built from the list's id, not its row: on Citus a statement on a shard hands
+-- a function the shard's row type (lists_102008, ...), which list_json(lists, text) does not take.
+DROP FUNCTION list_json(lists, text);
+-- PL/pgSQL, not SQL: Citus cannot plan a SQL function's statement that uses its parameters.
+CREATE FUNCTION list_json(list uuid, role text) RETURNS json LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT json_build_object(
+        'id', l.id,
+        'name', l.name,
+        'color', l.color,
+        'owner_id', l.owner_id,
+        'role', role,
+        'is_default', l.is_default,
+        'shared', (SELECT count(*) FROM memberships m WHERE m.list_id = l.id) > 1
+                  OR EXISTS (SELECT FROM invitations i WHERE i.list_id = l.id AND i.expires_at > now()),
+        'open_tasks', (SELECT count(*) FROM tasks t WHERE t.list_id = l.id AND NOT t.completed),
+        'created_at', to_char(l.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+        'updated_at', to_char(l.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
+    FROM lists l WHERE l.id = list);
+END
+$$;
+
+-- The same for a member's list events: the time comes from the row.
+CREATE OR REPLACE FUNCTION list_changed(l uuid, what text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE lists SET change_seq = change_seq + 1 WHERE id = l;
+    PERFORM 1 FROM users WHERE id IN (SELECT user_id FROM memberships WHERE list_id = l)
+    ORDER BY id FOR UPDATE;
+    WITH b AS (
+        UPDATE users u SET change_seq = u.change_seq + 1
+        FROM memberships m WHERE m.list_id = l AND u.id = m.user_id
+        RETURNING u.id, u.change_seq
+    )
+    INSERT INTO list_feed (owner, list_id, change_no, op)
+    SELECT id, l, change_seq, what FROM b
+    ON CONFLICT (owner, list_id) DO UPDATE
+        SET change_no = EXCLUDED.change_no, op = EXCLUDED.op, changed_at = EXCLUDED.changed_at;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION list_left(l uuid, member uuid, what text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    n    bigint;
+    list bigint;
+BEGIN
+    PERFORM list_lock(l);
+    -- Read first: Citus refuses a read of a distributed table inside a write of a reference one.
+    SELECT change_seq INTO list FROM lists WHERE id = l FOR NO KEY UPDATE;
+    UPDATE users SET change_seq = change_seq + 1 + coalesce(list, 0)
+    WHERE id = member RETURNING change_seq INTO n;
+    DELETE FROM memberships WHERE list_id = l AND user_id = member;
+    IF n IS NOT NULL THEN
+        INSERT INTO list_feed (owner, list_id, change_no, op) VALUES (member, l, n, what)
+        ON CONFLICT (owner, list_id) DO UPDATE
+            SET change_no = EXCLUDED.change_no, op = EXCLUDED.op, changed_at = EXCLUDED.changed_at;
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION list_joined(l uuid, member uuid) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    n bigint;
+BEGIN
+    PERFORM list_lock(l);
+    UPDATE users SET change_seq = change_seq + 1 WHERE id = member RETURNING change_seq INTO n;
+    INSERT INTO list_feed (owner, list_id, change_no, op) VALUES (member, l, n, 'joined')
+    ON CONFLICT (owner, list_id) DO UPDATE
+        SET change_no = EXCLUDED.change_no, op = EXCLUDED.op, changed_at = EXCLUDED.changed_at;
+END
+$$;

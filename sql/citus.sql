@@ -32,10 +32,6 @@ ALTER TABLE list_tombstones DROP CONSTRAINT list_tombstones_list_id_fkey;
 -- creates the one Inbox.
 DROP INDEX lists_one_default_idx;
 
--- Distributing lists changes its row type, which drops list_json(lists, text): kept, recreated.
-CREATE TEMP TABLE citus_kept ON COMMIT DROP AS
-SELECT pg_get_functiondef('list_json(lists, text)'::regprocedure) AS def;
-
 SELECT create_reference_table('users');
 SELECT create_reference_table('sessions');
 SELECT create_reference_table('access_tokens');
@@ -55,8 +51,9 @@ ALTER TABLE invitations ADD FOREIGN KEY (list_id) REFERENCES lists (id) ON DELET
 ALTER TABLE list_changes ADD FOREIGN KEY (list_id) REFERENCES lists (id) ON DELETE CASCADE;
 ALTER TABLE list_tombstones ADD FOREIGN KEY (list_id) REFERENCES lists (id) ON DELETE CASCADE;
 
-DO $$ BEGIN EXECUTE (SELECT def FROM citus_kept); END $$;
-
 -- The session check (session_ok) reads reference tables from inside a statement on a shard,
 -- which Citus refuses by default: each node has the reference tables' rows, so the read is local.
 ALTER ROLE CURRENT_USER SET citus.allow_nested_distributed_execution = on;
+-- A write of many shards takes one connection per worker: a transaction may then write a
+-- reference table (a member's number) after it, which Citus refuses after a parallel one.
+ALTER ROLE CURRENT_USER SET citus.multi_shard_modify_mode = 'sequential';

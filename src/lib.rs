@@ -129,7 +129,7 @@ pub fn start(config: Config) -> Result<Server, StartError> {
     let draining = Arc::clone(&app.draining);
     let http = HttpServer::start(listener, limits, Arc::clone(&app) as Arc<dyn http::Service>)
         .map_err(|e| StartError::caused("cannot start threads", e))?;
-    let listener = api::live::listener::Listener::start(listen, app)
+    let listener = api::live::listener::Listener::start(listen, distributed, app)
         .map_err(|e| StartError::caused("cannot start threads", e))?;
     Ok(Server {
         http,

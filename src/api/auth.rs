@@ -92,13 +92,17 @@ pub fn signup(app: &App, req: &Request, _: &Path) -> ApiResult<Response> {
     drop(conn);
     let hash = app.hasher.hash(&input.password, from)?;
     let mut conn = app.db()?;
-    let user =
-        users::insert(&mut conn, &input.email, &input.name, &hash).map_err(
-            |e| match db::constraint(&e) {
-                Some("users_email_key") => ApiError::bad_request(EMAIL_TAKEN),
-                _ => e.into(),
-            },
-        )?;
+    let user = users::insert(&mut conn, &input.email, &input.name, &hash).map_err(|e| {
+        match (db::constraint(&e), e.code()) {
+            (Some("users_email_key"), _) => ApiError::bad_request(EMAIL_TAKEN),
+            // Citus relays a worker's unique violation without the constraint's name; e-mail
+            // is the one unique key a new user can collide on.
+            (None, Some(&postgres::error::SqlState::UNIQUE_VIOLATION)) => {
+                ApiError::bad_request(EMAIL_TAKEN)
+            }
+            _ => e.into(),
+        }
+    })?;
     let mut out = open_session(app, req, &mut conn, &user)?;
     out["message"] = "User created successfully".into();
     out["user_id"] = user.id.to_string().into();

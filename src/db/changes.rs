@@ -191,7 +191,7 @@ SELECT * FROM (
      ORDER BY d.list_id, d.change_no LIMIT $5)
     UNION ALL
     SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, l.id, NULL, NULL,
-           NULL, NULL, NULL, NULL, 3::smallint, coalesce(f.change_no, 0), NULL, list_json(l, h.role)::text,
+           NULL, NULL, NULL, NULL, 3::smallint, coalesce(f.change_no, 0), NULL, list_json(l.id, h.role)::text,
            coalesce(f.op, 'created')
     FROM held h JOIN lists l ON l.id = h.list_id
     LEFT JOIN list_feed f ON f.owner = $1 AND f.list_id = h.list_id
@@ -276,6 +276,9 @@ pub fn feed(
         Reader::Caller(me) => (me.user, me.session, false),
         Reader::Instance(user) => (*user, None, true),
     };
+    if conn.distributed() {
+        return feed_in_parts(conn, reader, since, fetch);
+    }
     let start = since.cloned().unwrap_or_default();
     let (lists, numbers): (Vec<Uuid>, Vec<i64>) = start.lists.iter().copied().unzip();
     let rows = conn.query(
@@ -345,6 +348,130 @@ pub fn feed(
     feed.lists.sort_by_key(|l| l.change_no);
     Ok(Some(feed))
 }
+
+/// On Citus, [`FEED_SQL`] in parts, each on one shard or on reference tables only: Citus cannot
+/// plan the one statement. The member's number and the lists' numbers are read first, and every
+/// part after them is bounded by them: a list's numbers commit in order (its row's lock), so each
+/// change up to a number read is committed and seen by the statements that follow, and none past
+/// it is served. Tasks do not move between lists on Citus yet (docs/scaling.md), so no tombstone
+/// is of a task that is in another of the reader's lists.
+fn feed_in_parts(
+    conn: &mut Conn,
+    reader: Reader,
+    since: Option<&Mark>,
+    fetch: i64,
+) -> DbResult<Option<Feed>> {
+    let (user, session, internal) = match &reader {
+        Reader::Caller(me) => (me.user, me.session, false),
+        Reader::Instance(user) => (*user, None, true),
+    };
+    let head = conn.query_opt(
+        "SELECT change_seq, tombstones_purged_through FROM users
+         WHERE id = $1 AND ($3 OR session_ok($1, $2))",
+        &[&user, &session, &internal],
+    )?;
+    let Some(head) = head else {
+        return Ok(None);
+    };
+    if let Reader::Caller(me) = reader {
+        me.vouch_if(true);
+    }
+    let mut feed = Feed {
+        user: head.try_get(0)?,
+        user_purged: head.try_get(1)?,
+        held: Vec::new(),
+        items: Vec::new(),
+        lists: Vec::new(),
+    };
+    let held = conn.query(
+        "SELECT m.list_id, l.change_seq, l.purged_through
+         FROM memberships m JOIN lists l ON l.id = m.list_id
+         WHERE m.user_id = $1 ORDER BY m.list_id",
+        &[&user],
+    )?;
+    let (mut changed, mut deleted) = (0, 0);
+    for row in held {
+        let (list, seq): (Uuid, i64) = (row.try_get(0)?, row.try_get(1)?);
+        feed.held.push(Held {
+            id: list,
+            seq,
+            purged_through: row.try_get(2)?,
+        });
+        let after = since.and_then(|s| s.get(list));
+        if changed < fetch {
+            let rows = conn.query(
+                LIST_CHANGES_SQL,
+                &[&list, &after.unwrap_or(0), &seq, &(fetch - changed)],
+            )?;
+            for row in rows {
+                changed += 1;
+                feed.items.push(Item::Changed {
+                    created_no: row.try_get(CREATED)?,
+                    change_no: row.try_get(CHANGE)?,
+                    task: TaskRow::from(row),
+                    list,
+                });
+            }
+        }
+        if let (Some(after), true) = (after, deleted < fetch) {
+            let rows = conn.query(
+                "SELECT task_id, change_no FROM list_tombstones
+                 WHERE list_id = $1 AND change_no > $2 AND change_no <= $3
+                 ORDER BY change_no LIMIT $4",
+                &[&list, &after, &seq, &(fetch - deleted)],
+            )?;
+            for row in rows {
+                deleted += 1;
+                feed.items.push(Item::Deleted {
+                    id: row.try_get(0)?,
+                    change_no: row.try_get(1)?,
+                    list,
+                });
+            }
+        }
+    }
+    let lists = conn.query(
+        "SELECT m.list_id, coalesce(f.change_no, 0), list_json(m.list_id, m.role)::text,
+                coalesce(f.op, 'created')
+         FROM memberships m LEFT JOIN list_feed f ON f.owner = $1 AND f.list_id = m.list_id
+         WHERE m.user_id = $1 AND (NOT $2 OR (f.change_no > $3 AND f.change_no <= $4))
+         UNION ALL
+         SELECT list_id, change_no, NULL, op FROM list_feed
+         WHERE owner = $1 AND $2 AND change_no > $3 AND change_no <= $4
+           AND op IN ('deleted', 'left')",
+        &[
+            &user,
+            &since.is_some(),
+            &since.map_or(0, |s| s.user),
+            &feed.user,
+        ],
+    )?;
+    for row in lists {
+        feed.lists.push(ListItem {
+            id: row.try_get(0)?,
+            change_no: row.try_get(1)?,
+            json: row
+                .try_get::<_, Option<&str>>(2)?
+                .and_then(|j| serde_json::from_str(j).ok()),
+            op: row.try_get(3)?,
+        });
+    }
+    feed.items.sort_by_key(|i| (i.list(), i.change_no()));
+    feed.items.truncate(fetch.max(0) as usize);
+    feed.lists.sort_by_key(|l| l.change_no);
+    Ok(Some(feed))
+}
+
+/// A list's changes after `$2` up to `$3`, at most `$4`, with their tasks (the task columns, then
+/// the feed's, where `Feed` reads them): one shard.
+const LIST_CHANGES_SQL: &str = concat!(
+    "SELECT ",
+    task_columns!(),
+    ", 1::smallint, c.change_no, c.created_no
+     FROM list_changes c JOIN tasks t ON t.list_id = c.list_id AND t.id = c.task_id
+     WHERE c.list_id = $1 AND c.change_no > $2 AND c.change_no <= $3
+     ORDER BY c.change_no LIMIT $4"
+);
 
 /// The member's position now: their number and every list's they hold (where a new stream
 /// starts).

@@ -113,7 +113,7 @@ macro_rules! object_columns {
     () => {
         "t.id, t.updated_at, coalesce(t.dav_name, t.uid || '.ics'), t.title, t.description, \
          t.completed, t.completed_at, t.priority, t.due_at, t.tags, t.uid, \
-         coalesce((SELECT p.uid FROM tasks p WHERE p.id = t.parent_id), t.pending_parent), \
+         coalesce((SELECT p.uid FROM tasks p WHERE p.list_id = t.list_id AND p.id = t.parent_id), t.pending_parent), \
          t.recurrence, t.timezone, \
          t.created_at, t.ical"
     };

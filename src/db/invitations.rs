@@ -95,7 +95,7 @@ pub fn invite(
                      VALUES ($1, $2, $3, $4, $5, now() + make_interval(days => $6::int))
                      ON CONFLICT (list_id, email) DO UPDATE
                          SET id = EXCLUDED.id, role = EXCLUDED.role,
-                             invited_by = EXCLUDED.invited_by, created_at = now(),
+                             invited_by = EXCLUDED.invited_by, created_at = EXCLUDED.created_at,
                              expires_at = EXCLUDED.expires_at
                      RETURNING *
                  )
@@ -152,8 +152,9 @@ pub fn invitations_to(conn: &mut Conn, me: &Caller) -> DbResult<Option<Vec<u8>>>
             " ORDER BY i.created_at DESC, i.id), '[]')::text
                      FROM invitations i JOIN lists l ON l.id = i.list_id
                      JOIN users b ON b.id = i.invited_by
-                     WHERE i.email = me.email AND i.expires_at > now())
-             FROM users me WHERE me.id = $1 AND session_ok($1, $2)"
+                     WHERE i.email = (SELECT email FROM users WHERE id = $1)
+                       AND i.expires_at > now())
+             WHERE session_ok($1, $2)"
         ),
         &[&me.user, &me.session],
     )?;

@@ -39,12 +39,12 @@ pub(super) fn json(row: Option<Row>) -> DbResult<Option<Vec<u8>>> {
 /// Every list of the caller's, as a JSON array: the default first, then by name ignoring case.
 pub fn all(conn: &mut Conn, me: &Caller) -> DbResult<Option<Vec<u8>>> {
     let row = conn.query_opt(
-        "SELECT (SELECT coalesce(json_agg(list_json(l, m.role)
-                                  ORDER BY l.is_default DESC, task_fold(l.name), l.id),
-                         '[]')::text
-                 FROM memberships m JOIN lists l ON l.id = m.list_id
-                 WHERE m.user_id = u.id)
-         FROM users u WHERE u.id = $1 AND session_ok($1, $2)",
+        "SELECT (SELECT coalesce(json_agg(x.j ORDER BY (x.j->>'is_default')::boolean DESC,
+                                                    task_fold(x.j->>'name'), x.id),
+                                  '[]')::text
+                 FROM (SELECT m.list_id AS id, list_json(m.list_id, m.role) AS j
+                       FROM memberships m WHERE m.user_id = $1) x)
+         WHERE session_ok($1, $2)",
         &[&me.user, &me.session],
     )?;
     json(me.vouch(row))
@@ -53,8 +53,8 @@ pub fn all(conn: &mut Conn, me: &Caller) -> DbResult<Option<Vec<u8>>> {
 /// One list of the caller's.
 pub fn one(conn: &mut Conn, me: &Caller, list: Uuid) -> DbResult<Option<Vec<u8>>> {
     let row = conn.query_opt(
-        "SELECT list_json(l, m.role)::text
-         FROM memberships m JOIN lists l ON l.id = m.list_id
+        "SELECT list_json(m.list_id, m.role)::text
+         FROM memberships m
          WHERE m.user_id = $1 AND m.list_id = $2 AND session_ok($1, $3)",
         &[&me.user, &list, &me.session],
     )?;
@@ -89,18 +89,17 @@ pub fn create(
             return Ok(Some(Created::TooMany));
         }
         let id = Uuid::new_v4();
-        let row = conn.query_one(
-            "WITH l AS (
-                 INSERT INTO lists (id, owner_id, name, color) VALUES ($2, $1, $3, $4)
-                 RETURNING *
-             ), m AS (
-                 INSERT INTO memberships (user_id, list_id, role, dav_name)
-                 VALUES ($1, $2, 'owner', $5)
-             )
-             SELECT list_json(l, 'owner')::text FROM l",
-            &[&me.user, &id, &name, &color, &dav_name],
+        conn.execute(
+            "INSERT INTO lists (id, owner_id, name, color) VALUES ($2, $1, $3, $4)",
+            &[&me.user, &id, &name, &color],
+        )?;
+        conn.execute(
+            "INSERT INTO memberships (user_id, list_id, role, dav_name)
+             VALUES ($1, $2, 'owner', $3)",
+            &[&me.user, &id, &dav_name],
         )?;
         conn.execute("SELECT list_changed($1, 'created')", &[&id])?;
+        let row = conn.query_one("SELECT list_json($1, 'owner')::text", &[&id])?;
         Ok(Some(Created::List(
             row.try_get::<_, String>(0)?.into_bytes(),
         )))

@@ -53,8 +53,16 @@ pub fn transaction<T, E: From<postgres::Error>>(
 }
 
 /// The unique or foreign-key constraint a statement broke, if any.
+/// On Citus a shard's copy of a constraint carries the shard's id (`users_email_key_102008`): the
+/// name is the schema's, without it.
 pub fn constraint(e: &postgres::Error) -> Option<&str> {
-    e.as_db_error().and_then(|d| d.constraint())
+    let name = e.as_db_error()?.constraint()?;
+    Some(match name.rsplit_once('_') {
+        Some((base, shard)) if !shard.is_empty() && shard.bytes().all(|b| b.is_ascii_digit()) => {
+            base
+        }
+        _ => name,
+    })
 }
 
 /// RFC 3339 in UTC with microseconds and a `Z`, as the contract shows (the task JSON's own writer).

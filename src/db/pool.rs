@@ -50,7 +50,7 @@ const FRESH: Duration = Duration::from_secs(1);
 
 impl Conn {
     /// A connection of its own, outside the pool (the event listener's): it prepares its statements.
-    pub fn new(client: postgres::Client) -> Conn {
+    pub fn new(client: postgres::Client, distributed: bool) -> Conn {
         Conn {
             client,
             statements: HashMap::new(),
@@ -58,7 +58,7 @@ impl Conn {
             mode: DbStatements::Prepared,
             types: Types::default(),
             last_ok: Instant::now(),
-            distributed: false,
+            distributed,
         }
     }
 
@@ -302,6 +302,13 @@ impl Manager {
             distributed,
             types: Types::default(),
         }
+    }
+}
+
+impl Manager {
+    /// Whether the tables are distributed by Citus, as the pool's connections say.
+    pub fn distributed(&self) -> bool {
+        self.distributed
     }
 }
 

@@ -216,16 +216,22 @@ fn toggling_a_task_updates_its_row_in_place_without_touching_its_indexes() {
             200
         );
     }
-    // The server's connections report their statistics once idle, within about a second.
+    // The server's connections report their statistics once idle, within about a second. On
+    // Citus they are the shards', on the workers.
+    let stats = match on_citus() {
+        false => "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'tasks'",
+        true => {
+            "SELECT sum(split_part(result, ' ', 1)::bigint)::bigint,
+                    sum(split_part(result, ' ', 2)::bigint)::bigint
+             FROM run_command_on_shards('tasks', $$SELECT n_tup_upd || ' ' || n_tup_hot_upd
+                                                   FROM pg_stat_user_tables
+                                                   WHERE relid = '%s'::regclass$$)"
+        }
+    };
     let mut db = app.sql();
     let deadline = Instant::now() + Duration::from_secs(30);
     let (updated, hot) = loop {
-        let row = db
-            .query_one(
-                "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'tasks'",
-                &[],
-            )
-            .unwrap();
+        let row = db.query_one(stats, &[]).unwrap();
         let (updated, hot): (i64, i64) = (row.get(0), row.get(1));
         if updated >= 10 || Instant::now() > deadline {
             break (updated, hot);

@@ -30,12 +30,13 @@ pub struct Listener {
 }
 
 impl Listener {
-    pub fn start(target: Target, app: Arc<App>) -> std::io::Result<Listener> {
+    /// `distributed`: the tables are distributed by Citus (see `Conn::distributed`).
+    pub fn start(target: Target, distributed: bool, app: Arc<App>) -> std::io::Result<Listener> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("listener".into())
-            .spawn(move || run(&target, &app, &flag))?;
+            .spawn(move || run(&target, distributed, &app, &flag))?;
         Ok(Listener {
             stop,
             thread: Some(thread),
@@ -56,11 +57,11 @@ impl Drop for Listener {
     }
 }
 
-fn run(target: &Target, app: &App, stop: &AtomicBool) {
+fn run(target: &Target, distributed: bool, app: &App, stop: &AtomicBool) {
     let mut beat = Instant::now();
     while !stop.load(Ordering::SeqCst) {
         let mut conn = match target.connect() {
-            Ok(client) => Conn::new(client),
+            Ok(client) => Conn::new(client, distributed),
             Err(e) => {
                 log::warn("listener cannot connect", &[("cause", &e)]);
                 std::thread::sleep(Duration::from_secs(1));
@@ -68,8 +69,12 @@ fn run(target: &Target, app: &App, stop: &AtomicBool) {
             }
         };
         // The feed's statement takes the readers' positions as arrays, for which PostgreSQL
-        // would plan it afresh on every call: its plan does not depend on them.
-        let setup = format!("SET plan_cache_mode = force_generic_plan; LISTEN {CHANNEL}");
+        // would plan it afresh on every call: its plan does not depend on them. Citus plans only
+        // with the parameters' values, and reads the feed in parts (`changes::feed`).
+        let setup = match distributed {
+            false => format!("SET plan_cache_mode = force_generic_plan; LISTEN {CHANNEL}"),
+            true => format!("LISTEN {CHANNEL}"),
+        };
         if let Err(e) = conn.client.batch_execute(&setup) {
             log::warn("listener cannot LISTEN", &[("cause", &e)]);
             std::thread::sleep(Duration::from_secs(1));
