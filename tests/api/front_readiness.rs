@@ -84,9 +84,10 @@ fn clients_reading_a_large_response_slowly_hold_no_worker() {
     let user = app.user();
     app.sql()
         .execute(
-            "INSERT INTO tasks (user_id, title, description)
-             SELECT $1::text::uuid, 'task ' || g, repeat('d', 1000) FROM generate_series(1, 5000) g",
-            &[&user.id],
+            "INSERT INTO tasks (user_id, list_id, title, description)
+             SELECT $1::text::uuid, $2::text::uuid, 'task ' || g, repeat('d', 1000)
+             FROM generate_series(1, 5000) g",
+            &[&user.id, &inbox_id(&app, &user)],
         )
         .unwrap();
     let request = format!(
@@ -178,9 +179,10 @@ fn a_response_the_client_never_reads_is_dropped_after_the_write_timeout() {
     let user = app.user();
     app.sql()
         .execute(
-            "INSERT INTO tasks (user_id, title, description)
-             SELECT $1::text::uuid, 'task ' || g, repeat('d', 1000) FROM generate_series(1, 5000) g",
-            &[&user.id],
+            "INSERT INTO tasks (user_id, list_id, title, description)
+             SELECT $1::text::uuid, $2::text::uuid, 'task ' || g, repeat('d', 1000)
+             FROM generate_series(1, 5000) g",
+            &[&user.id, &inbox_id(&app, &user)],
         )
         .unwrap();
     let mut s = small_window_client(app.addr);

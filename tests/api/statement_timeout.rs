@@ -18,8 +18,8 @@ fn a_statement_past_the_time_limit_is_cancelled_and_answered_503_with_retry_afte
     let mut sql = app.sql();
     let mut held = sql.transaction().unwrap();
     held.execute(
-        "SELECT 1 FROM lists WHERE owner_id = $1::text::uuid FOR UPDATE",
-        &[&user.id],
+        "SELECT 1 FROM lists WHERE id = $1::text::uuid FOR UPDATE",
+        &[&inbox_id(&app, &user)],
     )
     .unwrap();
     let started = Instant::now();

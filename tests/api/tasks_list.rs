@@ -160,8 +160,9 @@ fn a_user_with_ten_thousand_tasks_gets_all_of_them_from_a_plain_get() {
     let mut db = app.sql();
     let seeded = db
         .execute(
-            "INSERT INTO tasks (user_id, title) SELECT $1::uuid, 'task ' || g FROM generate_series(1, 10000) g",
-            &[&uuid(&user)],
+            "INSERT INTO tasks (user_id, list_id, title)
+             SELECT $1::uuid, $2::text::uuid, 'task ' || g FROM generate_series(1, 10000) g",
+            &[&uuid(&user), &inbox_id(&app, &user)],
         )
         .expect("seed 10,000 tasks");
     assert_eq!(seeded, 10_000);
