@@ -57,3 +57,7 @@ ALTER ROLE CURRENT_USER SET citus.allow_nested_distributed_execution = on;
 -- A write of many shards takes one connection per worker: a transaction may then write a
 -- reference table (a member's number) after it, which Citus refuses after a parallel one.
 ALTER ROLE CURRENT_USER SET citus.multi_shard_modify_mode = 'sequential';
+-- A write of a task by id alone goes to every shard. Citus would lock every shard for it, and a
+-- write routed to one shard waits on those locks while holding its list's row: deadlocks between
+-- nodes. The rows' own locks order the writes (shards have one copy each, nothing to replicate).
+ALTER ROLE CURRENT_USER SET citus.all_modifications_commutative = on;

@@ -353,8 +353,7 @@ pub fn feed(
 /// plan the one statement. The member's number and the lists' numbers are read first, and every
 /// part after them is bounded by them: a list's numbers commit in order (its row's lock), so each
 /// change up to a number read is committed and seen by the statements that follow, and none past
-/// it is served. Tasks do not move between lists on Citus yet (docs/scaling.md), so no tombstone
-/// is of a task that is in another of the reader's lists.
+/// it is served.
 fn feed_in_parts(
     conn: &mut Conn,
     reader: Reader,
@@ -389,7 +388,8 @@ fn feed_in_parts(
          WHERE m.user_id = $1 ORDER BY m.list_id",
         &[&user],
     )?;
-    let (mut changed, mut deleted) = (0, 0);
+    let mut changed = 0;
+    let mut gone: Vec<(Uuid, i64, i64)> = Vec::new();
     for row in held {
         let (list, seq): (Uuid, i64) = (row.try_get(0)?, row.try_get(1)?);
         feed.held.push(Held {
@@ -413,23 +413,44 @@ fn feed_in_parts(
                 });
             }
         }
-        if let (Some(after), true) = (after, deleted < fetch) {
+        if let Some(after) = after {
+            // Every one, not `fetch`: those of tasks now in another of the reader's lists are
+            // left out below, and a page must not stop short of one it did not read.
             let rows = conn.query(
                 "SELECT task_id, change_no FROM list_tombstones
                  WHERE list_id = $1 AND change_no > $2 AND change_no <= $3
-                 ORDER BY change_no LIMIT $4",
-                &[&list, &after, &seq, &(fetch - deleted)],
+                 ORDER BY change_no",
+                &[&list, &after, &seq],
             )?;
             for row in rows {
-                deleted += 1;
-                feed.items.push(Item::Deleted {
-                    id: row.try_get(0)?,
-                    change_no: row.try_get(1)?,
-                    list,
-                });
+                gone.push((list, row.try_get(0)?, row.try_get(1)?));
             }
         }
     }
+    // A task moved to another of the reader's lists: the task itself answers there.
+    let ids: Vec<i64> = gone.iter().map(|(_, id, _)| *id).collect();
+    let lists: Vec<Uuid> = feed.held.iter().map(|h| h.id).collect();
+    let moved: Vec<i64> = match ids.is_empty() {
+        true => Vec::new(),
+        false => conn
+            .query(
+                "SELECT id FROM tasks WHERE list_id = ANY($1) AND id = ANY($2)",
+                &[&lists, &ids],
+            )?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?,
+    };
+    let mut per_list = Vec::new();
+    for (list, id, change_no) in gone.into_iter().filter(|(_, id, _)| !moved.contains(id)) {
+        per_list.push(Item::Deleted {
+            id,
+            list,
+            change_no,
+        });
+    }
+    per_list.truncate(fetch.max(0) as usize);
+    feed.items.extend(per_list);
     let lists = conn.query(
         "SELECT m.list_id, coalesce(f.change_no, 0), list_json(m.list_id, m.role)::text,
                 coalesce(f.op, 'created')

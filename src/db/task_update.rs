@@ -143,6 +143,122 @@ pub fn update(
     c: &TaskChange,
     expected: Expected,
 ) -> DbResult<Option<TaskRow>> {
+    if let (true, Some(to)) = (conn.distributed(), c.list) {
+        return super::transaction(conn, |conn| {
+            let rest = TaskChange { list: None, ..*c };
+            Ok(
+                match moved_on_citus(conn, me, id, to, c.assignee, expected)? {
+                    Move::Refused => None,
+                    Move::Stays => {
+                        update_in_place(conn, me, id, &rest, expected)?.map(TaskRow::from)
+                    }
+                    // A moved task has a new version: `If-Match` was checked by the move.
+                    Move::Moved(from) => update_in_place(conn, me, id, &rest, None)?
+                        .map(|row| TaskRow::left(row, Some(from))),
+                },
+            )
+        });
+    }
+    Ok(update_in_place(conn, me, id, c, expected)?.map(TaskRow::from))
+}
+
+enum Move {
+    /// Not the caller's to move (or not to `to`), not as expected, or to be assigned to someone
+    /// who is not a member of `to`: the `PUT` changes nothing, and answers as it would.
+    Refused,
+    /// Already in `to`.
+    Stays,
+    /// Moved out of this list.
+    Moved(Uuid),
+}
+
+/// On Citus a task cannot change its list in place: its list is its shard. The move copies the
+/// task and its subtree into `to`, a level at a time so that each parent is there before its
+/// children (the root leaves its parent behind, an assignee who is not a member of `to` is
+/// cleared), then deletes the old rows, whose triggers leave the tombstones and CalDAV's 404s.
+fn moved_on_citus(
+    conn: &mut Conn,
+    me: &Caller,
+    id: i64,
+    to: Uuid,
+    assignee: Option<Option<Uuid>>,
+    expected: Expected,
+) -> DbResult<Move> {
+    let found = conn.query_opt(
+        "SELECT t.list_id FROM tasks t
+         WHERE t.id = $2 AND session_ok($1, $4)
+           AND t.list_id IN (
+               SELECT list_id FROM memberships WHERE user_id = $1 AND role <> 'viewer')
+           AND EXISTS (SELECT FROM memberships
+                       WHERE user_id = $1 AND list_id = $3 AND role <> 'viewer')
+           AND ($5::timestamptz[] IS NULL OR t.updated_at = ANY($5))",
+        &[&me.user, &id, &to, &me.session, &expected],
+    )?;
+    let from = match found.map(|r| r.try_get::<_, Uuid>(0)).transpose()? {
+        None => return Ok(Move::Refused),
+        Some(from) if from == to => return Ok(Move::Stays),
+        Some(from) => from,
+    };
+    conn.execute(
+        "SELECT 1 FROM tasks WHERE list_id = $1 AND id = $2 FOR UPDATE",
+        &[&from, &id],
+    )?;
+    // Then the two lists' rows, in id order, as a move in place takes them: two moves between
+    // the same lists in opposite directions cannot wait on each other.
+    for list in [from.min(to), from.max(to)] {
+        conn.execute(
+            "SELECT 1 FROM lists WHERE id = $1 FOR NO KEY UPDATE",
+            &[&list],
+        )?;
+    }
+    let members: Vec<Uuid> = conn
+        .query("SELECT user_id FROM memberships WHERE list_id = $1", &[&to])?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
+    if matches!(assignee, Some(Some(a)) if !members.contains(&a)) {
+        return Ok(Move::Refused);
+    }
+    let mut level = vec![id];
+    while !level.is_empty() {
+        conn.execute(
+            "INSERT INTO tasks (id, user_id, title, description, completed, created_at,
+                                updated_at, priority, due_at, tags, completed_at, list_id,
+                                assignee_id, uid, parent_id, recurrence, timezone,
+                                recurrence_start, next_dues, dues_end, last_completed_at, ical,
+                                pending_parent)
+             SELECT id, user_id, title, description, completed, created_at,
+                    greatest(now(), just_after(updated_at)), priority, due_at, tags,
+                    completed_at, $2, CASE WHEN assignee_id = ANY($4) THEN assignee_id END,
+                    uid, CASE WHEN id = $5 THEN NULL ELSE parent_id END, recurrence, timezone,
+                    recurrence_start, next_dues, dues_end, last_completed_at, ical,
+                    pending_parent
+             FROM tasks WHERE list_id = $1 AND id = ANY($3)",
+            &[&from, &to, &level, &members, &id],
+        )?;
+        level = conn
+            .query(
+                "SELECT id FROM tasks WHERE list_id = $1 AND parent_id = ANY($2)",
+                &[&from, &level],
+            )?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+    }
+    conn.execute(
+        "DELETE FROM tasks WHERE list_id = $1 AND id = $2",
+        &[&from, &id],
+    )?;
+    Ok(Move::Moved(from))
+}
+
+fn update_in_place(
+    conn: &mut Conn,
+    me: &Caller,
+    id: i64,
+    c: &TaskChange,
+    expected: Expected,
+) -> DbResult<Option<postgres::Row>> {
     let (new, seen) = (c.schedule.map(|s| s.0), c.schedule.map(|s| s.1));
     let row = conn.query_opt(
         match c.list.is_some() {
@@ -182,5 +298,5 @@ pub fn update(
             &c.dav.and_then(|d| d.pending_parent),
         ],
     )?;
-    Ok(me.vouch(row).map(TaskRow::from))
+    Ok(me.vouch(row))
 }

@@ -45,7 +45,7 @@ pub(crate) use {task_columns, write_columns};
 
 /// A task as PostgreSQL sent it. Its JSON is written straight from the row's buffer
 /// (`task_json`), so a list of 10,000 tasks is not first copied into 10,000 structs.
-pub struct TaskRow(Row);
+pub struct TaskRow(Row, Option<Uuid>);
 
 impl TaskRow {
     pub fn id(&self) -> DbResult<i64> {
@@ -82,7 +82,12 @@ impl TaskRow {
 
     /// Only from a write of one task: the list it left, when it moved.
     pub fn moved_from(&self) -> DbResult<Option<Uuid>> {
-        self.0.try_get(MOVED_FROM)
+        Ok(self.1.or(self.0.try_get(MOVED_FROM)?))
+    }
+
+    /// The row of a write that moved the task out of `list` before it (a move on Citus).
+    pub(super) fn left(row: Row, list: Option<Uuid>) -> TaskRow {
+        TaskRow(row, list)
     }
 
     /// Only from a write of one task: a recurring task whose next occurrences need computing
@@ -102,7 +107,7 @@ impl TaskRow {
 
 impl From<Row> for TaskRow {
     fn from(row: Row) -> TaskRow {
-        TaskRow(row)
+        TaskRow(row, None)
     }
 }
 
@@ -193,7 +198,7 @@ pub fn create(conn: &mut Conn, me: &Caller, new: &NewTask) -> DbResult<Option<Ta
             &new.dav.and_then(|d| d.pending_parent),
         ],
     )?;
-    Ok(me.vouch(row).map(TaskRow))
+    Ok(me.vouch(row).map(TaskRow::from))
 }
 
 pub fn get(conn: &mut Conn, me: &Caller, id: i64) -> DbResult<Option<TaskRow>> {
@@ -207,7 +212,7 @@ pub fn get(conn: &mut Conn, me: &Caller, id: i64) -> DbResult<Option<TaskRow>> {
         ),
         &[&me.user, &id, &me.session],
     )?;
-    Ok(me.vouch(row).map(TaskRow))
+    Ok(me.vouch(row).map(TaskRow::from))
 }
 
 /// `If-Match`: the `updated_at` values the caller's tags name; `None` matches any version. A write
@@ -270,7 +275,7 @@ pub fn toggle(
         TOGGLE_SQL,
         &[&me.user, &id, &me.session, &expected, &me.writes()],
     )?;
-    Ok(me.vouch(row).map(TaskRow))
+    Ok(me.vouch(row).map(TaskRow::from))
 }
 
 /// The lists to tell when the task was deleted; `None` when nothing was.
