@@ -8,6 +8,13 @@ use super::{Conn, DbResult};
 use crate::auth::caller::Caller;
 use uuid::Uuid;
 
+mod mark;
+mod parts;
+mod purge;
+
+pub use mark::Mark;
+pub use purge::purge;
+
 /// The lists of the user `$1` and their numbers, as two arrays in list id order (`ids`, `seqs`).
 macro_rules! held_numbers {
     () => {
@@ -17,75 +24,6 @@ macro_rules! held_numbers {
     };
 }
 pub(crate) use held_numbers;
-
-/// Where a client stands: the member's own number (changes of their lists themselves) and, for
-/// each list it knows, the list's number up to which it has every change. A list it does not
-/// know (joined since, or never read) comes whole, as created.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Mark {
-    pub user: i64,
-    /// Sorted by list id.
-    pub lists: Vec<(Uuid, i64)>,
-}
-
-impl Mark {
-    pub fn get(&self, list: Uuid) -> Option<i64> {
-        self.lists
-            .binary_search_by_key(&list, |(l, _)| *l)
-            .ok()
-            .map(|i| self.lists[i].1)
-    }
-
-    pub fn set(&mut self, list: Uuid, n: i64) {
-        match self.lists.binary_search_by_key(&list, |(l, _)| *l) {
-            Ok(i) => self.lists[i].1 = n,
-            Err(i) => self.lists.insert(i, (list, n)),
-        }
-    }
-
-    /// A position from its parts in any order, the later of two for one list.
-    pub fn new(user: i64, lists: impl IntoIterator<Item = (Uuid, i64)>) -> Mark {
-        let mut lists: Vec<(Uuid, i64)> = lists.into_iter().collect();
-        lists.sort_unstable_by(|(l, n), (m, k)| l.cmp(m).then(k.cmp(n)));
-        lists.dedup_by_key(|(l, _)| *l);
-        Mark { user, lists }
-    }
-
-    /// Is a change numbered `n` in `list` after this position?
-    pub fn before(&self, list: Uuid, n: i64) -> bool {
-        self.get(list).is_none_or(|at| n > at)
-    }
-
-    /// The user's number plus every list's: a list cache's version (see `list_cache`).
-    pub fn sum(&self) -> i64 {
-        self.lists
-            .iter()
-            .fold(self.user, |sum, (_, n)| sum.wrapping_add(*n))
-    }
-
-    /// The later of the two numbers of each list (and of the member's).
-    pub fn merge(&mut self, other: &Mark) {
-        self.user = self.user.max(other.user);
-        for (list, n) in &other.lists {
-            if self.before(*list, *n) {
-                self.set(*list, *n);
-            }
-        }
-    }
-
-    /// The oldest of two positions: what a reader for both must read from (a list one of them
-    /// does not know is read whole).
-    pub fn min(&self, other: &Mark) -> Mark {
-        let lists = self
-            .lists
-            .iter()
-            .filter_map(|(l, n)| Some((*l, (*n).min(other.get(*l)?))));
-        Mark {
-            user: self.user.min(other.user),
-            lists: lists.collect(),
-        }
-    }
-}
 
 pub enum Item {
     Changed {
@@ -220,6 +158,16 @@ const LIST: usize = 21;
 const OP: usize = 22;
 
 impl Feed {
+    /// Items by list and number, at most `fetch` (tasks and tombstones were each read up to
+    /// `fetch`: together they may be twice that); lists held by id, list events in order.
+    fn ordered(mut self, fetch: i64) -> Feed {
+        self.items.sort_by_key(|i| (i.list(), i.change_no()));
+        self.items.truncate(fetch.max(0) as usize);
+        self.held.sort_by_key(|h| h.id);
+        self.lists.sort_by_key(|l| l.change_no);
+        self
+    }
+
     /// `since` lost tombstones it would need: the client must read everything again.
     pub fn expired(&self, since: &Mark) -> bool {
         since.user < self.user_purged
@@ -264,6 +212,16 @@ pub enum Reader<'a> {
     Instance(Uuid),
 }
 
+impl Reader<'_> {
+    /// The user whose feed it is, the session to check, and whether to skip the check.
+    fn who(&self) -> (Uuid, Option<Uuid>, bool) {
+        match self {
+            Reader::Caller(me) => (me.user, me.session, false),
+            Reader::Instance(user) => (*user, None, true),
+        }
+    }
+}
+
 /// `None` when the caller's session is gone (or, for the instance, the user). `since` of `None`:
 /// an initial sync (every current task and list, no tombstones).
 pub fn feed(
@@ -272,13 +230,24 @@ pub fn feed(
     since: Option<&Mark>,
     fetch: i64,
 ) -> DbResult<Option<Feed>> {
-    let (user, session, internal) = match &reader {
-        Reader::Caller(me) => (me.user, me.session, false),
-        Reader::Instance(user) => (*user, None, true),
+    let feed = match conn.distributed() {
+        true => parts::feed(conn, &reader, since, fetch)?,
+        false => in_one(conn, &reader, since, fetch)?,
     };
-    if conn.distributed() {
-        return feed_in_parts(conn, reader, since, fetch);
+    if let (Some(_), Reader::Caller(me)) = (&feed, reader) {
+        me.vouch_if(true);
     }
+    Ok(feed.map(|f| f.ordered(fetch)))
+}
+
+/// The feed as [`FEED_SQL`] reads it, in one statement.
+fn in_one(
+    conn: &mut Conn,
+    reader: &Reader,
+    since: Option<&Mark>,
+    fetch: i64,
+) -> DbResult<Option<Feed>> {
+    let (user, session, internal) = reader.who();
     let start = since.cloned().unwrap_or_default();
     let (lists, numbers): (Vec<Uuid>, Vec<i64>) = start.lists.iter().copied().unzip();
     let rows = conn.query(
@@ -300,9 +269,6 @@ pub fn feed(
     else {
         return Ok(None);
     };
-    if let Reader::Caller(me) = reader {
-        me.vouch_if(true);
-    }
     let mut feed = Feed {
         user: head.try_get(CHANGE)?,
         user_purged: head.try_get(CREATED)?,
@@ -332,167 +298,20 @@ pub fn feed(
             }),
             (_, Some(id)) => feed.lists.push(ListItem {
                 id,
-                json: row
-                    .try_get::<_, Option<&str>>(LIST)?
-                    .and_then(|j| serde_json::from_str(j).ok()),
+                json: list_object(row.try_get(LIST)?),
                 op: row.try_get(OP)?,
                 change_no,
             }),
             (_, None) => {}
         }
     }
-    feed.items.sort_by_key(|i| (i.list(), i.change_no()));
-    // Tasks and tombstones were each limited to `fetch`: together they may be twice that.
-    feed.items.truncate(fetch.max(0) as usize);
-    feed.held.sort_by_key(|h| h.id);
-    feed.lists.sort_by_key(|l| l.change_no);
     Ok(Some(feed))
 }
 
-/// On Citus, [`FEED_SQL`] in parts, each on one shard or on reference tables only: Citus cannot
-/// plan the one statement. The member's number and the lists' numbers are read first, and every
-/// part after them is bounded by them: a list's numbers commit in order (its row's lock), so each
-/// change up to a number read is committed and seen by the statements that follow, and none past
-/// it is served.
-fn feed_in_parts(
-    conn: &mut Conn,
-    reader: Reader,
-    since: Option<&Mark>,
-    fetch: i64,
-) -> DbResult<Option<Feed>> {
-    let (user, session, internal) = match &reader {
-        Reader::Caller(me) => (me.user, me.session, false),
-        Reader::Instance(user) => (*user, None, true),
-    };
-    let head = conn.query_opt(
-        "SELECT change_seq, tombstones_purged_through FROM users
-         WHERE id = $1 AND ($3 OR session_ok($1, $2))",
-        &[&user, &session, &internal],
-    )?;
-    let Some(head) = head else {
-        return Ok(None);
-    };
-    if let Reader::Caller(me) = reader {
-        me.vouch_if(true);
-    }
-    let mut feed = Feed {
-        user: head.try_get(0)?,
-        user_purged: head.try_get(1)?,
-        held: Vec::new(),
-        items: Vec::new(),
-        lists: Vec::new(),
-    };
-    let held = conn.query(
-        "SELECT m.list_id, l.change_seq, l.purged_through
-         FROM memberships m JOIN lists l ON l.id = m.list_id
-         WHERE m.user_id = $1 ORDER BY m.list_id",
-        &[&user],
-    )?;
-    let mut changed = 0;
-    let mut gone: Vec<(Uuid, i64, i64)> = Vec::new();
-    for row in held {
-        let (list, seq): (Uuid, i64) = (row.try_get(0)?, row.try_get(1)?);
-        feed.held.push(Held {
-            id: list,
-            seq,
-            purged_through: row.try_get(2)?,
-        });
-        let after = since.and_then(|s| s.get(list));
-        if changed < fetch {
-            let rows = conn.query(
-                LIST_CHANGES_SQL,
-                &[&list, &after.unwrap_or(0), &seq, &(fetch - changed)],
-            )?;
-            for row in rows {
-                changed += 1;
-                feed.items.push(Item::Changed {
-                    created_no: row.try_get(CREATED)?,
-                    change_no: row.try_get(CHANGE)?,
-                    task: TaskRow::from(row),
-                    list,
-                });
-            }
-        }
-        if let Some(after) = after {
-            // Every one, not `fetch`: those of tasks now in another of the reader's lists are
-            // left out below, and a page must not stop short of one it did not read.
-            let rows = conn.query(
-                "SELECT task_id, change_no FROM list_tombstones
-                 WHERE list_id = $1 AND change_no > $2 AND change_no <= $3
-                 ORDER BY change_no",
-                &[&list, &after, &seq],
-            )?;
-            for row in rows {
-                gone.push((list, row.try_get(0)?, row.try_get(1)?));
-            }
-        }
-    }
-    // A task moved to another of the reader's lists: the task itself answers there.
-    let ids: Vec<i64> = gone.iter().map(|(_, id, _)| *id).collect();
-    let lists: Vec<Uuid> = feed.held.iter().map(|h| h.id).collect();
-    let moved: Vec<i64> = match ids.is_empty() {
-        true => Vec::new(),
-        false => conn
-            .query(
-                "SELECT id FROM tasks WHERE list_id = ANY($1) AND id = ANY($2)",
-                &[&lists, &ids],
-            )?
-            .iter()
-            .map(|r| r.try_get(0))
-            .collect::<Result<_, _>>()?,
-    };
-    let mut per_list = Vec::new();
-    for (list, id, change_no) in gone.into_iter().filter(|(_, id, _)| !moved.contains(id)) {
-        per_list.push(Item::Deleted {
-            id,
-            list,
-            change_no,
-        });
-    }
-    per_list.truncate(fetch.max(0) as usize);
-    feed.items.extend(per_list);
-    let lists = conn.query(
-        "SELECT m.list_id, coalesce(f.change_no, 0), list_json(m.list_id, m.role)::text,
-                coalesce(f.op, 'created')
-         FROM memberships m LEFT JOIN list_feed f ON f.owner = $1 AND f.list_id = m.list_id
-         WHERE m.user_id = $1 AND (NOT $2 OR (f.change_no > $3 AND f.change_no <= $4))
-         UNION ALL
-         SELECT list_id, change_no, NULL, op FROM list_feed
-         WHERE owner = $1 AND $2 AND change_no > $3 AND change_no <= $4
-           AND op IN ('deleted', 'left')",
-        &[
-            &user,
-            &since.is_some(),
-            &since.map_or(0, |s| s.user),
-            &feed.user,
-        ],
-    )?;
-    for row in lists {
-        feed.lists.push(ListItem {
-            id: row.try_get(0)?,
-            change_no: row.try_get(1)?,
-            json: row
-                .try_get::<_, Option<&str>>(2)?
-                .and_then(|j| serde_json::from_str(j).ok()),
-            op: row.try_get(3)?,
-        });
-    }
-    feed.items.sort_by_key(|i| (i.list(), i.change_no()));
-    feed.items.truncate(fetch.max(0) as usize);
-    feed.lists.sort_by_key(|l| l.change_no);
-    Ok(Some(feed))
+/// A list object as the feed's statements send it.
+fn list_object(text: Option<&str>) -> Option<serde_json::Value> {
+    text.and_then(|j| serde_json::from_str(j).ok())
 }
-
-/// A list's changes after `$2` up to `$3`, at most `$4`, with their tasks (the task columns, then
-/// the feed's, where `Feed` reads them): one shard.
-const LIST_CHANGES_SQL: &str = concat!(
-    "SELECT ",
-    task_columns!(),
-    ", 1::smallint, c.change_no, c.created_no
-     FROM list_changes c JOIN tasks t ON t.list_id = c.list_id AND t.id = c.task_id
-     WHERE c.list_id = $1 AND c.change_no > $2 AND c.change_no <= $3
-     ORDER BY c.change_no LIMIT $4"
-);
 
 /// The member's position now: their number and every list's they hold (where a new stream
 /// starts).
@@ -513,55 +332,4 @@ pub fn latest(conn: &mut Conn, user: Uuid) -> DbResult<Option<Mark>> {
         row.try_get(0)?,
         lists.into_iter().zip(numbers),
     )))
-}
-
-/// Forgets deletions older than `days` and moves each list's (and, for removed lists, each
-/// member's) horizon past them. An advisory lock keeps two instances from purging at once (they
-/// would only wait on each other's rows).
-pub fn purge(conn: &mut Conn, days: i64) -> DbResult<u64> {
-    let days = days.clamp(0, i32::MAX as i64) as i32;
-    // Two transactions: Citus refuses a write of a reference table (users) after a parallel one
-    // of a distributed table (lists) in the same transaction.
-    let tasks = purge_alone(conn, |conn| {
-        conn.execute(
-            "WITH gone AS (
-                 DELETE FROM list_tombstones
-                 WHERE deleted_at < now() - make_interval(days => $1::int)
-                 RETURNING list_id, change_no
-             ), horizon AS (
-                 SELECT list_id, max(change_no) AS n FROM gone GROUP BY list_id
-             )
-             UPDATE lists l SET purged_through = greatest(l.purged_through, h.n)
-             FROM horizon h WHERE l.id = h.list_id",
-            &[&days],
-        )
-    })?;
-    let lists = purge_alone(conn, |conn| {
-        conn.execute(
-            "WITH gone AS (
-                 DELETE FROM list_feed
-                 WHERE op IN ('deleted', 'left')
-                   AND changed_at < now() - make_interval(days => $1::int)
-                 RETURNING owner, change_no
-             ), horizon AS (
-                 SELECT owner, max(change_no) AS n FROM gone GROUP BY owner
-             )
-             UPDATE users u SET tombstones_purged_through = greatest(u.tombstones_purged_through, h.n)
-             FROM horizon h WHERE u.id = h.owner",
-            &[&days],
-        )
-    })?;
-    Ok(tasks + lists)
-}
-
-/// `work` in a transaction, unless another instance is purging. The lock is taken apart from the
-/// deletions: Citus refuses a VOLATILE function in their WHERE.
-fn purge_alone(conn: &mut Conn, work: impl FnOnce(&mut Conn) -> DbResult<u64>) -> DbResult<u64> {
-    super::transaction(conn, |conn| {
-        let locked = conn.query_one("SELECT pg_try_advisory_xact_lock(1937337955)", &[])?;
-        match locked.try_get::<_, bool>(0)? {
-            true => work(conn),
-            false => Ok(0),
-        }
-    })
 }
